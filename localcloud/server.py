@@ -1,0 +1,423 @@
+"""The local cloud: moto's server plus the runtime pieces moto lacks without Docker, on one port.
+
+Requests are dispatched by path:
+- ``/_aws/execute-api/...`` and ``/restapis/{id}/{stage}/_user_request_/...``: the API Gateway front door;
+- ``/2015-03-31/functions/{name}/invocations``: Lambda Invoke, run on the runner;
+- ``/_localcloud/...``: operations of the local cloud itself (status, chaos);
+- everything else: moto.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, unquote
+
+from werkzeug.serving import BaseWSGIServer
+
+from localcloud import appconfig_api, moto_patches
+from localcloud.http import serve
+from localcloud.runner import LambdaError, LambdaRunner
+
+log = logging.getLogger("localcloud")
+
+INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+INVOKE_ASYNC_PATH = re.compile(r"^/2014-11-13/functions/(?P<name>[^/]+)/invoke-async/?$")
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[a-z0-9-]+)/")
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+T = TypeVar("T")
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    state_dir: Path = field(default_factory=lambda: Path(".localcloud"))
+    drain_deadline_s: float = 10.0
+    max_workers_per_function: int = 8
+    async_retry_delays: tuple[float, ...] = (1.0, 2.0)
+    poll_interval_s: float = 0.05
+    quiet: bool = False
+    verbose: bool = False  # one log line per HTTP request
+    # Simulated payment providers (localcloud/providers.py): primary on this port, secondary on the next one.
+    # None: the cloud's port + 1 (so + 1 and + 2, as docs/booking-data-model.md says). 0: no providers.
+    providers_port: int | None = None
+
+    # Simulated notification providers (localcloud/notification_providers.py): six ports from this one.
+    # None: the cloud's port + 3 (so + 3 .. + 8). 0: none.
+    notification_providers_port: int | None = None
+
+    @property
+    def first_provider_port(self) -> int:
+        return self.port + 1 if self.providers_port is None else self.providers_port
+
+    @property
+    def first_notification_provider_port(self) -> int:
+        if self.notification_providers_port is None:
+            return self.port + 3
+        return self.notification_providers_port
+
+    @property
+    def endpoint_url(self) -> str:
+        # "localhost", not 127.0.0.1: moto parses a CloudFormation TemplateURL's host as a bucket name otherwise.
+        return f"http://localhost:{self.port}"
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class LocalCloud:
+    """One process: moto's threaded server, the Lambda runner, the pollers, the router and the front door."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        os.environ["MOTO_PORT"] = str(self.settings.port)  # moto's Step Functions interpreter calls back here
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        self.runner = LambdaRunner(
+            state_dir=self.settings.state_dir,
+            endpoint_url=self.settings.endpoint_url,
+            max_workers_per_function=self.settings.max_workers_per_function,
+            console=self._console,
+            log_shipper=_ship_to_cloudwatch,
+            async_retry_delays=self.settings.async_retry_delays,
+        )
+        moto_patches.install(self.runner)
+        from localcloud import cfn_fillins, destinations, front_door, stepfunctions_patches
+
+        cfn_fillins.install()
+        stepfunctions_patches.install()
+        from localcloud import dynamodb_atomicity
+
+        dynamodb_atomicity.install()  # serializable conditional writes and transactions under the threaded server
+        self.runner.destinations = destinations.Destinations(self.settings.endpoint_url).deliver
+        self.front_door = front_door.FrontDoor(self.runner)
+        self.appconfig = appconfig_api.AppConfigApi()
+        self._components: list[Any] = []
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._accepting = True
+        self._inflight_http = 0
+        self._http_cond = threading.Condition()
+        self._moto_app: Any = None
+        self._stopped = threading.Event()
+        self._signals = 0
+        self.providers: Any = None  # localcloud.providers.Providers once started
+        self.notification_providers: Any = None  # localcloud.notification_providers.NotificationProviders
+
+    # ---- lifecycle ------------------------------------------------------------------------------------------------
+    def start(self) -> LocalCloud:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+        if not self.settings.verbose:
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the function logs
+        self._moto_app = DomainDispatcherApplication(create_backend_app)
+        self._server = serve(
+            self.settings.host, self.settings.port, self._wsgi, name="http", request_handler=MotoRequestHandler
+        )
+        self._start_components()
+        self._start_providers()
+        self._start_notification_providers()
+        return self
+
+    def _start_notification_providers(self) -> None:
+        if self.settings.first_notification_provider_port == 0:
+            return
+        from localcloud.notification_providers import NotificationProviders
+
+        self.notification_providers = NotificationProviders(
+            host=self.settings.host,
+            first_port=self.settings.first_notification_provider_port,
+            endpoint_url=self.settings.endpoint_url,
+        )
+        self.notification_providers.start()
+
+    def _start_providers(self) -> None:
+        if self.settings.first_provider_port == 0:
+            return
+        from localcloud.providers import Providers
+
+        self.providers = Providers(
+            host=self.settings.host,
+            first_port=self.settings.first_provider_port,
+            endpoint_url=self.settings.endpoint_url,
+        )
+        self.providers.start()
+
+    def _start_components(self) -> None:
+        from localcloud import event_router, pollers
+
+        endpoint = self.settings.endpoint_url
+        self._components = [
+            pollers.SqsPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
+            pollers.StreamPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
+            event_router.EventRouter(self.runner, endpoint),
+        ]
+        for component in self._components:
+            component.start()
+
+    def component(self, kind: type[T]) -> T:
+        """The running component of a type (a poller, the router): for operations and tests."""
+        return next(c for c in self._components if isinstance(c, kind))
+
+    def reset(self) -> None:
+        """Forget every resource (moto's reset) and every warm worker."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        self.runner.shutdown(grace_s=1.0)
+        moto_api_backend.reset()
+
+    def shutdown(self, deadline_s: float | None = None) -> bool:
+        """Graceful shutdown: stop accepting, drain until the deadline, SIGTERM the workers, stop. True if drained."""
+        deadline = time.monotonic() + (self.settings.drain_deadline_s if deadline_s is None else deadline_s)
+        self._accepting = False
+        self.runner.stop_accepting()
+        for component in self._components:
+            component.stop_accepting()
+        drained = all(component.drain(deadline) for component in self._components)
+        drained = self.runner.drain(deadline) and drained
+        with self._http_cond:
+            while self._inflight_http and time.monotonic() < deadline:
+                self._http_cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+            drained = drained and not self._inflight_http
+        for component in self._components:
+            component.stop()
+        self.runner.shutdown()
+        if self.providers is not None:
+            self.providers.stop()
+        if self.notification_providers is not None:
+            self.notification_providers.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        self._stopped.set()
+        return drained
+
+    def serve_until_signal(self) -> int:
+        """Run until SIGTERM/SIGINT; the first drains, a second forces the exit."""
+
+        def on_signal(signum: int, _frame: Any) -> None:
+            self._signals += 1
+            if self._signals > 1:
+                self._console("second signal: forcing exit")
+                os._exit(1)
+            self._console(f"{signal.Signals(signum).name}: draining (deadline {self.settings.drain_deadline_s:.0f} s)")
+            threading.Thread(target=self._drain_and_stop, name="drain", daemon=True).start()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        while not self._stopped.wait(timeout=0.5):
+            pass
+        return 0
+
+    def _drain_and_stop(self) -> None:
+        drained = self.shutdown()
+        self._console("drained; bye" if drained else "deadline reached; unfinished messages will become visible again")
+
+    def _console(self, line: str) -> None:
+        if not self.settings.quiet:
+            print(line, flush=True)
+
+    # ---- HTTP -----------------------------------------------------------------------------------------------------
+    def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if self.settings.verbose:
+            start_response = self._logging_start_response(environ, start_response)
+        if path.startswith("/_localcloud/"):
+            return self._admin(environ, start_response, path)
+        internal = environ.get("HTTP_X_LOCALCLOUD_INTERNAL") == "1"
+        if (
+            not self._accepting
+            and not internal
+            and (path.startswith("/_aws/execute-api/") or "/_user_request_" in path)
+        ):
+            # New work is refused while draining; AWS API calls still pass, so in-flight work can finish (delete its
+            # SQS messages, write its items), and invokes are refused by the runner unless internal.
+            return _json(start_response, 503, {"message": "The local cloud is shutting down"})
+        with self._http_cond:
+            self._inflight_http += 1
+        try:
+            if path.startswith("/_aws/execute-api/") or "/_user_request_" in path:
+                return self.front_door(environ, start_response)
+            method = environ.get("REQUEST_METHOD", "GET")
+            match = INVOKE_PATH.match(path) or INVOKE_ASYNC_PATH.match(path)
+            if match and method == "POST":
+                return self._invoke(
+                    environ, start_response, unquote(match["name"]), async_legacy=match.re is INVOKE_ASYNC_PATH
+                )
+            if appconfig_api.handles(path, method):
+                return self.appconfig(environ, start_response, _region(environ))
+            return list(self._moto_app(environ, start_response))
+        finally:
+            with self._http_cond:
+                self._inflight_http -= 1
+                self._http_cond.notify_all()
+
+    def _logging_start_response(self, environ: dict[str, Any], start_response: StartResponse) -> StartResponse:
+        request = f"{environ.get('REQUEST_METHOD')} {environ.get('HTTP_HOST')}{environ.get('PATH_INFO', '')}"
+
+        def logged(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            self._console(f"{request} -> {status}")
+            return start_response(status, headers, *args)
+
+        return logged
+
+    def _invoke(
+        self, environ: dict[str, Any], start_response: StartResponse, name: str, async_legacy: bool
+    ) -> Iterable[bytes]:
+        body = _read_body(environ)
+        qualifier = parse_qs(environ.get("QUERY_STRING", "")).get("Qualifier", [None])[0]
+        invocation_type = "Event" if async_legacy else environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        region = _region(environ)
+        try:
+            if invocation_type == "Event":
+                request_id = self.runner.invoke_async(name, body, region=region)
+                start_response("202 Accepted", [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)])
+                return [b""]
+            if invocation_type == "DryRun":
+                self.runner.resolve(name, qualifier, region)
+                start_response("204 No Content", [])
+                return [b""]
+            client_context = environ.get("HTTP_X_AMZ_CLIENT_CONTEXT")
+            result = self.runner.invoke(
+                name,
+                body,
+                qualifier=qualifier,
+                region=region,
+                client_context=client_context,
+                internal=environ.get("HTTP_X_LOCALCLOUD_INTERNAL") == "1",
+            )
+        except LambdaError as exc:
+            return self._lambda_error(start_response, exc)
+        except Exception as exc:  # noqa: BLE001 - the Invoke API answers a JSON ServiceException, never an HTML 500
+            log.exception("invoke of %s failed inside the local cloud", name)
+            error = LambdaError(f"{type(exc).__name__}: {exc}")
+            error.status, error.code = 500, "ServiceException"
+            return self._lambda_error(start_response, error)
+        headers = [
+            ("Content-Type", "application/json"),
+            ("x-amzn-RequestId", result.request_id),
+            ("X-Amz-Executed-Version", result.executed_version),
+        ]
+        if result.function_error:
+            headers.append(("X-Amz-Function-Error", result.function_error))
+        if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
+            headers.append(("X-Amz-Log-Result", base64.b64encode(result.log_tail.encode()).decode()))
+        start_response("200 OK", headers)
+        return [result.payload]
+
+    @staticmethod
+    def _lambda_error(start_response: StartResponse, exc: LambdaError) -> list[bytes]:
+        reasons = {404: "Not Found", 429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+        start_response(
+            f"{exc.status} {reasons.get(exc.status, 'Bad Request')}",
+            [("Content-Type", "application/json"), ("x-amzn-ErrorType", exc.code)],
+        )
+        return [
+            json.dumps(
+                {"Type": "User" if exc.status < 500 else "Service", "message": str(exc), "__type": exc.code}
+            ).encode()
+        ]
+
+    def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
+        if path == "/_localcloud/health":
+            return _json(start_response, 200, {"status": "running" if self._accepting else "draining"})
+        if path == "/_localcloud/stats":
+            return _json(start_response, 200, {"workers": self.runner.stats()})
+        if path.startswith("/_localcloud/chaos/kill/") and environ.get("REQUEST_METHOD") == "POST":
+            killed = self.runner.kill_busy_worker(path.rsplit("/", 1)[-1])
+            return _json(start_response, 200, {"killed": killed})
+        if path.startswith("/_localcloud/providers") and self.providers is not None:
+            parts = path.strip("/").split("/")  # _localcloud, providers[, name, action]
+            if len(parts) == 4 and environ.get("REQUEST_METHOD") == "POST":
+                status, body = self.providers.admin(parts[2], parts[3])
+                return _json(start_response, status, body)
+            return _json(start_response, 200, self.providers.status())
+        if path.startswith("/_localcloud/notification-providers") and self.notification_providers is not None:
+            parts = path.strip("/").split("/")  # _localcloud, notification-providers[, name, action]
+            if len(parts) == 4 and environ.get("REQUEST_METHOD") == "POST":
+                status, body = self.notification_providers.admin(parts[2], parts[3])
+                return _json(start_response, status, body)
+            return _json(start_response, 200, self.notification_providers.status())
+        if path == "/_localcloud/reset" and environ.get("REQUEST_METHOD") == "POST":
+            self.reset()
+            return _json(start_response, 200, {"reset": True})
+        return _json(start_response, 404, {"message": f"unknown local cloud endpoint {path}"})
+
+
+def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
+    reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}.get(status, "")
+    start_response(f"{status} {reason}", [("Content-Type", "application/json")])
+    return [json.dumps(body).encode()]
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    data: bytes = environ["wsgi.input"].read(length) if length else b""
+    return data
+
+
+def _region(environ: dict[str, Any]) -> str:
+    match = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return match["region"] if match else os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _ship_to_cloudwatch(account: str, region: str, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+    from moto.logs.exceptions import ResourceAlreadyExistsException
+    from moto.logs.models import logs_backends
+
+    backend = logs_backends[account][region]
+    if group not in backend.groups:
+        try:
+            backend.create_log_group(group, {})
+        except ResourceAlreadyExistsException:
+            pass
+    if stream not in backend.groups[group].streams:
+        try:
+            backend.create_log_stream(group, stream)
+        except ResourceAlreadyExistsException:
+            pass
+    backend.put_log_events(group, stream, events)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m localcloud.server --port N --state-dir DIR`: a bare local cloud, for tests and benchmarks."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--state-dir", type=Path, default=Path(".localcloud"))
+    parser.add_argument("--drain-deadline", type=float, default=10.0)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    settings = Settings(
+        port=args.port, state_dir=args.state_dir, drain_deadline_s=args.drain_deadline, quiet=args.quiet
+    )
+    cloud = LocalCloud(settings).start()
+    print(f"local cloud listening on {settings.endpoint_url}", flush=True)
+    return cloud.serve_until_signal()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
