@@ -1,0 +1,107 @@
+"""Public models of the payments contract (docs/booking-data-model.md, "Payments, as the saga calls them").
+
+These are the types the order saga imports. Change them only together with the contract page.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from marquee.events import EventData, register
+from marquee.money import Money
+
+# A card number: digits only, 12 to 19 of them. It is never logged, stored or put in an event: only its last 4 are.
+CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")]
+OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class PaymentStatus(StrEnum):
+    CAPTURED = "CAPTURED"
+    DECLINED = "DECLINED"
+    REFUNDED = "REFUNDED"
+
+
+class ProviderName(StrEnum):
+    PRIMARY = "primary"
+    SECONDARY = "secondary"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
+
+
+class ChargeRequest(_Model):
+    """What to charge. ``card`` is excluded from repr (and so from logs and tracebacks)."""
+
+    amount: Money
+    card: CardNumber = Field(repr=False)
+    order_id: OrderId | None = None
+
+    @property
+    def last4(self) -> str:
+        return self.card[-4:]
+
+
+class PaymentResult(_Model):
+    """A captured payment (a declined one raises ``PaymentDeclined``)."""
+
+    payment_id: str
+    status: PaymentStatus
+    amount: Money
+    provider: ProviderName
+    provider_charge_id: str
+    order_id: str | None = None
+    card_last4: str
+    created_at: datetime
+
+
+class RefundResult(_Model):
+    payment_id: str
+    refund_id: str
+    status: PaymentStatus  # always REFUNDED
+    amount: Money
+    provider: ProviderName
+    provider_refund_id: str
+    refunded_at: datetime
+
+
+# ---- events (written to the outbox in the same TransactWriteItems as the payment item) -----------------------------
+class _PaymentEvent(EventData):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    payment_id: str
+    client_id: str
+    order_id: str | None = None
+    amount: Money
+
+
+@register
+class PaymentCapturedEvent(_PaymentEvent):
+    event_type = "PaymentCaptured"
+
+    provider: ProviderName
+    provider_charge_id: str
+    card_last4: str
+
+
+@register
+class PaymentDeclinedEvent(_PaymentEvent):
+    event_type = "PaymentDeclined"
+
+    provider: ProviderName
+    reason: str
+    card_last4: str
+
+
+@register
+class PaymentRefundedEvent(_PaymentEvent):
+    event_type = "PaymentRefunded"
+
+    provider: ProviderName
+    refund_id: str
+    provider_refund_id: str

@@ -1,0 +1,110 @@
+"""HTTP client of a payment provider (``POST /v1/charges``, ``POST /v1/refunds``).
+
+- Credentials ({url, apiKey}) come from Secrets Manager through Powertools parameters, cached for
+  ``secret_max_age_s`` (300 s by default: a rotated key keeps working meanwhile, because the provider accepts the
+  previous key too). A 401 forces one fresh fetch, then one retry. The key is never logged, nor put in an
+  environment variable or an event.
+- Every call carries ``Idempotency-Key``: the provider dedupes by it (defense in depth under our own idempotency).
+- The outcome is classified for the caller, which is what makes failover safe:
+  ``ProviderNotReached`` means nothing can have been charged (connection refused, connect timeout, 401, 429, 503 before
+  processing); ``ProviderOutcomeUnknown`` means it may have been (read timeout, 5xx): only the SAME provider, asked again
+  with the same key, may settle it.
+- The transport (pooled urllib3, connect and read timeouts, no retries, the 401 refetch) is marquee.provider_http.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+from marquee import provider_http
+from marquee.money import Money
+from marquee.provider_credentials import CredentialsUnusable, ProviderCredentials
+from marquee.provider_http import NOT_REACHED_STATUSES
+
+
+class ProviderError(Exception):
+    """Base of the classified provider outcomes."""
+
+
+class ProviderDeclined(ProviderError):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ProviderNotReached(ProviderError):
+    """Nothing was charged or refunded: another provider may be tried."""
+
+
+class ProviderOutcomeUnknown(ProviderError):
+    """The provider may have acted: only it, asked again with the same key, can settle it."""
+
+
+@dataclass(frozen=True)
+class ProviderCharge:
+    charge_id: str
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True)
+class ProviderRefund:
+    refund_id: str
+    charge_id: str
+
+
+def clear_caches() -> None:
+    """Forget cached secrets and connection pools (tests, or after a rotation)."""
+    provider_http.clear_caches()
+
+
+class ProviderClient(provider_http.ProviderEndpoint):
+    def credentials(self, *, force_fetch: bool = False) -> ProviderCredentials:
+        try:
+            return self.read_secret(force_fetch=force_fetch)
+        except GetParameterError as exc:
+            raise ProviderNotReached(f"{self.name}: secret {self.secret_id} could not be read") from exc
+        except CredentialsUnusable as exc:
+            raise ProviderNotReached(f"{self.name}: {exc}") from None
+
+    def charge(self, idempotency_key: str, amount: Money, card: str, description: str | None) -> ProviderCharge:
+        body = {"amount": amount.amount, "currency": amount.currency, "card": card, "description": description}
+        status, payload = self._post("/v1/charges", idempotency_key, body)
+        if status == 402:
+            error = payload.get("error")
+            code = error.get("code") if isinstance(error, dict) else None
+            raise ProviderDeclined(str(code or "card_declined"))
+        if status not in (200, 201):
+            raise self._failure(status)
+        try:
+            return ProviderCharge(str(payload["id"]), int(payload["amount"]), str(payload["currency"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProviderOutcomeUnknown(f"{self.name}: malformed charge response") from exc
+
+    def refund(self, idempotency_key: str, charge_id: str) -> ProviderRefund:
+        status, payload = self._post("/v1/refunds", idempotency_key, {"charge": charge_id})
+        if status not in (200, 201):
+            raise self._failure(status)
+        try:
+            return ProviderRefund(str(payload["id"]), str(payload["charge"]))
+        except (KeyError, TypeError) as exc:
+            raise ProviderOutcomeUnknown(f"{self.name}: malformed refund response") from exc
+
+    def _failure(self, status: int) -> ProviderError:
+        if status in NOT_REACHED_STATUSES:
+            return ProviderNotReached(f"{self.name}: HTTP {status}")
+        if 400 <= status < 500:
+            # Our request was refused as malformed: nothing was charged, but another provider would refuse it too.
+            return ProviderNotReached(f"{self.name}: rejected the request (HTTP {status})")
+        return ProviderOutcomeUnknown(f"{self.name}: HTTP {status}")
+
+    def _post(self, path: str, idempotency_key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        try:
+            return self.post(path, idempotency_key, body)
+        except provider_http.NotSent as exc:
+            raise ProviderNotReached(f"{self.name}: {exc}") from exc
+        except provider_http.NoAnswer as exc:
+            raise ProviderOutcomeUnknown(f"{self.name}: {exc}") from exc

@@ -1,0 +1,174 @@
+"""RFC 9457 problem details (``application/problem+json``) and their wiring into Powertools' REST resolver.
+
+``register_problem_handlers(app)`` maps, in one place:
+- every ``MarqueeError`` to its own status and problem type;
+- request validation errors to 422 (400 when the body is not JSON at all);
+- unknown routes to 404; Powertools' ``ServiceError``s to their status;
+- anything unexpected to a 500 problem that leaks nothing (and is logged: a 5xx is a bug).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from marquee.errors import MarqueeError
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "urn:marquee:problem:"
+
+logger = Logger(child=True)
+
+
+def problem_body(
+    *, status: int, title: str, detail: str, slug: str, instance: str | None = None, **extensions: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE_BASE}{slug}",
+        "title": title,
+        "status": int(status),
+        "detail": detail,
+        "instance": instance,
+    }
+    body.update(extensions)
+    return body
+
+
+def problem_response(
+    *, status: int, title: str, detail: str, slug: str, instance: str | None = None, **extensions: Any
+) -> Response:
+    body = problem_body(status=status, title=title, detail=detail, slug=slug, instance=instance, **extensions)
+    return Response(status_code=int(status), content_type=PROBLEM_CONTENT_TYPE, body=json.dumps(body))
+
+
+def _slug(status: int) -> str:
+    return HTTPStatus(status).phrase.lower().replace(" ", "-")
+
+
+def register_problem_handlers(app: APIGatewayRestResolver) -> None:
+    """Register problem+json exception handlers on ``app``."""
+
+    def instance() -> str | None:
+        try:
+            return app.current_event.path
+        except (AttributeError, KeyError):
+            return None
+
+    @app.exception_handler(MarqueeError)
+    def _domain(exc: MarqueeError) -> Response:
+        detail = exc.detail
+        if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            # A 5xx is our bug: log everything, tell the caller nothing internal.
+            logger.exception("Domain error mapped to a 5xx", extra={"problem": exc.slug})
+            detail = "An internal error occurred. It has been logged."
+        extensions = getattr(exc, "extensions", None) or {}  # e.g. the seats of a 409 SeatsTaken
+        return problem_response(
+            status=exc.status, title=exc.title, detail=detail, slug=exc.slug, instance=instance(), **extensions
+        )
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return problem_response(
+                status=HTTPStatus.BAD_REQUEST,
+                title="Malformed JSON body",
+                detail="The request body is not valid JSON.",
+                slug="malformed-json",
+                instance=instance(),
+            )
+        return problem_response(
+            status=HTTPStatus.UNPROCESSABLE_ENTITY,
+            title="Request validation failed",
+            detail="The request does not match the operation's schema.",
+            slug="validation-error",
+            instance=instance(),
+            errors=errors,
+        )
+
+    @app.exception_handler(json.JSONDecodeError)
+    def _malformed(_: json.JSONDecodeError) -> Response:
+        return problem_response(
+            status=HTTPStatus.BAD_REQUEST,
+            title="Malformed JSON body",
+            detail="The request body is not valid JSON.",
+            slug="malformed-json",
+            instance=instance(),
+        )
+
+    @app.not_found
+    def _not_found(_: NotFoundError) -> Response:
+        try:
+            method = app.current_event.http_method
+        except (AttributeError, KeyError):
+            method = "?"
+        return problem_response(
+            status=HTTPStatus.NOT_FOUND,
+            title="Not found",
+            detail=f"No route matches {method} {instance()}.",
+            slug="not-found",
+            instance=instance(),
+        )
+
+    @app.exception_handler(ServiceError)
+    def _service(exc: ServiceError) -> Response:
+        status = int(exc.status_code)
+        return problem_response(
+            status=status, title=HTTPStatus(status).phrase, detail=str(exc.msg), slug=_slug(status), instance=instance()
+        )
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("Unhandled error", extra={"error_type": type(exc).__name__})
+        return problem_response(
+            status=HTTPStatus.INTERNAL_SERVER_ERROR,
+            title="Internal error",
+            detail="An unexpected error occurred. It has been logged.",
+            slug="internal-error",
+            instance=instance(),
+        )
+
+
+def body_size(event: Mapping[str, Any]) -> int:
+    """The size of the body as the client sent it: base64 bodies decoded, text counted in UTF-8 bytes."""
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            return len(base64.b64decode(body, validate=False))
+        except (binascii.Error, ValueError):
+            return len(body)
+    return len(body.encode("utf-8"))
+
+
+def oversized_body_response(event: Mapping[str, Any], limit_bytes: int) -> dict[str, Any] | None:
+    """A 413 problem (Lambda proxy response) when the event's body exceeds ``limit_bytes``; None otherwise.
+
+    Called by a handler before the resolver, so that an oversized body is never parsed or validated.
+    """
+    size = body_size(event)
+    if size <= limit_bytes:
+        return None
+    problem = problem_body(
+        status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        title="Payload too large",
+        detail=f"The request body is {size} bytes; the limit is {limit_bytes} bytes.",
+        slug="payload-too-large",
+        instance=event.get("path"),
+    )
+    headers = {"Content-Type": PROBLEM_CONTENT_TYPE}
+    return {
+        "statusCode": int(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "body": json.dumps(problem),
+        "isBase64Encoded": False,
+    }
