@@ -1,0 +1,174 @@
+"""Names and fixed settings of the Marquee CDK app. Everything the app names is named here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+
+APP_NAME = "Marquee"
+STACK_ID = "Marquee"
+SERVICE_PREFIX = "marquee"
+
+# Paths are resolved from this file, never from the current directory or a machine-specific root.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+LAYER_DIR = REPO_ROOT / "layers" / "common"
+STATEMACHINES_DIR = REPO_ROOT / "statemachines"
+LAYER_CACHE_DIR = REPO_ROOT / ".cache" / "layers"
+
+# CDK context: `-c marquee:target=local` builds the layer for the host (the local cloud); `aws` (default) for Lambda.
+TARGET_CONTEXT_KEY = "marquee:target"
+TARGET_AWS = "aws"
+TARGET_LOCAL = "local"
+TARGETS = (TARGET_AWS, TARGET_LOCAL)
+
+# Lambda's Python, and the wheel tags pip must fetch for it (see infra/bundling.py).
+PYTHON_VERSION = "3.11"
+LAMBDA_WHEEL_PLATFORM = "manylinux2014_x86_64"
+
+API_NAME = "marquee-api"
+API_STAGE_NAME = "v1"
+
+METRICS_NAMESPACE = "Marquee"
+LOG_LEVEL = "INFO"
+
+USER_POOL_NAME = "marquee-users"
+USER_POOL_CLIENT_NAME = "marquee-web"
+TENANT_ATTRIBUTE = "tenant_id"  # appears in tokens as `custom:tenant_id`
+GROUP_CUSTOMER = "customer"
+GROUP_STAFF = "staff"
+
+TABLE_TTL_ATTRIBUTE = "expires_at"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"  # Powertools idempotency's own attribute name
+QUEUE_MAX_RECEIVE_COUNT = 5
+QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(60)
+DLQ_RETENTION = Duration.days(14)
+
+HEALTH_PROBE_ASL = STATEMACHINES_DIR / "health_probe.asl.json"
+ORDER_SAGA_ASL = STATEMACHINES_DIR / "order_saga.asl.json"
+
+# Health function: each dependency probe gets this budget; slower successes are reported as "warn".
+HEALTH_CHECK_TIMEOUT_MS = 2000
+HEALTH_CHECK_WARN_MS = 1000
+
+# A reference stack must leave nothing behind on `cdk destroy`. A production fork sets RETAIN for stateful resources.
+REMOVAL_POLICY = RemovalPolicy.DESTROY
+
+# Stack outputs. Their logical IDs are fixed (the local cloud, the CLI and the e2e tests read them by these names).
+OUTPUT_API_ID = "ApiId"
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_STAGE_NAME = "StageName"
+OUTPUT_TABLE_NAME = "TableName"
+OUTPUT_QUEUE_URL = "QueueUrl"
+OUTPUT_DLQ_URL = "DlqUrl"
+OUTPUT_EVENT_BUS_NAME = "EventBusName"
+OUTPUT_SECRET_ARN = "SecretArn"  # noqa: S105 - an output name, not a secret
+OUTPUT_STATE_MACHINE_ARN = "StateMachineArn"
+OUTPUT_USER_POOL_ID = "UserPoolId"
+OUTPUT_USER_POOL_CLIENT_ID = "UserPoolClientId"
+OUTPUT_REGION = "Region"
+OUTPUT_ORDER_SAGA_ARN = "OrderSagaArn"
+
+# Feature flags (AppConfig): names, the initial flags, and how long a function caches them (seconds). A flag change
+# reaches every running function within FLAGS_MAX_AGE_SECONDS (Powertools' AppConfig store cache).
+FLAGS_APPLICATION = "marquee"
+FLAGS_ENVIRONMENT = "live"
+FLAGS_PROFILE = "feature-flags"
+FLAGS_MAX_AGE_SECONDS = 5
+FEATURE_FLAGS_FILE = REPO_ROOT / "infra" / "feature_flags.json"
+
+# Payments (challenge 2) and their providers' circuit breakers (challenge 4). The provider URLs come from CDK context;
+# on AWS set them to your provider's URLs (-c marquee:paymentPrimaryUrl=https://... ); the local cloud's deploy passes
+# its simulated providers (http://127.0.0.1:<port + 1> and <port + 2>).
+PAYMENT_PRIMARY_URL_CONTEXT_KEY = "marquee:paymentPrimaryUrl"
+PAYMENT_SECONDARY_URL_CONTEXT_KEY = "marquee:paymentSecondaryUrl"
+PAYMENT_PROVIDER_PLACEHOLDER_URL = "https://payments.example.invalid"  # set your provider's URL
+PAYMENT_PRIMARY_SECRET_NAME = "marquee/payments/primary"  # noqa: S105 - a secret's name, not its value
+PAYMENT_SECONDARY_SECRET_NAME = "marquee/payments/secondary"  # noqa: S105 - a secret's name, not its value
+PAYMENTS_IDEMPOTENCY_TTL_SECONDS = 24 * 3600  # IETF Idempotency-Key draft: records live at least 24 h
+PAYMENTS_SETTINGS = {
+    "PAYMENTS_CONNECT_TIMEOUT_MS": "500",
+    "PAYMENTS_READ_TIMEOUT_MS": "2000",  # a provider slower than this counts as failing
+    "PAYMENTS_SECRET_MAX_AGE_S": "300",  # Powertools parameters cache; the provider accepts the previous key too
+    "PAYMENTS_ATTEMPT_LEASE_MS": "15000",  # > both providers' connect + read timeouts
+    "BREAKER_FAILURE_THRESHOLD": "5",
+    "BREAKER_WINDOW_MS": "30000",
+    "BREAKER_COOLDOWN_MS": "5000",
+    "BREAKER_SUCCESS_THRESHOLD": "2",
+    "BREAKER_PROBE_LEASE_MS": "5000",
+}
+
+# Secrets (challenge 16), docs/patterns/16-secrets.md. Payment functions cache a provider secret for this many seconds
+# (Powertools parameters max_age): 300 s on AWS; 5 s on the local target, so that a test or the tour sees a rotated key
+# in use within seconds. The provider accepts the previous key as well, so a cache age never fails a call.
+PAYMENTS_SECRET_MAX_AGE_S_BY_TARGET = {TARGET_AWS: "300", TARGET_LOCAL: "5"}
+SECRET_ROTATION_DAYS = 30  # the provider API keys' rotation schedule
+SECRET_ROTATION_SETTINGS = {
+    "PROVIDER_TIMEOUT_MS": "3000",  # each call of the provider's key API (register, ping)
+    "API_KEY_LENGTH": "40",  # as the keys generated at deploy (infra/constructs/payments.py)
+}
+
+# Booking core (catalog, seat holds, outbox): see docs/booking-data-model.md.
+HOLD_LEASE_DEFAULT_SECONDS = 600  # a showtime's holdLeaseSeconds when staff do not set one
+OUTBOX_EVENT_SOURCE = "marquee.booking"
+OUTBOX_RELAY_BATCH_SIZE = 10
+OUTBOX_RELAY_MAX_RETRIES = 10  # bisecting does not count; then the batch's position goes to the relay's failure queue
+INBOX_TTL_DAYS = 30
+
+# Webhooks (challenge 10), docs/patterns/10-hmac-webhooks.md. The AWS retry schedule: after failed attempt n, wait
+# WEBHOOK_RETRY_DELAYS_S[n-1] seconds (+ up to 10 % jitter): 5 s, 1 min, 5 min, 30 min, 2 h, 5 h, 10 h; 8 attempts over
+# ~17.6 h. The local target gets 1 s delays (tests) and a lower disable threshold; nothing else differs.
+WEBHOOK_SECRET_PREFIX = "marquee/webhook-endpoints/"  # noqa: S105 - a name prefix, not a secret
+WEBHOOK_MAX_ATTEMPTS = 8  # the delivery queue's maxReceiveCount: then the DLQ
+WEBHOOK_RETRY_DELAYS_S = (5, 60, 300, 1800, 7200, 18000, 36000)
+WEBHOOK_LOCAL_RETRY_DELAYS_S = (1, 1, 1, 1, 1, 1, 1)
+WEBHOOK_DISABLE_AFTER_FAILURES = 20  # consecutive failed attempts of an endpoint, across its deliveries
+WEBHOOK_LOCAL_DISABLE_AFTER_FAILURES = 10  # > WEBHOOK_MAX_ATTEMPTS, so a local test sees both the DLQ and the disable
+WEBHOOK_TIMEOUT_MS = 5000
+WEBHOOK_ROTATION_OVERLAP_S = 24 * 3600  # both signatures for a day after a rotation
+WEBHOOK_SECRET_MAX_AGE_S = 300  # Powertools parameters cache; a rotation bypasses it (version check)
+OUTPUT_WEBHOOK_DLQ_URL = "WebhookDlqUrl"
+OUTPUT_WEBHOOK_INBOUND_SECRET_ARN = "WebhookInboundSecretArn"  # noqa: S105 - an output name, not a secret
+
+# Notifications (challenge 6, design question 10), docs/patterns/06-queues-retries-dlqs.md. One SQS FIFO queue and
+# FIFO DLQ per channel; a primary and a backup provider per channel, whose URLs come from CDK context
+# (-c marquee:notificationProvider:email-primary=https://...; the local cloud's deploy passes its simulated providers,
+# the cloud's port + 3 .. + 8). Retry timing per target: the visibility timeout is 6 x the worker timeout (AWS's advice
+# for SQS event sources); backoff is exponential with jitter, base * 2**(attempt - 1) capped.
+NOTIFICATION_CHANNELS = ("email", "sms", "push")
+NOTIFICATION_PROVIDER_ROLES = ("primary", "backup")
+NOTIFICATION_EVENT_TYPES = ["OrderConfirmed", "OrderFailed", "PaymentRefunded", "HoldExpiring"]
+NOTIFICATION_QUEUE_PREFIX = "marquee-notify-"
+NOTIFICATION_SECRET_PREFIX = "marquee/notifications/"  # noqa: S105 - a name prefix, not a secret
+NOTIFICATION_PROVIDER_URL_CONTEXT_PREFIX = "marquee:notificationProvider:"
+NOTIFICATION_PROVIDER_PLACEHOLDER_URL = "https://notifications.example.invalid"  # set your provider's URL
+NOTIFICATIONS_BY_TARGET = {
+    TARGET_AWS: {
+        "worker_timeout_s": 30,
+        "max_receive_count": 5,
+        "NOTIFY_BACKOFF_BASE_S": "5",
+        "NOTIFY_BACKOFF_CAP_S": "900",
+        "NOTIFY_CLAIM_LEASE_MS": "60000",  # > the worker timeout
+        "BREAKER_COOLDOWN_MS": "30000",
+        "NOTIFY_SECRET_MAX_AGE_S": "300",  # Powertools parameters cache; the provider accepts the previous key too
+    },
+    TARGET_LOCAL: {  # short backoff, so that the tests and the tour see retries and the DLQ in seconds
+        "worker_timeout_s": 15,  # a loaded laptop runs a batch of 10 in seconds; a timeout costs the visibility
+        "max_receive_count": 4,
+        "NOTIFY_BACKOFF_BASE_S": "1",
+        "NOTIFY_BACKOFF_CAP_S": "2",
+        "NOTIFY_CLAIM_LEASE_MS": "30000",  # > the worker timeout: a killed worker's claim expires after it
+        "BREAKER_COOLDOWN_MS": "3000",
+        "NOTIFY_SECRET_MAX_AGE_S": "5",  # as payments locally: a rotation's new key is in use within seconds
+    },
+}
+NOTIFICATIONS_SETTINGS = {
+    "NOTIFY_CONNECT_TIMEOUT_MS": "500",
+    "NOTIFY_READ_TIMEOUT_MS": "2000",
+    "BREAKER_FAILURE_THRESHOLD": "3",
+    "BREAKER_WINDOW_MS": "30000",
+    "BREAKER_SUCCESS_THRESHOLD": "2",
+    "BREAKER_PROBE_LEASE_MS": "5000",
+}
+NOTIFICATIONS_LOG_PAGE_SIZE = 50

@@ -1,0 +1,95 @@
+"""A Marquee Python function: its own least-privilege role, its own log group, the common layer, Powertools wiring."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import constants
+from infra.nag import Waiver, waive
+
+ASSET_EXCLUDES = ["__pycache__", "*.pyc", "*.pyo"]
+
+
+class PythonFunction(Construct):
+    """``functions/<name>/`` deployed as ``handler.handler`` on Python 3.11 with the common layer.
+
+    Several functions can share one code folder with their own handlers (the order saga's steps):
+    ``code="order_saga", handler="handler.reserve_seats"``. ``name`` stays the service name.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        layer: lambda_.ILayerVersion,
+        target: str,
+        environment: Mapping[str, str],
+        memory_size: int,
+        timeout: Duration,
+        code: str | None = None,
+        handler: str = "handler.handler",
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # An explicit log group replaces the LogRetention custom resource (which the local cloud cannot run).
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=constants.REMOVAL_POLICY
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of the {name} function (least privilege, granted per resource)",
+        )
+        self.log_group.grant_write(self.role)
+
+        powertools = {
+            "POWERTOOLS_SERVICE_NAME": name,
+            "POWERTOOLS_METRICS_NAMESPACE": constants.METRICS_NAMESPACE,
+            "LOG_LEVEL": constants.LOG_LEVEL,
+        }
+        if target == constants.TARGET_LOCAL:
+            powertools["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon in the local cloud
+
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=description,
+            runtime=lambda_.Runtime.PYTHON_3_11,
+            architecture=lambda_.Architecture.X86_64,  # the layer's wheels are built for x86_64
+            handler=handler,
+            code=lambda_.Code.from_asset(str(constants.FUNCTIONS_DIR / (code or name)), exclude=ASSET_EXCLUDES),
+            layers=[layer],
+            role=self.role,
+            memory_size=memory_size,
+            timeout=timeout,
+            environment={**powertools, **environment},
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+        )
+
+        waive(
+            self.function,
+            Waiver(
+                "AwsSolutions-L1",
+                "Pinned to Python 3.11 on purpose: the layer's wheels, the local cloud's interpreter and the project's "
+                "virtualenv are all 3.11; the runtime is bumped for all of them together.",
+            ),
+        )
+        waive(
+            self.role,
+            Waiver(
+                "AwsSolutions-IAM5",
+                "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (Resource '*').",
+                finding="Resource::*",
+            ),
+        )

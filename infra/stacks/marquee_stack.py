@@ -1,0 +1,149 @@
+"""The Marquee stack: composes one construct per capability and publishes the outputs clients need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Aws, CfnOutput, Stack
+from constructs import Construct
+
+from infra import constants
+from infra.constructs.api import Api
+from infra.constructs.catalog import Catalog
+from infra.constructs.common_layer import CommonLayer
+from infra.constructs.feature_flags import FeatureFlags
+from infra.constructs.health import Health
+from infra.constructs.identity import Identity
+from infra.constructs.me import Me
+from infra.constructs.notifications import Notifications
+from infra.constructs.orders import Orders
+from infra.constructs.outbox import Outbox
+from infra.constructs.payments import Payments
+from infra.constructs.platform import Platform
+from infra.constructs.seat_holds import SeatHolds
+from infra.constructs.secret_rotation import SecretRotation
+from infra.constructs.tenant_access import TenantAccess
+from infra.constructs.webhooks import Webhooks
+
+
+class MarqueeStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, target: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+
+        identity = Identity(self, "Identity")
+        platform = Platform(self, "Platform")
+        layer = CommonLayer(self, "CommonLayer", target=target).layer
+        api = Api(self, "Api", user_pool=identity.user_pool)
+
+        Health(
+            self,
+            "Health",
+            api=api,
+            layer=layer,
+            target=target,
+            table=platform.table,
+            queue=platform.queue,
+            event_bus=platform.event_bus,
+            secret=platform.secret,
+            state_machine=platform.state_machine,
+        )
+        flags = FeatureFlags(self, "FeatureFlags")
+        Me(self, "Me", api=api, layer=layer, target=target, flags=flags)
+
+        # Tenant isolation (challenge 19): the role tenant-facing functions assume per request, narrowed to one tenant.
+        tenant_access = TenantAccess(self, "TenantAccess", table=platform.table)
+
+        payments = Payments(
+            self,
+            "Payments",
+            api=api,
+            layer=layer,
+            target=target,
+            table=platform.table,
+            idempotency_table=platform.idempotency_table,
+            ops_table=platform.ops_table,
+            flags=flags,
+            tenant_access=tenant_access,
+        )
+
+        orders = Orders(
+            self,
+            "Orders",
+            api=api,
+            layer=layer,
+            target=target,
+            table=platform.table,
+            payments_environment=payments.charging_environment,
+            grant_payments=payments.grant_charging,
+            tenant_access=tenant_access,
+        )
+
+        # Booking core: catalog and seat holds use tenant-scoped sessions too; the outbox relays every booking event.
+        Catalog(self, "Catalog", api=api, layer=layer, target=target, tenant_access=tenant_access, flags=flags)
+        SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
+        Outbox(
+            self,
+            "Outbox",
+            layer=layer,
+            target=target,
+            table=platform.table,
+            event_bus=platform.event_bus,
+            inbox_table=platform.inbox_table,
+        )
+
+        webhooks = Webhooks(
+            self,
+            "Webhooks",
+            api=api,
+            layer=layer,
+            target=target,
+            table=platform.table,
+            inbox_table=platform.inbox_table,
+            event_bus=platform.event_bus,
+            tenant_access=tenant_access,
+        )
+
+        # Notifications (challenge 6): booking events -> per-channel FIFO queues -> workers -> providers.
+        notifications = Notifications(
+            self,
+            "Notifications",
+            api=api,
+            layer=layer,
+            target=target,
+            table=platform.table,
+            ops_table=platform.ops_table,
+            event_bus=platform.event_bus,
+            flags=flags,
+            tenant_access=tenant_access,
+        )
+
+        # Secrets (challenge 16): every provider API key (payments and notifications) rotates through the four-step
+        # protocol, with one rotation function.
+        SecretRotation(
+            self,
+            "SecretRotation",
+            layer=layer,
+            target=target,
+            provider_secrets=[payments.primary_secret, payments.secondary_secret, *notifications.secrets.values()],
+        )
+
+        outputs = {
+            constants.OUTPUT_API_ID: api.rest_api.rest_api_id,
+            constants.OUTPUT_API_URL: api.rest_api.url,
+            constants.OUTPUT_STAGE_NAME: api.rest_api.deployment_stage.stage_name,
+            constants.OUTPUT_TABLE_NAME: platform.table.table_name,
+            constants.OUTPUT_QUEUE_URL: platform.queue.queue_url,
+            constants.OUTPUT_DLQ_URL: platform.dlq.queue_url,
+            constants.OUTPUT_EVENT_BUS_NAME: platform.event_bus.event_bus_name,
+            constants.OUTPUT_SECRET_ARN: platform.secret.secret_arn,
+            constants.OUTPUT_STATE_MACHINE_ARN: platform.state_machine.state_machine_arn,
+            constants.OUTPUT_USER_POOL_ID: identity.user_pool.user_pool_id,
+            constants.OUTPUT_USER_POOL_CLIENT_ID: identity.client.user_pool_client_id,
+            constants.OUTPUT_REGION: Aws.REGION,
+            constants.OUTPUT_WEBHOOK_DLQ_URL: webhooks.delivery_dlq.queue_url,
+            constants.OUTPUT_WEBHOOK_INBOUND_SECRET_ARN: webhooks.inbound_secret.secret_arn,
+            constants.OUTPUT_ORDER_SAGA_ARN: orders.state_machine.state_machine_arn,
+        }
+        for name, value in outputs.items():
+            output = CfnOutput(self, f"Output{name}", value=value)
+            output.override_logical_id(name)
