@@ -1,0 +1,37 @@
+"""Audit log: booking events from the bus (rule -> SQS queue -> this function), each appended once per event id."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee import aws
+from marquee.env import load_env
+from marquee.events import Envelope
+
+from logic import append_once
+from models import AuditEnv
+
+env = load_env(AuditEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> bool:
+    bridge = EventBridgeModel.model_validate_json(record.body)
+    event = Envelope.model_validate(bridge.detail)
+    appended = append_once(event, env=env, client=aws.dynamodb())
+    metrics.add_metric(name="AuditAppended" if appended else "AuditDuplicate", unit=MetricUnit.Count, value=1)
+    return appended
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,94 @@
+"""Catalog: staff create cinemas, auditoriums, movies, showtimes; customers list showtimes and read seat maps."""
+
+# No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee.env import load_env
+from marquee.problem import register_problem_handlers
+from marquee.tenant import current_tenant
+
+import logic
+from models import (
+    AuditoriumRequest,
+    AuditoriumResponse,
+    CatalogEnv,
+    CinemaRequest,
+    CinemaResponse,
+    MovieRequest,
+    MovieResponse,
+    ShowtimeDetail,
+    ShowtimeList,
+    ShowtimeRequest,
+    ShowtimeSummary,
+    SuggestionResponse,
+)
+
+env = load_env(CatalogEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+register_problem_handlers(app)
+
+ShowtimeId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+@app.post("/cinemas")
+@tracer.capture_method
+def post_cinema(body: CinemaRequest) -> tuple[CinemaResponse, int]:
+    return logic.create_cinema(body, tenant=current_tenant(app), env=env), 201
+
+
+@app.post("/auditoriums")
+@tracer.capture_method
+def post_auditorium(body: AuditoriumRequest) -> tuple[AuditoriumResponse, int]:
+    return logic.create_auditorium(body, tenant=current_tenant(app), env=env), 201
+
+
+@app.post("/movies")
+@tracer.capture_method
+def post_movie(body: MovieRequest) -> tuple[MovieResponse, int]:
+    return logic.create_movie(body, tenant=current_tenant(app), env=env), 201
+
+
+@app.post("/showtimes")
+@tracer.capture_method
+def post_showtime(body: ShowtimeRequest) -> tuple[ShowtimeSummary, int]:
+    return logic.create_showtime(body, tenant=current_tenant(app), env=env), 201
+
+
+@app.get("/showtimes")
+@tracer.capture_method
+def get_showtimes(
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ShowtimeList:
+    return logic.list_showtimes(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor)
+
+
+@app.get("/showtimes/<showtimeId>")
+@tracer.capture_method
+def get_showtime(showtimeId: ShowtimeId) -> ShowtimeDetail:  # noqa: N803 - the route's parameter name
+    return logic.get_showtime(showtimeId, tenant=current_tenant(app), env=env)
+
+
+@app.get("/showtimes/<showtimeId>/suggestions")
+@tracer.capture_method
+def get_suggestions(
+    showtimeId: ShowtimeId,  # noqa: N803 - the route's parameter name
+    party: Annotated[int, Query(ge=1, le=10)] = 2,
+) -> SuggestionResponse:
+    return logic.suggest_seats(showtimeId, party, tenant=current_tenant(app), env=env)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,112 @@
+"""Configuration, request and response models of the catalog function (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from marquee.money import Money
+from marquee.tenant_session import TenantDataEnv
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+EntityId = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}_[0-9a-f]{16}$")]
+SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
+
+
+class CatalogEnv(TenantDataEnv):
+    default_hold_lease_seconds: int = Field(ge=30, le=3600)
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class CinemaRequest(_Wire):
+    name: Name
+    city: Name
+
+
+class CinemaResponse(_Wire):
+    cinema_id: str
+    name: str
+    city: str
+
+
+class AuditoriumRequest(_Wire):
+    cinema_id: EntityId
+    name: Name
+    rows: int = Field(ge=1, le=26)
+    seats_per_row: int = Field(ge=1, le=50)
+    unavailable: list[SeatId] = Field(default_factory=list, max_length=1300)
+
+
+class AuditoriumResponse(_Wire):
+    auditorium_id: str
+    cinema_id: str
+    name: str
+    rows: int
+    seats_per_row: int
+    unavailable: list[str]
+    capacity: int
+
+
+class MovieRequest(_Wire):
+    title: Name
+    runtime_minutes: int = Field(ge=1, le=600)
+
+
+class MovieResponse(_Wire):
+    movie_id: str
+    title: str
+    runtime_minutes: int
+
+
+class ShowtimeRequest(_Wire):
+    movie_id: EntityId
+    auditorium_id: EntityId
+    starts_at: AwareDatetime
+    price: Money
+    hold_lease_seconds: int | None = Field(default=None, ge=1, le=3600)  # 1 s: demos and expiry tests
+
+
+class ShowtimeSummary(_Wire):
+    showtime_id: str
+    movie_id: str
+    title: str | None
+    auditorium_id: str
+    starts_at: datetime
+    price: Money
+    hold_lease_seconds: int
+
+
+class ShowtimeList(_Wire):
+    items: list[ShowtimeSummary]
+    next_cursor: str | None
+
+
+class SeatOut(_Wire):
+    seat_id: str
+    state: str
+
+
+class SeatCounts(_Wire):
+    free: int
+    held: int
+    sold: int
+    unavailable: int
+
+
+class ShowtimeDetail(ShowtimeSummary):
+    seats: list[SeatOut]
+    counts: SeatCounts
+
+
+class SuggestionResponse(_Wire):
+    """Where a party of ``party`` could sit together; ``algorithm`` says which one the caller's flag gave (v1 or v2)."""
+
+    algorithm: str
+    party: int
+    seats: list[str]

@@ -1,0 +1,36 @@
+"""Liveness and deep health. Knows nothing of API Gateway."""
+
+from __future__ import annotations
+
+from marquee import health
+from marquee.health import HealthCheck, HealthReport, Status
+from marquee.tenant import TenantContext
+
+from models import HealthEnv
+
+STAFF_GROUP = "staff"
+
+
+def liveness(env: HealthEnv) -> HealthReport:
+    """The process is up and its configuration is valid. No dependency is touched."""
+    return HealthReport(status=Status.PASS, results=(), service_id=env.powertools_service_name, description="liveness")
+
+
+def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
+    """The dependencies probed by the deep check. Adding one is one line."""
+    limits = {"timeout_ms": env.health_check_timeout_ms, "warn_ms": env.health_check_warn_ms}
+    return [
+        health.dynamodb_table(env.table_name, **limits),
+        health.sqs_queue(env.queue_url, **limits),
+        health.event_bus(env.event_bus_name, **limits),
+        health.secret(env.secret_arn, **limits),
+        health.state_machine(env.state_machine_arn, **limits),
+    ]
+
+
+def deep_health(caller: TenantContext, env: HealthEnv) -> HealthReport:
+    """Probe every dependency concurrently. Only staff may see it: it reveals the platform's topology."""
+    caller.require_group(STAFF_GROUP)
+    return health.run_checks(
+        dependency_checks(env), service_id=env.powertools_service_name, description="deep dependency check"
+    )

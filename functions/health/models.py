@@ -1,0 +1,25 @@
+"""Configuration of the health function, validated once at cold start."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from marquee.env import PowertoolsEnv
+
+
+class HealthEnv(PowertoolsEnv):
+    """Every dependency the deep health check probes, plus the per-check timeout and slow-warning threshold."""
+
+    table_name: str = Field(min_length=1)
+    queue_url: str = Field(min_length=1)
+    event_bus_name: str = Field(min_length=1)
+    secret_arn: str = Field(min_length=1)
+    state_machine_arn: str = Field(min_length=1)
+    health_check_timeout_ms: int = Field(gt=0, le=25_000)
+    health_check_warn_ms: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _warn_below_timeout(self) -> HealthEnv:
+        if self.health_check_warn_ms >= self.health_check_timeout_ms:
+            raise ValueError("HEALTH_CHECK_WARN_MS must be lower than HEALTH_CHECK_TIMEOUT_MS")
+        return self

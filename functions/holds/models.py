@@ -1,0 +1,53 @@
+"""Configuration, request and response models of the holds function (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic.alias_generators import to_camel
+
+from marquee.seats import MAX_SEATS_PER_HOLD
+from marquee.tenant_session import TenantDataEnv
+
+SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
+MAX_BODY_BYTES = 256 * 1024
+
+
+class HoldsEnv(TenantDataEnv):
+    """The holds function reads the lease from the showtime; nothing else is configured."""
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class HoldRequest(_Wire):
+    # The size limit is checked in logic (422 with its own problem type), not here, so the list may be longer.
+    seats: list[SeatId] = Field(min_length=1, max_length=1000)
+
+    @field_validator("seats")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        duplicates = sorted({s for s in value if value.count(s) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate seats: {', '.join(duplicates)}")
+        return value
+
+
+class HeldSeatOut(_Wire):
+    seat_id: str
+    fence: int
+
+
+class HoldResponse(_Wire):
+    hold_id: str
+    showtime_id: str
+    customer_id: str
+    seats: list[HeldSeatOut]
+    status: str
+    lease_expires_at_ms: int
+    order_id: str | None = None
+
+
+__all__ = ["MAX_BODY_BYTES", "MAX_SEATS_PER_HOLD", "HoldRequest", "HoldResponse", "HoldsEnv"]

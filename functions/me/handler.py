@@ -1,0 +1,40 @@
+"""GET /me: the caller's tenant, user id, username and groups, from the authorizer's verified claims only."""
+
+# No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee.env import load_env
+from marquee.problem import register_problem_handlers
+from marquee.tenant import current_tenant
+
+from logic import describe_caller, features_for
+from models import FeaturesResponse, MeEnv, MeResponse
+
+env = load_env(MeEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+register_problem_handlers(app)
+
+
+@app.get("/me")
+@tracer.capture_method
+def get_me() -> MeResponse:
+    return describe_caller(current_tenant(app))
+
+
+@app.get("/me/features")
+@tracer.capture_method
+def get_my_features() -> FeaturesResponse:
+    return features_for(current_tenant(app))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

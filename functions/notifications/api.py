@@ -1,0 +1,107 @@
+"""Notifications API (``handler.api``): the caller's preferences and delivery log, and staff operations.
+
+- GET/PUT /me/notification-preferences, GET /me/notifications: the caller, from the verified token.
+- GET /notifications?customerId=: staff, the tenant's delivery log. POST /notifications: staff message to a customer.
+- GET /notifications/dlq, POST /notifications/dlq/{channel}/redrive: staff, the channel DLQs.
+"""
+
+# No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee import aws
+from marquee.env import load_env
+from marquee.notifications import Channel, Preferences
+from marquee.notifications_store import NotificationStore
+from marquee.problem import oversized_body_response, register_problem_handlers
+from marquee.tenant import TenantContext, current_tenant
+
+import logic
+from models import (
+    ApiEnv,
+    DeliveryLogResponse,
+    DlqResponse,
+    EnqueuedResponse,
+    PreferencesResponse,
+    RedriveResponse,
+    StaffMessageRequest,
+)
+
+MAX_REQUEST_BYTES = 1024 * 1024  # larger bodies are refused before parsing; a message over 256 KiB is a 413 as well
+
+env = load_env(ApiEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+register_problem_handlers(app)
+
+
+def store_for(tenant: TenantContext) -> NotificationStore:
+    """One tenant's preferences and delivery log, through a client confined to its keys (the tenant-access role)."""
+    return NotificationStore(env.table_name, client=env.dynamodb_for(tenant))
+
+
+Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@app.get("/me/notification-preferences")
+@tracer.capture_method
+def get_preferences() -> PreferencesResponse:
+    tenant = current_tenant(app)
+    return PreferencesResponse(preferences=logic.get_preferences(tenant, store_for(tenant)))
+
+
+@app.put("/me/notification-preferences")
+@tracer.capture_method
+def put_preferences(body: Preferences) -> PreferencesResponse:
+    tenant = current_tenant(app)
+    return PreferencesResponse(preferences=logic.put_preferences(tenant, body, store_for(tenant)))
+
+
+@app.get("/me/notifications")
+@tracer.capture_method
+def my_notifications(limit: Limit = 50) -> DeliveryLogResponse:
+    tenant = current_tenant(app)
+    return DeliveryLogResponse(items=logic.my_notifications(tenant, store_for(tenant), limit))
+
+
+@app.get("/notifications")
+@tracer.capture_method
+def tenant_notifications(limit: Limit = 50, customerId: Annotated[str | None, Query()] = None) -> DeliveryLogResponse:  # noqa: N803
+    tenant = current_tenant(app)
+    return DeliveryLogResponse(items=logic.tenant_notifications(tenant, store_for(tenant), limit, customerId))
+
+
+@app.post("/notifications")
+@tracer.capture_method
+def staff_message(body: StaffMessageRequest) -> Response[EnqueuedResponse]:
+    event_id, channels = logic.send_staff_message(current_tenant(app), body, env=env, sqs=aws.sqs())
+    return Response(status_code=202, body=EnqueuedResponse(event_id=event_id, channels=channels))
+
+
+@app.get("/notifications/dlq")
+@tracer.capture_method
+def dlq_depths() -> DlqResponse:
+    return DlqResponse(queues=logic.dlq_depths(current_tenant(app), env=env, sqs=aws.sqs()))
+
+
+@app.post("/notifications/dlq/<channel>/redrive")
+@tracer.capture_method
+def redrive(channel: Channel) -> RedriveResponse:
+    return logic.redrive_dlq(current_tenant(app), channel, env=env, sqs=aws.sqs())
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    too_large = oversized_body_response(event, MAX_REQUEST_BYTES)
+    if too_large is not None:
+        return too_large
+    return app.resolve(event, context)

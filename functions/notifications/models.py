@@ -1,0 +1,109 @@
+"""Environment, request and response models of the notification functions (router, channel workers, API)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from marquee.env import PowertoolsEnv
+from marquee.notifications import Channel, Preferences
+from marquee.notifications_store import LogEntry
+from marquee.tenant_session import TenantDataEnv
+
+
+class QueuesEnv(PowertoolsEnv):
+    """The channel queues and their DLQs (router, API)."""
+
+    email_queue_url: str = Field(min_length=1)
+    sms_queue_url: str = Field(min_length=1)
+    push_queue_url: str = Field(min_length=1)
+    email_dlq_url: str = Field(min_length=1)
+    sms_dlq_url: str = Field(min_length=1)
+    push_dlq_url: str = Field(min_length=1)
+
+    def queue_url(self, channel: Channel) -> str:
+        return str(getattr(self, f"{channel.value}_queue_url"))
+
+    def dlq_url(self, channel: Channel) -> str:
+        return str(getattr(self, f"{channel.value}_dlq_url"))
+
+
+class RouterEnv(QueuesEnv):
+    pass
+
+
+class ApiEnv(QueuesEnv, TenantDataEnv):
+    """Tenant-facing: the main table only through the tenant-access role (challenge 19)."""
+
+    notifications_log_page_size: int = Field(gt=0, le=200)
+
+
+class WorkerEnv(PowertoolsEnv):
+    """One channel's worker. Retry timing is set per target by CDK (short locally, documented AWS values)."""
+
+    table_name: str = Field(min_length=1)
+    ops_table_name: str = Field(min_length=1)
+    channel: Channel
+    queue_url: str = Field(min_length=1)
+    dlq_url: str = Field(min_length=1)
+    primary_secret_id: str = Field(min_length=1)
+    backup_secret_id: str = Field(min_length=1)
+    notify_backoff_base_s: int = Field(gt=0)
+    notify_backoff_cap_s: int = Field(gt=0)
+    notify_claim_lease_ms: int = Field(gt=0)
+    notify_connect_timeout_ms: int = Field(gt=0)
+    notify_read_timeout_ms: int = Field(gt=0)
+    notify_secret_max_age_s: int = Field(ge=0)
+    breaker_failure_threshold: int = Field(gt=0)
+    breaker_window_ms: int = Field(gt=0)
+    breaker_cooldown_ms: int = Field(gt=0)
+    breaker_success_threshold: int = Field(gt=0)
+    breaker_probe_lease_ms: int = Field(gt=0)
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class PreferencesResponse(_Camel):
+    preferences: Preferences
+
+
+class DeliveryLogResponse(_Camel):
+    items: list[LogEntry]
+
+
+class StaffMessageRequest(_Camel):
+    """A staff message to one customer (not transactional unless said: it waits for quiet hours)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    customer_id: str = Field(min_length=1, max_length=128)
+    subject: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1)
+    channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1)
+    transactional: bool = False
+
+
+class EnqueuedResponse(_Camel):
+    event_id: str
+    channels: list[Channel]
+
+
+class QueueDepth(_Camel):
+    channel: Channel
+    queue: dict[str, int]
+    dlq: dict[str, int]
+
+
+class DlqResponse(_Camel):
+    queues: list[QueueDepth]
+
+
+class RedriveResponse(_Camel):
+    channel: Channel
+    mode: str
+    moved: int
+    failed: int
+    task_handle: str | None = None
+    seconds: float

@@ -1,0 +1,36 @@
+"""Notification router: EventBridge rule (booking events that notify) -> one SQS FIFO queue per channel.
+
+EventBridge's SqsParameters.MessageGroupId is one constant per target, so the per-customer message group needs this
+step: MessageGroupId = tenant#customer, MessageDeduplicationId = the event id (docs/decisions.md, 2026-11-22). Invoked
+asynchronously: a failure is retried by Lambda, then lands in the router's on-failure queue.
+"""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee import aws
+from marquee.env import load_env
+from marquee.events import Envelope
+
+from logic import route_event
+from models import RouterEnv
+
+env = load_env(RouterEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    detail = parse(event=event, model=EventBridgeModel).detail
+    envelope = Envelope.model_validate(detail)
+    logger.append_keys(event_id=envelope.id, tenant_id=envelope.tenant_id, correlation_id=envelope.correlation_id)
+    channels = route_event(envelope.model_dump(mode="json", by_alias=True), env=env, sqs=aws.sqs())
+    metrics.add_metric(name="NotificationsRouted", unit=MetricUnit.Count, value=len(channels))
+    return {"eventId": envelope.id, "channels": [c.value for c in channels]}

@@ -1,0 +1,60 @@
+"""POST /orders (place an order from an ACTIVE hold: 202, the saga runs asynchronously) and GET /orders/{orderId}."""
+
+# No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from http import HTTPStatus
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee.env import load_env
+from marquee.limits import limit_body
+from marquee.orders import OrderStore
+from marquee.problem import register_problem_handlers
+from marquee.tenant import TenantContext, current_tenant
+
+from logic import get_order, place_order
+from models import MAX_BODY_BYTES, OrdersEnv, OrderView, PlaceOrderRequest
+
+env = load_env(OrdersEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver(enable_validation=True)
+register_problem_handlers(app)
+
+
+def store_for(tenant: TenantContext) -> OrderStore:
+    """Orders of one tenant, through a DynamoDB client confined to its keys (the tenant-access role's session)."""
+    return OrderStore(env.table_name, env.dynamodb_for(tenant))
+
+
+@app.post("/orders")
+@tracer.capture_method
+def post_order(body: PlaceOrderRequest) -> Response[str]:
+    tenant = current_tenant(app)
+    accepted = place_order(body, tenant, env, store_for(tenant))
+    metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=HTTPStatus.ACCEPTED,
+        content_type="application/json",
+        body=accepted.model_dump_json(by_alias=True),
+        headers={"Location": f"/orders/{accepted.order_id}"},
+    )
+
+
+@app.get("/orders/<order_id>")
+@tracer.capture_method
+def get_order_route(order_id: str) -> OrderView:
+    tenant = current_tenant(app)
+    return get_order(order_id, tenant, store_for(tenant))
+
+
+@limit_body(MAX_BODY_BYTES)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

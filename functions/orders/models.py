@@ -1,0 +1,87 @@
+"""Configuration, request and response models of the orders function (POST /orders, GET /orders/{orderId})."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from marquee.money import Money
+from marquee.orders import HistoryEntry, Order, OrderStatus
+from marquee.tenant_session import TenantDataEnv
+
+# Bodies larger than this are refused with 413 before they are parsed (an order request is ~100 bytes).
+MAX_BODY_BYTES = 256 * 1024
+
+
+def _luhn(number: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    if total % 10:
+        raise ValueError("the card number fails the Luhn check")
+    return number
+
+
+# SANDBOX SHORTCUT: the client sends a (test) card number. A real system never sees card numbers: the browser
+# tokenizes the card with the provider and the order carries the provider's token.
+CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$"), AfterValidator(_luhn)]
+HoldId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class OrdersEnv(TenantDataEnv):
+    """The main table through the tenant-access role (challenge 19), and the saga to start."""
+
+    state_machine_arn: str = Field(min_length=1)
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
+
+
+class PlaceOrderRequest(_Camel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+    hold_id: HoldId
+    card: CardNumber = Field(repr=False)
+
+
+class OrderAccepted(_Camel):
+    order_id: str
+    status: OrderStatus
+
+
+class OrderView(_Camel):
+    """What the customer sees: never the card number, only its last 4 digits."""
+
+    order_id: str
+    status: OrderStatus
+    hold_id: str
+    showtime_id: str
+    seats: list[str]
+    amount: Money
+    card_last4: str
+    payment_id: str | None = None
+    reason: str | None = None
+    created_at: str
+    history: list[HistoryEntry]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderView:
+        return cls(
+            order_id=order.order_id,
+            status=order.status,
+            hold_id=order.hold_id,
+            showtime_id=order.showtime_id,
+            seats=[seat.seat_id for seat in order.seats],
+            amount=order.amount,
+            card_last4=order.card_last4,
+            payment_id=order.payment_id,
+            reason=order.reason,
+            created_at=order.created_at,
+            history=order.history,
+        )

@@ -1,0 +1,41 @@
+"""Webhook fan-out: booking events (EventBridge rule -> SQS) become one delivery message per subscribed endpoint."""
+
+# No `from __future__ import annotations` here, as in every handler module.
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee.env import load_env
+from marquee.events import Envelope
+from marquee.webhooks import DeliveryQueue, WebhookStore
+
+from logic import fan_out
+from models import FanoutEnv
+
+env = load_env(FanoutEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+store = WebhookStore(env.table_name)
+queue = DeliveryQueue(env.delivery_queue_url)
+# A failed record is reported alone (ReportBatchItemFailures); the rest of the batch is deleted.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> None:
+    bus_event = EventBridgeModel.model_validate_json(record.body)
+    event = Envelope.model_validate(bus_event.detail)
+    logger.append_keys(event_id=event.id, event_type=event.type, tenant_id=event.tenant_id)
+    enqueued = fan_out(event, store, queue)
+    metrics.add_metric(name="WebhookDeliveriesEnqueued", unit=MetricUnit.Count, value=enqueued)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,47 @@
+"""Configuration and payload models of the inbound payment-provider webhook."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from marquee.env import PowertoolsEnv
+from marquee.money import Money
+from marquee.tenant import TenantId
+
+
+class InboundEnv(PowertoolsEnv):
+    table_name: str = Field(min_length=1)
+    inbox_table_name: str = Field(min_length=1)
+    inbound_secret_name: str = Field(min_length=1)  # the secret's name or ARN: never its value
+    webhook_secret_max_age_s: int = Field(ge=0, le=3600)
+
+
+Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,100}$")]
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
+
+
+class ProviderEventData(_Camel):
+    tenant_id: TenantId
+    payment_id: Reference
+    provider_reference: Reference = Field(description="The provider's refund or dispute id")
+    amount: Money
+    reason: str | None = Field(default=None, max_length=200)
+
+
+class ProviderEvent(_Camel):
+    """What the payment provider POSTs: ``refund.succeeded`` (an asynchronous refund) or ``chargeback.created``."""
+
+    type: Literal["refund.succeeded", "chargeback.created"]
+    data: ProviderEventData
+
+
+class InboundAccepted(_Camel):
+    status: Literal["recorded", "duplicate"]
+    webhook_id: str
+    event_id: str | None
