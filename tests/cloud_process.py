@@ -1,0 +1,96 @@
+"""A local cloud in its own process, as users run it: for the e2e and the graceful-shutdown tests."""
+
+from __future__ import annotations
+
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port(span: int = 9) -> int:
+    """A free loopback port whose next ``span - 1`` ports are free too (the cloud's simulated providers: + 1 .. + 8).
+
+    Chosen below the ephemeral range (Linux 32768+, macOS 49152+): a port the OS hands to outgoing connections can be
+    taken by one between this check and the cloud's bind, which busy test machines do.
+    """
+    for _ in range(200):
+        port = random.randrange(20000, 32000 - span)  # noqa: S311 - a port number, not a secret
+        if all(_bindable(port + offset) for offset in range(span)):
+            return port
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class CloudProcess:
+    def __init__(self, state_dir: Path, *, drain_deadline: float = 10.0, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.state_dir = state_dir
+        self.log_path = state_dir / "cloud.log"
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "localcloud.server",
+                "--port",
+                str(self.port),
+                "--state-dir",
+                str(state_dir),
+                "--drain-deadline",
+                str(drain_deadline),
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"local cloud exited early:\n{self.log()}")
+            try:
+                if requests.get(f"{self.endpoint_url}/_localcloud/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"local cloud did not start:\n{self.log()}")
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, signum: int = signal.SIGTERM) -> None:
+        self.proc.send_signal(signum)
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return int(self.proc.returncode)

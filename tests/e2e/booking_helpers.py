@@ -1,0 +1,84 @@
+"""Helpers of the booking e2e tests: staff build a showtime through the API; customers get tokens."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from localcloud.identity import token_for
+
+_tokens: dict[tuple[str, str, str], str] = {}
+
+
+def token(deployed: dict[str, Any], tenant: str, user: str, group: str = "customer") -> str:
+    key = (tenant, user, group)
+    if key not in _tokens:
+        _tokens[key] = token_for(
+            deployed["endpoint"], tenant=tenant, user=user, group=group, outputs=deployed["outputs"]
+        )
+    return _tokens[key]
+
+
+@dataclass(frozen=True)
+class Show:
+    tenant: str
+    showtime_id: str
+    movie_id: str
+    auditorium_id: str
+    cinema_id: str
+
+
+def create_showtime(
+    api: str,
+    deployed: dict[str, Any],
+    tenant: str,
+    *,
+    rows: int = 5,
+    per_row: int = 10,
+    lease: int = 600,
+    unavailable: list[str] | None = None,
+) -> Show:
+    headers = {"Authorization": token(deployed, tenant, "staff1", "staff")}
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = requests.post(f"{api}{path}", json=body, headers=headers, timeout=60)
+        assert response.status_code == 201, f"{path}: {response.status_code} {response.text}"
+        return dict(response.json())
+
+    cinema = post("/cinemas", {"name": f"Cinema {uuid.uuid4().hex[:4]}", "city": "Porto"})
+    auditorium = post(
+        "/auditoriums",
+        {
+            "cinemaId": cinema["cinemaId"],
+            "name": "Screen 1",
+            "rows": rows,
+            "seatsPerRow": per_row,
+            "unavailable": unavailable or [],
+        },
+    )
+    movie = post("/movies", {"title": "Race Condition", "runtimeMinutes": 101})
+    starts = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat()
+    showtime = post(
+        "/showtimes",
+        {
+            "movieId": movie["movieId"],
+            "auditoriumId": auditorium["auditoriumId"],
+            "startsAt": starts,
+            "price": {"amount": 900, "currency": "EUR"},
+            "holdLeaseSeconds": lease,
+        },
+    )
+    return Show(tenant, showtime["showtimeId"], movie["movieId"], auditorium["auditoriumId"], cinema["cinemaId"])
+
+
+def hold(
+    api: str, tok: str, showtime_id: str, seats: list[str], session: requests.Session | None = None
+) -> requests.Response:
+    http = session or requests
+    return http.post(
+        f"{api}/showtimes/{showtime_id}/holds", json={"seats": seats}, headers={"Authorization": tok}, timeout=120
+    )

@@ -1,0 +1,97 @@
+"""The notifications pipeline as the e2e tests drive it: publish booking events to the deployed bus, read what the
+simulated providers (the local cloud's port + 3 .. + 8) received, and take providers down."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from localcloud.identity import token_for
+from localcloud.notification_providers import provider_urls
+
+WAIT_S = 30
+MAX_RECEIVE_COUNT = 4  # infra/constants.py NOTIFICATIONS_BY_TARGET[local]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = WAIT_S, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+class Notify:
+    def __init__(self, deployed: dict[str, Any], api: str, sdk: Any) -> None:
+        self.deployed = deployed
+        self.api = api
+        self.endpoint = deployed["endpoint"]
+        self.events = sdk("events")
+        self.sqs = sdk("sqs")
+        self.bus = deployed["outputs"]["EventBusName"]
+        self.providers = provider_urls(urlparse(self.endpoint).port or 4566)
+
+    def token(self, tenant: str, user: str, group: str = "customer") -> str:
+        return token_for(self.endpoint, tenant=tenant, user=user, group=group, outputs=self.deployed["outputs"])
+
+    def call(self, method: str, path: str, token: str, **kwargs: Any) -> requests.Response:
+        return requests.request(method, f"{self.api}{path}", headers={"Authorization": token}, timeout=30, **kwargs)
+
+    def user_id(self, token: str) -> str:
+        return str(self.call("GET", "/me", token).json()["userId"])
+
+    def publish(self, event_type: str, tenant: str, customer: str, event_id: str | None = None, **data: Any) -> str:
+        event_id = event_id or str(uuid.uuid4())
+        envelope = {
+            "id": event_id,
+            "type": event_type,
+            "version": 1,
+            "tenantId": tenant,
+            "occurredAt": datetime.now(UTC).isoformat(),
+            "correlationId": event_id,
+            "data": {"customerId": customer, **data},
+        }
+        result = self.events.put_events(
+            Entries=[
+                {
+                    "Source": "marquee.booking",
+                    "DetailType": event_type,
+                    "Detail": json.dumps(envelope),
+                    "EventBusName": self.bus,
+                }
+            ]
+        )
+        assert result["FailedEntryCount"] == 0, result
+        return event_id
+
+    def delivered(self, provider: str, customer: str) -> list[dict[str, Any]]:
+        messages = requests.get(f"{self.providers[provider]}/_admin/messages", timeout=5).json()["messages"]
+        return [m for m in messages if m["to"] == customer]
+
+    def key_versions(self, provider: str) -> Counter[str]:
+        """Requests the provider authorized, per key version (the secret's VersionId), never per key value."""
+        stats = requests.get(f"{self.providers[provider]}/_admin/stats", timeout=5).json()
+        return Counter(stats["keyVersions"])
+
+    def provider(self, name: str, action: str) -> None:
+        response = requests.post(f"{self.endpoint}/_localcloud/notification-providers/{name}/{action}", timeout=5)
+        assert response.status_code == 200, response.text
+
+    def queue_url(self, name: str) -> str:
+        return str(self.sqs.get_queue_url(QueueName=f"marquee-notify-{name}.fifo")["QueueUrl"])
+
+    def log(self, token: str) -> list[dict[str, Any]]:
+        response = self.call("GET", "/me/notifications", token, params={"limit": 200})
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items

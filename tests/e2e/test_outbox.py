@@ -1,0 +1,149 @@
+"""The transactional outbox (challenge 12) on the deployed stack: hold changes reach the audit log through the stream
+relay, EventBridge and the audit queue; and with the relay SIGKILLed mid-batch 20 times, no event is lost and every
+duplicate delivery is absorbed by the inbox (audit entries == distinct events)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+
+from localcloud.aws import local_client
+from marquee.booking_events import HoldReleased
+from marquee.events import envelope
+from marquee.outbox import outbox_put
+from tests.e2e.booking_helpers import create_showtime, hold, token
+
+
+def audit_entries(deployed: dict[str, Any], tenant: str) -> list[dict[str, Any]]:
+    ddb = local_client("dynamodb", deployed["endpoint"])
+    kwargs: dict[str, Any] = {
+        "TableName": deployed["outputs"]["TableName"],
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": f"TENANT#{tenant}#AUDIT"}},
+    }
+    entries = []
+    while True:
+        page = ddb.query(**kwargs)
+        entries += [json.loads(i["envelope"]["S"]) for i in page["Items"]]
+        if "LastEvaluatedKey" not in page:
+            return entries
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 90.0, interval: float = 0.5) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"not reached in {timeout} s; last: {check()}")
+
+
+def relay_failures(deployed: dict[str, Any]) -> int:
+    sqs = local_client("sqs", deployed["endpoint"])
+    total = 0
+    for url in sqs.list_queues().get("QueueUrls", []):
+        if "RelayFailures" in url:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+            total += int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    return total
+
+
+def function_named(deployed: dict[str, Any], service: str) -> str:
+    for fn in local_client("lambda", deployed["endpoint"]).list_functions()["Functions"]:
+        if fn.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME") == service:
+            return str(fn["FunctionName"])
+    raise AssertionError(f"no {service} function")
+
+
+def test_hold_changes_reach_the_audit_log_once_each(api: str, deployed: dict[str, Any]) -> None:
+    show = create_showtime(api, deployed, "outbox-t", rows=1, per_row=5)
+    tok = token(deployed, "outbox-t", "olga")
+    created = hold(api, tok, show.showtime_id, ["A1", "A2"])
+    assert created.status_code == 201, created.text
+    hold_id = created.json()["holdId"]
+    assert requests.delete(f"{api}/holds/{hold_id}", headers={"Authorization": tok}, timeout=30).status_code == 200
+
+    def mine() -> list[dict[str, Any]] | None:
+        found = [e for e in audit_entries(deployed, "outbox-t") if e["data"].get("holdId") == hold_id]
+        return found if len(found) >= 2 else None
+
+    events = wait_for(mine)
+    assert sorted(e["type"] for e in events) == ["HoldCreated", "HoldReleased"]
+    assert {e["tenantId"] for e in events} == {"outbox-t"}
+    created_event = next(e for e in events if e["type"] == "HoldCreated")
+    assert created_event["data"]["seats"] == [{"seatId": "A1", "fence": 1}, {"seatId": "A2", "fence": 1}]
+    time.sleep(1.0)  # a late duplicate would show up now
+    assert len([e for e in audit_entries(deployed, "outbox-t") if e["data"].get("holdId") == hold_id]) == 2
+
+
+@pytest.mark.timeout(480)
+def test_relay_killed_mid_batch_20_times_loses_no_event_and_duplicates_are_absorbed(deployed: dict[str, Any]) -> None:
+    tenant = f"chaos-{uuid.uuid4().hex[:6]}"
+    table = deployed["outputs"]["TableName"]
+    ddb = local_client("dynamodb", deployed["endpoint"])
+    relay = function_named(deployed, "outbox_relay")
+    written: list[str] = []
+    kills = 0
+    stop = threading.Event()
+
+    def writer() -> None:
+        n = 0
+        while not stop.is_set() and n < 600:  # writes until 20 kills have landed (a slow machine needs longer)
+            batch = []
+            for _ in range(5):
+                data = HoldReleased(hold_id=f"hld_{n}", showtime_id="sht_chaos", seats=["A1"], reason="chaos")
+                batch.append(envelope(data, tenant_id=tenant, correlation_id="chaos"))
+                n += 1
+            ddb.transact_write_items(TransactItems=[outbox_put(table, e) for e in batch])
+            written.extend(e.id for e in batch)
+            time.sleep(0.5)  # ~10 events/s: the relay keeps up between kills, and is busy when a kill lands
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 180
+    try:
+        while kills < 20 and time.monotonic() < deadline:
+            killed = requests.post(f"{deployed['endpoint']}/_localcloud/chaos/kill/{relay}", timeout=10).json()[
+                "killed"
+            ]
+            kills += killed
+            # After a kill, let the retry get going (a cold start takes seconds here) before the next one: 20 kills of
+            # 20 attempts, not one record killed until its MaximumRetryAttempts are spent (that goes to the failure
+            # queue, as on AWS, and is checked below).
+            time.sleep(1.5 if killed else 0.01)
+    finally:
+        stop.set()
+        thread.join()
+    assert kills >= 20, f"only {kills} kills landed mid-batch"
+
+    expected = set(written)
+
+    def all_arrived() -> bool:
+        return expected <= {e["id"] for e in audit_entries(deployed, tenant)}
+
+    started = time.monotonic()
+    try:
+        wait_for(all_arrived, timeout=240, interval=1.0)
+        took = time.monotonic() - started
+    except AssertionError:
+        arrived = {e["id"] for e in audit_entries(deployed, tenant)}
+        raise AssertionError(
+            f"{len(expected - arrived)} of {len(expected)} events missing after {kills} kills; "
+            f"relay failure queue holds {relay_failures(deployed)}"
+        ) from None
+    time.sleep(2.0)  # let redeliveries still in flight arrive: the inbox must absorb them
+    entries = audit_entries(deployed, tenant)
+    ids = [e["id"] for e in entries]
+    assert set(ids) == expected, "no event lost, none invented"
+    assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} duplicates reached the audit log"
+    assert relay_failures(deployed) == 0, "a batch was given up"
+    print(f"chaos: {kills} kills, {len(expected)} events, {len(ids)} audit entries, {took:.0f} s to drain")

@@ -1,0 +1,261 @@
+"""Integration tests: the real handlers, called in-process, against moto (``mock_aws``) resources made with boto3."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from marquee import aws
+
+ROOT = Path(__file__).resolve().parents[2]
+FUNCTIONS_DIR = ROOT / "functions"
+EVENTS_DIR = ROOT / "events"
+REGION = "us-east-1"
+# A function's own modules, imported top-level exactly as in its Lambda asset (handler.handler).
+FUNCTION_MODULES = ("handler", "logic", "models")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Routes that publish no metric make Powertools warn on every flush; that is expected, not a problem.
+    config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    function_name: str = "marquee-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:marquee-test"
+    aws_request_id: str = "00000000-0000-4000-8000-000000000000"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+def load_function(name: str) -> ModuleType:
+    """Import ``functions/<name>/handler.py`` as a fresh cold start (its env model is validated now)."""
+    path = str(FUNCTIONS_DIR / name)
+    saved = {m: sys.modules.pop(m) for m in FUNCTION_MODULES if m in sys.modules}
+    sys.path.insert(0, path)
+    try:
+        return importlib.import_module("handler")
+    finally:
+        sys.path.remove(path)
+        for module in FUNCTION_MODULES:
+            sys.modules.pop(module, None)
+        sys.modules.update(saved)
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    return json.loads((EVENTS_DIR / relative).read_text())
+
+
+@dataclass(frozen=True)
+class Invocation:
+    status: int
+    content_type: str
+    headers: dict[str, list[str]]
+    body: dict[str, Any]
+
+
+def invoke(module: ModuleType, event: dict[str, Any]) -> Invocation:
+    result = module.handler(event, LambdaContext())
+    headers = result.get("multiValueHeaders") or {}
+    return Invocation(
+        status=result["statusCode"],
+        content_type=headers["Content-Type"][0],
+        headers=headers,
+        body=json.loads(result["body"]),
+    )
+
+
+@pytest.fixture(autouse=True)
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, a fixed region, no endpoint override, Powertools quiet; fresh clients for every test."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "MarqueeTest")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    aws.clear_clients()
+    yield
+    aws.clear_clients()
+
+
+@dataclass(frozen=True)
+class Platform:
+    table_name: str
+    queue_url: str
+    dlq_url: str
+    event_bus_name: str
+    secret_arn: str
+    state_machine_arn: str
+
+    def health_env(self) -> dict[str, str]:
+        return {
+            "POWERTOOLS_SERVICE_NAME": "health",
+            "TABLE_NAME": self.table_name,
+            "QUEUE_URL": self.queue_url,
+            "EVENT_BUS_NAME": self.event_bus_name,
+            "SECRET_ARN": self.secret_arn,
+            "STATE_MACHINE_ARN": self.state_machine_arn,
+            # Generous: moto answers in milliseconds, and a loaded CI machine must not turn "pass" into "warn".
+            "HEALTH_CHECK_TIMEOUT_MS": "5000",
+            "HEALTH_CHECK_WARN_MS": "4000",
+        }
+
+
+@pytest.fixture
+def platform() -> Iterator[Platform]:
+    """The platform construct's resources, created in moto the way the stack declares them."""
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.create_table(
+            TableName="marquee-table",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        sqs = boto3.client("sqs", region_name=REGION)
+        dlq_url = sqs.create_queue(QueueName="marquee-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName="marquee-work",
+            Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})},
+        )["QueueUrl"]
+        events = boto3.client("events", region_name=REGION)
+        events.create_event_bus(Name="marquee-bus")
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        secret_arn = secrets.create_secret(Name="marquee-provider", SecretString='{"apiKey": "sk_test"}')["ARN"]
+        iam = boto3.client("iam", region_name=REGION)
+        role_arn = iam.create_role(
+            RoleName="marquee-sfn",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "states.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )["Role"]["Arn"]
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        state_machine_arn = sfn.create_state_machine(
+            name="marquee-health-probe",
+            definition=(ROOT / "statemachines" / "health_probe.asl.json").read_text(),
+            roleArn=role_arn,
+        )["stateMachineArn"]
+        yield Platform(
+            table_name="marquee-table",
+            queue_url=queue_url,
+            dlq_url=dlq_url,
+            event_bus_name="marquee-bus",
+            secret_arn=secret_arn,
+            state_machine_arn=state_machine_arn,
+        )
+
+
+@pytest.fixture
+def health_function(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    for key, value in platform.health_env().items():
+        monkeypatch.setenv(key, value)
+    return load_function("health")
+
+
+@pytest.fixture
+def me_function(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "me")
+    return load_function("me")
+
+
+TENANT_ROLE_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def use_tenant_role(table_name: str, monkeypatch: pytest.MonkeyPatch | None = None) -> None:
+    """What TenantAccess.grant_to gives a tenant-facing function: the table and the role it assumes per tenant.
+
+    moto returns credentials for the role but evaluates no policy (docs/patterns/19-tenant-isolation.md)."""
+    from marquee import tenant_session
+
+    iam = boto3.client("iam", region_name=REGION)
+    try:
+        role_arn = iam.get_role(RoleName="tenant-access")["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        role_arn = iam.create_role(RoleName="tenant-access", AssumeRolePolicyDocument=json.dumps(TENANT_ROLE_TRUST))[
+            "Role"
+        ]["Arn"]
+    table_arn = boto3.client("dynamodb", region_name=REGION).describe_table(TableName=table_name)["Table"]["TableArn"]
+    tenant_session.clear_sessions()
+    setenv = monkeypatch.setenv if monkeypatch is not None else os.environ.__setitem__  # the bench has no monkeypatch
+    setenv("TABLE_NAME", table_name)
+    setenv("TABLE_ARN", table_arn)
+    setenv("TENANT_ROLE_ARN", role_arn)
+
+
+class _MainTableRefused:
+    """A DynamoDB client that refuses any call naming ``table`` and passes every other call through."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._client, self._table = client, table
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if f'"{self._table}"' in json.dumps([args, kwargs], default=str):
+                raise AssertionError(f"a tenant-facing function used its own role on {self._table} ({name})")
+            return attribute(*args, **kwargs)
+
+        return guarded
+
+
+@contextmanager
+def only_tenant_sessions(monkeypatch: pytest.MonkeyPatch, table: str) -> Iterator[list[str]]:
+    """Within the block the function's own DynamoDB client refuses every call on the main ``table`` (other tables, such
+    as idempotency records and breakers, stay on its own role), so the main table must be reached through
+    ``marquee.tenant_session`` (the tenant-access role). Yields the tenants whose sessions were asked for, in order."""
+    from marquee import tenant_session
+
+    opened: list[str] = []
+    real_session, real_client = tenant_session.tenant_dynamodb, aws.dynamodb
+
+    def spy(tenant: Any, **kwargs: Any) -> Any:
+        opened.append(tenant.tenant_id)
+        return real_session(tenant, **kwargs)
+
+    with monkeypatch.context() as scoped:
+        scoped.setattr(tenant_session, "tenant_dynamodb", spy)
+        scoped.setattr(aws, "dynamodb", lambda: _MainTableRefused(real_client(), table))
+        yield opened

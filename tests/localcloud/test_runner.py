@@ -1,0 +1,255 @@
+"""Parity tests of the Lambda runner. Each docstring states the AWS behaviour it mirrors."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from tests.localcloud.conftest import invoke, log_messages, zip_code
+
+ECHO = """
+import os, sys
+def handler(event, context):
+    return {
+        "event": event,
+        "pid": os.getpid(),
+        "requestId": context.aws_request_id,
+        "functionName": context.function_name,
+        "arn": context.invoked_function_arn,
+        "memory": context.memory_limit_in_mb,
+        "remaining": context.get_remaining_time_in_millis(),
+        "env": {k: os.environ.get(k) for k in ("GREETING", "AWS_ENDPOINT_URL", "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION")},
+        "sysPath": sys.path[:3],
+    }
+"""
+
+
+def test_handler_runs_in_a_worker_with_context_and_environment(
+    aws: Callable[[str], Any], make_function: Any, endpoint: str
+) -> None:
+    """AWS: the handler gets the event and a context (request id, function name and ARN, memory, remaining time);
+    the function's variables are in the environment; here the endpoint variable points SDKs at the local cloud."""
+    name = make_function(ECHO, MemorySize=256, Environment={"Variables": {"GREETING": "hello"}})
+    response, body = invoke(aws, name, {"a": 1})
+    assert response["StatusCode"] == 200
+    assert "FunctionError" not in response
+    assert body["event"] == {"a": 1}
+    assert body["requestId"] == response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    assert body["functionName"] == name
+    assert body["arn"].endswith(f":function:{name}")
+    assert body["memory"] == "256"
+    assert 0 < body["remaining"] <= 5000
+    assert body["env"] == {
+        "GREETING": "hello",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_REGION": "us-east-1",
+    }
+
+
+def test_warm_pool_reuses_the_worker_after_a_cold_start(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: the first invoke initialises an execution environment (cold start); the next ones reuse it (warm)."""
+    name = make_function(ECHO)
+    pids = {invoke(aws, name, {})[1]["pid"] for _ in range(5)}
+    assert len(pids) == 1
+    messages = log_messages(aws, name)
+    reports = [m for m in messages if m.startswith("REPORT")]
+    assert len(reports) == 5
+    assert sum("Init Duration" in r for r in reports) == 1
+
+
+def test_code_runs_isolated_from_the_local_cloud_interpreter(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: only the deployment package, the layers and the runtime's boto3 are importable (not the developer's venv)."""
+    source = """
+def handler(event, context):
+    import importlib.util
+    return {m: importlib.util.find_spec(m) is not None for m in ("boto3", "moto", "pytest", "helper")}
+"""
+    name = make_function(source, files={"helper.py": "X = 1\n"})
+    _, body = invoke(aws, name, {})
+    assert body == {"boto3": True, "moto": False, "pytest": False, "helper": True}
+
+
+def test_layers_are_on_the_path_like_opt_python(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: a layer's python/ directory is extracted to /opt/python, which is on sys.path."""
+    layer = aws("lambda").publish_layer_version(
+        LayerName="shared",
+        Content={"ZipFile": zip_code({"python/shared_lib.py": "VALUE = 'from the layer'\n"})},
+        CompatibleRuntimes=["python3.11"],
+    )
+    name = make_function(
+        "import shared_lib\ndef handler(e, c):\n    return shared_lib.VALUE\n", Layers=[layer["LayerVersionArn"]]
+    )
+    assert invoke(aws, name, {})[1] == "from the layer"
+
+
+def test_timeout_kills_the_worker_and_reports_task_timed_out(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: past its timeout the invocation is stopped; the error is Sandbox.Timedout, 'Task timed out after 1.00
+    seconds', and the next invocation starts a fresh environment."""
+    source = (
+        "import os, time\n"
+        "def handler(event, context):\n"
+        "    if event.get('sleep'):\n"
+        "        time.sleep(30)\n"
+        "    return os.getpid()\n"
+    )
+    name = make_function(source, Timeout=1)
+    first_pid = invoke(aws, name, {})[1]
+    started = time.monotonic()
+    response, body = invoke(aws, name, {"sleep": True})
+    assert time.monotonic() - started < 10
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Sandbox.Timedout"
+    assert "Task timed out after 1.00 seconds" in body["errorMessage"]
+    assert invoke(aws, name, {})[1] != first_pid
+    assert any("Task timed out after 1.00 seconds" in m for m in log_messages(aws, name))
+
+
+def test_handler_exception_comes_back_in_the_lambda_error_format(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: an unhandled exception gives X-Amz-Function-Error: Unhandled and {errorType, errorMessage, stackTrace}."""
+    source = "class SeatTaken(Exception):\n    pass\ndef handler(event, context):\n    raise SeatTaken('A1 is taken')\n"
+    name = make_function(source)
+    response, body = invoke(aws, name, {})
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "SeatTaken"
+    assert body["errorMessage"] == "A1 is taken"
+    assert isinstance(body["stackTrace"], list) and body["stackTrace"]
+
+
+def test_import_error_is_runtime_import_module_error(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: a handler module that cannot be imported fails with Runtime.ImportModuleError."""
+    name = make_function("import not_a_module\ndef handler(e, c):\n    return 1\n")
+    response, body = invoke(aws, name, {})
+    assert response["FunctionError"] == "Unhandled"
+    assert body["errorType"] == "Runtime.ImportModuleError"
+
+
+def test_logs_go_to_cloudwatch_with_start_end_report(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: the log group /aws/lambda/<name> gets START, the handler's lines, END and REPORT for each request."""
+    name = make_function("def handler(event, context):\n    print('hello from the handler')\n    return 1\n")
+    response, _ = invoke(aws, name, {}, LogType="Tail")
+    request_id = response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+    messages = log_messages(aws, name)
+    assert messages[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert "hello from the handler" in messages
+    assert f"END RequestId: {request_id}" in messages
+    assert any(m.startswith(f"REPORT RequestId: {request_id}") for m in messages)
+    assert "hello from the handler" in _b64(response["LogResult"])
+
+
+def test_reserved_concurrency_caps_and_throttles(aws: Callable[[str], Any], make_function: Any, endpoint: str) -> None:
+    """AWS: with reserved concurrency N, at most N run at once; a synchronous invoke beyond it gets 429
+    TooManyRequestsException."""
+    source = "import time\ndef handler(event, context):\n    time.sleep(1.5)\n    return 'done'\n"
+    name = make_function(source)
+    aws("lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    outcomes: list[str] = []
+
+    no_retries = boto3.client(
+        "lambda", endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
+
+    def call() -> None:
+        try:
+            no_retries.invoke(FunctionName=name, Payload=b"{}")
+            outcomes.append("ok")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for t in threads:
+        t.start()
+        time.sleep(0.1)
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["TooManyRequestsException", "TooManyRequestsException", "ok"]
+
+
+def test_async_invoke_retries_twice_then_goes_to_the_on_failure_destination(
+    aws: Callable[[str], Any], make_function: Any
+) -> None:
+    """AWS: an Event invoke that fails is retried twice (3 attempts), then the invocation record goes to the
+    on-failure destination with condition RetriesExhausted and approximateInvokeCount 3."""
+    queue_url = aws("sqs").create_queue(QueueName="async-failures")["QueueUrl"]
+    queue_arn = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    name = make_function("def handler(event, context):\n    print('attempt')\n    raise ValueError('always')\n")
+    aws("lambda").put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnFailure": {"Destination": queue_arn}}
+    )
+    response = aws("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b'{"order": 7}')
+    assert response["StatusCode"] == 202
+    record = _receive_one(aws, queue_url, timeout=15)
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    assert record["requestPayload"] == {"order": 7}
+    assert record["responsePayload"]["errorType"] == "ValueError"
+    assert sum(m == "attempt" for m in log_messages(aws, name)) == 3
+
+
+def test_async_invoke_failure_goes_to_the_dead_letter_queue(aws: Callable[[str], Any], make_function: Any) -> None:
+    """AWS: without a destination, a failed async event goes to the function's DLQ with its original body and the
+    ErrorMessage attribute."""
+    queue_url = aws("sqs").create_queue(QueueName="fn-dlq")["QueueUrl"]
+    queue_arn = aws("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    name = make_function(
+        "def handler(event, context):\n    raise RuntimeError('boom')\n", DeadLetterConfig={"TargetArn": queue_arn}
+    )
+    aws("lambda").put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    aws("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 1}')
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        messages = (
+            aws("sqs")
+            .receive_message(QueueUrl=queue_url, MessageAttributeNames=["All"], WaitTimeSeconds=1)
+            .get("Messages", [])
+        )
+        if messages:
+            break
+    assert json.loads(messages[0]["Body"]) == {"n": 1}
+    assert messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"] == "boom"
+
+
+def test_worker_killed_mid_invocation_reports_runtime_exit(
+    aws: Callable[[str], Any], make_function: Any, cloud: Any
+) -> None:
+    """AWS: if the runtime process dies during an invocation, the error is Runtime.ExitError."""
+    name = make_function("import time\ndef handler(event, context):\n    time.sleep(3)\n    return 1\n")
+    result: dict[str, Any] = {}
+    thread = threading.Thread(
+        target=lambda: result.update(zip(("response", "body"), invoke(aws, name, {}), strict=True))
+    )
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not cloud.runner.kill_busy_worker(name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    thread.join()
+    assert result["response"]["FunctionError"] == "Unhandled"
+    assert result["body"]["errorType"] == "Runtime.ExitError"
+
+
+def _receive_one(aws: Callable[[str], Any], queue_url: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = aws("sqs").receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
+        if messages:
+            return json.loads(messages[0]["Body"])  # type: ignore[no-any-return]
+    pytest.fail(f"nothing arrived on {queue_url} within {timeout} s")
+
+
+def _b64(text: str) -> str:
+    import base64
+
+    return base64.b64decode(text).decode()
