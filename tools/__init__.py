@@ -1,0 +1,1 @@
+"""Small project tools (code generation), run from the repository root: `python -m tools.<name>`."""
