@@ -88,9 +88,15 @@ def test_the_same_key_while_the_first_is_in_flight_is_409(api: str, customer: st
     key = str(uuid.uuid4())
     first: dict[str, Any] = {}
     try:
+        seen = requests.get(provider("primary", "/_admin/stats"), timeout=10).json()["requests"]
         thread = threading.Thread(target=lambda: first.update(response=pay(api, customer, body(), key)))
         thread.start()
-        time.sleep(0.5)
+        # The first request reaches the provider only after its INPROGRESS record is saved: wait for that, not a guess.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if requests.get(provider("primary", "/_admin/stats"), timeout=10).json()["requests"] > seen:
+                break
+            time.sleep(0.02)
         second = pay(api, customer, body(), key)
         thread.join()
     finally:

@@ -104,8 +104,12 @@ def test_sigterm_finishes_in_flight_work_refuses_new_work_and_runs_shutdown_hook
         thread, result = _invoke_in_thread(cloud, name, {"sleep": 2, "n": 1})
         _wait_busy(cloud, name)
         cloud.signal(signal.SIGTERM)
-        time.sleep(0.3)
-        refused = requests.get(f"{cloud.endpoint_url}/_aws/execute-api/x/v1/anything", timeout=5)
+        deadline = time.monotonic() + 1.5  # the in-flight invocation sleeps 2 s: the drain is still on until then
+        while True:
+            refused = requests.get(f"{cloud.endpoint_url}/_aws/execute-api/x/v1/anything", timeout=5)
+            if refused.status_code == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         thread.join(timeout=20)
         code = cloud.proc.wait(timeout=20)
     finally:

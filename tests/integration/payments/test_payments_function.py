@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from types import ModuleType
 from typing import Any
 
@@ -122,9 +123,13 @@ def test_same_key_while_first_in_flight_is_409(payments_function: ModuleType, pa
 
     thread = threading.Thread(target=first)
     thread.start()
-    import time
-
-    time.sleep(0.12)
+    # The first request reaches the provider only after Powertools saved its INPROGRESS record; wait for that instead
+    # of sleeping a guess (a guess raced on a loaded CI machine: the second request won the record).
+    provider = payments_world.providers["primary"]
+    deadline = time.monotonic() + 10
+    while provider.stats.requests == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert provider.stats.requests == 1, "the first request never reached the provider"
     second = invoke(payments_function, payment_event(body()))
     thread.join()
     assert results["first"].status == 201
