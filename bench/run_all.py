@@ -165,6 +165,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
     }
     from bench.flags import flag_evaluation_cost
+    from bench.moto_query import moto_query_cost
     from bench.notifications import notification_figures
     from bench.outbox import outbox_lag
     from bench.payments import idempotency_overhead
@@ -208,6 +209,7 @@ def main() -> None:
             cloud.stop()
     results["idempotency"] = idempotency_overhead(runs=200, rounds=3)
     results["webhook_signing_us"] = signing_cost()
+    results["moto_query"] = moto_query_cost()
     if args.fresh_clone:
         results["make_demo_fresh_clone"] = fresh_clone_demo()
     print(json.dumps(results, indent=2, default=str))
@@ -287,6 +289,12 @@ def record(results: dict[str, Any]) -> None:
         f"- Webhook signing: {signing['sign_1_secret_us']:.1f} µs per signature ({signing['sign_2_secrets_us']:.1f} µs with two "
         f"secrets during a rotation, {signing['sign_256kb_us']:.0f} µs for a 256 KB body); verify {signing['verify_us']:.1f} µs.",
     ]
+    for query in results["moto_query"]["rows"]:
+        lines.append(
+            f"- moto Query of one {results['moto_query']['partition_items']}-item partition in a {query['items']}-item "
+            f"table: {query['moto_ms']:.1f} ms unpatched, {query['patched_ms']:.1f} ms with `moto_speed` "
+            f"({query['ratio']:.0f}x)."
+        )
     if "make_demo_fresh_clone" in results:
         demo = results["make_demo_fresh_clone"]
         lines.append(

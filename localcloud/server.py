@@ -108,9 +108,10 @@ class LocalCloud:
 
         cfn_fillins.install()
         stepfunctions_patches.install()
-        from localcloud import dynamodb_atomicity
+        from localcloud import dynamodb_atomicity, moto_speed
 
         dynamodb_atomicity.install()  # serializable conditional writes and transactions under the threaded server
+        moto_speed.install()  # a Query reads its partition, not a sort of the whole table; dispatch per host cached
         self.runner.destinations = destinations.Destinations(self.settings.endpoint_url).deliver
         self.front_door = front_door.FrontDoor(self.runner)
         self.appconfig = appconfig_api.AppConfigApi()
