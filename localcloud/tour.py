@@ -140,6 +140,7 @@ def run_tour(endpoint_url: str, console: Console, outputs: dict[str, Any] | None
     tour = Tour(endpoint_url, outputs if outputs is not None else read_outputs())
     passed = failed = 0
     for title, fn in SCENARIOS:
+        started = time.perf_counter()
         try:
             evidence = fn(tour)
         except Exception as exc:  # noqa: BLE001 - a scenario's failure is reported and the tour goes on
@@ -149,7 +150,7 @@ def run_tour(endpoint_url: str, console: Console, outputs: dict[str, Any] | None
                 console.print(traceback.format_exc(), style="dim")
             continue
         passed += 1
-        console.print(f"[green]PASS[/] {title}")
+        console.print(f"[green]PASS[/] {title} [dim]({time.perf_counter() - started:.1f} s)[/]")
         for line in evidence:
             console.print(f"      {line}", highlight=False)
     return passed, failed
