@@ -13,6 +13,8 @@ import threading
 import uuid
 from typing import Any
 
+import boto3
+
 _state = {"installed": False}
 _lock = threading.Lock()
 _start_lock = threading.RLock()
@@ -37,17 +39,50 @@ INTERNAL_HEADER = "X-Localcloud-Internal"
 
 def _mark_lambda_tasks_internal() -> None:
     """A running execution's Lambda tasks are work already in flight: while the local cloud drains, the runner still
-    accepts them (it refuses new invokes). moto's interpreter calls Lambda through its own boto3 client; this tags it."""
+    accepts them (it refuses new invokes). moto's interpreter calls Lambda through its own boto3 client; this tags it.
+
+    moto builds that client anew for every Lambda task (tens of milliseconds of CPU each, a profile's top allocation
+    under the saga load). The client depends only on the region and moto's endpoint, so one per region is kept; boto3
+    clients are thread-safe, and its pool is sized for the executions that run at once."""
+    from botocore.config import Config
+    from moto.core.models import botocore_stubber
+    from moto.settings import moto_server_port
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     original = lambda_eval_utils.boto_client_for
+    clients: dict[tuple[str, str, str], Any] = {}
+    lock = threading.Lock()
 
     def add_header(request: Any, **_: Any) -> None:
         request.headers[INTERNAL_HEADER] = "1"
 
-    def boto_client_for(*args: Any, **kwargs: Any) -> Any:
-        client = original(*args, **kwargs)
-        client.meta.events.register("before-sign.lambda.*", add_header)
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        if botocore_stubber.enabled:  # moto in-process (decorator mode): its own client, as before
+            client = original(region=region, service=service, state_credentials=state_credentials)
+            client.meta.events.register("before-sign.lambda.*", add_header)
+            return client
+        endpoint = f"http://localhost:{moto_server_port()}"
+        key = (region, service, endpoint)
+        with lock:
+            client = clients.get(key)
+            if client is None:
+                client = boto3.client(  # the same settings as moto's boto_client_for, with a larger pool
+                    service,
+                    region_name=region,
+                    endpoint_url=endpoint,
+                    aws_access_key_id="ak",
+                    aws_secret_access_key="sk",  # noqa: S106 - moto's fixed local credentials
+                    config=Config(
+                        parameter_validation=False,
+                        retries={"max_attempts": 0, "total_max_attempts": 1},
+                        connect_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                        read_timeout=TimeoutSeconds.DEFAULT_TIMEOUT_SECONDS,
+                        max_pool_connections=64,
+                    ),
+                )
+                client.meta.events.register("before-sign.lambda.*", add_header)
+                clients[key] = client
         return client
 
     lambda_eval_utils.boto_client_for = boto_client_for

@@ -181,3 +181,21 @@ def test_unnamed_executions_get_their_own_names(aws: Callable[[str], Any]) -> No
     assert first != second
     assert len(aws("stepfunctions").list_executions(stateMachineArn=arn)["executions"]) == 2
     uuid.UUID(first.rsplit(":", 1)[-1])
+
+
+def test_lambda_tasks_share_one_client_that_marks_them_as_in_flight_work(cloud: Any) -> None:
+    """The interpreter's Lambda client is built once per region (moto built one per task), and every call it makes
+    carries the header that lets a draining cloud finish running executions."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    from localcloud.stepfunctions_patches import INTERNAL_HEADER
+
+    first = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
+    assert lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda") is first
+    assert lambda_eval_utils.boto_client_for(region="eu-west-1", service="lambda") is not first
+    seen: list[Any] = []
+    first.meta.events.register(
+        "before-send.lambda.*", lambda request, **_: seen.append(request.headers[INTERNAL_HEADER])
+    )
+    first.list_functions()
+    assert seen == [b"1"]  # botocore has encoded the header value by the time it sends
