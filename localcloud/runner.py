@@ -667,8 +667,8 @@ class LambdaRunner:
         time.sleep(0.05)
 
     # ---- operations -----------------------------------------------------------------------------------------------
-    def kill_busy_worker(self, function_name: str) -> int:
-        """Chaos: SIGKILL the workers of a function that are in the middle of an invocation."""
+    def kill_busy_worker(self, function_name: str, *, limit: int | None = None) -> int:
+        """Chaos: SIGKILL the workers of a function that are in the middle of an invocation (at most ``limit``)."""
         killed = 0
         with self._pools_lock:
             pools = [p for k, p in self._pools.items() if k[0].split(":")[6] == function_name]
@@ -676,6 +676,8 @@ class LambdaRunner:
             with pool.cond:
                 busy = [w for w in pool.busy if isinstance(w, Worker)]
             for worker in busy:
+                if limit is not None and killed >= limit:
+                    return killed
                 worker.kill()
                 killed += 1
         return killed

@@ -347,7 +347,13 @@ class LocalCloud:
         if path == "/_localcloud/stats":
             return _json(start_response, 200, {"workers": self.runner.stats()})
         if path.startswith("/_localcloud/chaos/kill/") and environ.get("REQUEST_METHOD") == "POST":
-            killed = self.runner.kill_busy_worker(path.rsplit("/", 1)[-1])
+            limit = parse_qs(environ.get("QUERY_STRING", "")).get("limit", [None])[-1]
+            if limit is not None and not (limit.isdigit() and 0 < int(limit) <= 1000):
+                start_response("400 Bad Request", [("Content-Type", "application/problem+json")])
+                problem = {"type": "about:blank", "title": "Bad Request", "status": 400}
+                return [json.dumps({**problem, "detail": "limit must be a whole number from 1 to 1000"}).encode()]
+            name = path.rsplit("/", 1)[-1]
+            killed = self.runner.kill_busy_worker(name, limit=int(limit) if limit else None)
             return _json(start_response, 200, {"killed": killed})
         if path.startswith("/_localcloud/providers") and self.providers is not None:
             parts = path.strip("/").split("/")  # _localcloud, providers[, name, action]

@@ -185,8 +185,9 @@ class SagaWorld:
         workers = self.http.get(f"{self.endpoint}/_localcloud/stats", timeout=10).json()["workers"]
         return {name: int(counts.get("busy", 0)) for name, counts in workers.items()}
 
-    def kill_busy(self, function_name: str) -> int:
-        response = self.http.post(f"{self.endpoint}/_localcloud/chaos/kill/{function_name}", timeout=10)
+    def kill_busy(self, function_name: str, limit: int | None = None) -> int:
+        query = f"?limit={limit}" if limit else ""
+        response = self.http.post(f"{self.endpoint}/_localcloud/chaos/kill/{function_name}{query}", timeout=10)
         return int(response.json()["killed"])
 
     def provider_url(self, name: str = "primary") -> str:

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -238,6 +239,30 @@ def test_worker_killed_mid_invocation_reports_runtime_exit(
     thread.join()
     assert result["response"]["FunctionError"] == "Unhandled"
     assert result["body"]["errorType"] == "Runtime.ExitError"
+
+
+def test_the_chaos_endpoint_kills_at_most_limit_busy_workers_and_refuses_a_bad_limit(
+    aws: Callable[[str], Any], make_function: Any, endpoint: str
+) -> None:
+    """Local cloud tool (no AWS counterpart): POST /_localcloud/chaos/kill/<function>?limit=N SIGKILLs at most N of the
+    function's busy workers; the others finish their invocations."""
+    name = make_function("import time\ndef handler(event, context):\n    time.sleep(2)\n    return 1\n")
+    results: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: results.append(invoke(aws, name, {})[0])) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if requests.get(f"{endpoint}/_localcloud/stats", timeout=5).json()["workers"].get(name, {}).get("busy") == 3:
+            break
+        time.sleep(0.05)
+    bad = requests.post(f"{endpoint}/_localcloud/chaos/kill/{name}?limit=zero", timeout=5)
+    killed = requests.post(f"{endpoint}/_localcloud/chaos/kill/{name}?limit=1", timeout=5).json()["killed"]
+    for thread in threads:
+        thread.join()
+    assert bad.status_code == 400 and bad.headers["Content-Type"] == "application/problem+json"
+    assert killed == 1
+    assert sorted(r.get("FunctionError", "") for r in results) == ["", "", "Unhandled"]
 
 
 def _receive_one(aws: Callable[[str], Any], queue_url: str, timeout: float) -> dict[str, Any]:
