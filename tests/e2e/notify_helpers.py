@@ -4,11 +4,10 @@ simulated providers (the local cloud's port + 3 .. + 8) received, and take provi
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -16,19 +15,13 @@ import requests
 
 from localcloud.identity import token_for
 from localcloud.notification_providers import provider_urls
+from tests import waiting
 
 WAIT_S = 30
 MAX_RECEIVE_COUNT = 4  # infra/constants.py NOTIFICATIONS_BY_TARGET[local]
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = WAIT_S, interval: float = 0.25) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+wait_for = partial(waiting.wait_for, timeout=WAIT_S, interval=0.25)
 
 
 class Notify:

@@ -8,7 +8,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,6 +18,7 @@ from localcloud.aws import local_client
 from marquee.booking_events import HoldReleased
 from marquee.events import envelope
 from marquee.outbox import outbox_put
+from tests import waiting
 from tests.e2e.booking_helpers import create_showtime, hold, token
 
 
@@ -37,14 +38,7 @@ def audit_entries(deployed: dict[str, Any], tenant: str) -> list[dict[str, Any]]
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 90.0, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    raise AssertionError(f"not reached in {timeout} s; last: {check()}")
+wait_for = partial(waiting.wait_for, timeout=90.0, interval=0.5)
 
 
 def relay_failures(deployed: dict[str, Any]) -> int:

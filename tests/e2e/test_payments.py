@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 import requests
 
 from localcloud.identity import token_for
+from tests.waiting import wait_for
 
 CARD = "4242424242424242"
 PROBLEM_JSON = "application/problem+json"
@@ -92,11 +92,11 @@ def test_the_same_key_while_the_first_is_in_flight_is_409(api: str, customer: st
         thread = threading.Thread(target=lambda: first.update(response=pay(api, customer, body(), key)))
         thread.start()
         # The first request reaches the provider only after its INPROGRESS record is saved: wait for that, not a guess.
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if requests.get(provider("primary", "/_admin/stats"), timeout=10).json()["requests"] > seen:
-                break
-            time.sleep(0.02)
+        wait_for(
+            lambda: requests.get(provider("primary", "/_admin/stats"), timeout=10).json()["requests"] > seen,
+            timeout=15,
+            interval=0.02,
+        )
         second = pay(api, customer, body(), key)
         thread.join()
     finally:

@@ -7,8 +7,9 @@ import json
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import pytest
@@ -16,19 +17,13 @@ import requests
 from standardwebhooks import Webhook
 
 from localcloud.identity import token_for
+from tests import waiting
 from tests.integration.webhooks.receiver import Receiver
 
 TENANT = "webhooks-e2e"
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.3) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s")
+wait_for = partial(waiting.wait_for, timeout=60, interval=0.3)
 
 
 @pytest.fixture

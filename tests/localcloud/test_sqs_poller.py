@@ -10,11 +10,13 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
 
 from localcloud.pollers import SqsPoller
+from tests import waiting
 from tests.localcloud.conftest import log_messages
 
 RECORDER = """
@@ -28,16 +30,7 @@ def handler(event, context):
 """
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 15.0, interval: float = 0.1) -> Any:
-    """Polls ``check`` until it returns something truthy; fails the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(interval)
+wait_for = partial(waiting.wait_for, timeout=15.0, interval=0.1)
 
 
 def seen(aws: Callable[[str], Any], name: str) -> list[dict[str, Any]]:
