@@ -1,0 +1,21 @@
+"""Messaging kernel: queue and stream consumers that never fail silently (and, later, the outbox and the inbox)."""
+
+from marquee.messaging.consumer import (
+    FAILED_METRIC,
+    UNEXPECTED_METRIC,
+    FailureRecorder,
+    RecordingBatchProcessor,
+    RecordingFifoProcessor,
+    RecordRef,
+    record_ref,
+)
+
+__all__ = [
+    "FAILED_METRIC",
+    "UNEXPECTED_METRIC",
+    "FailureRecorder",
+    "RecordRef",
+    "RecordingBatchProcessor",
+    "RecordingFifoProcessor",
+    "record_ref",
+]
