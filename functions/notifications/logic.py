@@ -181,6 +181,9 @@ def deliver(message: Notification, *, attempt: int, deps: WorkerDeps) -> Deliver
         deps.store.release(claim)
         deps.store.log(message.tenant_id, _entries(message, exc.outcome, attempt, at_ms))
         raise TransientFailure(str(exc)) from exc
+    except Exception:
+        deps.store.release(claim)  # a bug, not an outcome: the retry claims at once (the provider dedupes a resend)
+        raise
     sent = outcome.sent
     assert sent is not None  # noqa: S101 - ChannelSender returns only with a successful attempt
     deps.store.complete(
@@ -190,6 +193,30 @@ def deliver(message: Notification, *, attempt: int, deps: WorkerDeps) -> Deliver
         entries=_entries(message, outcome, attempt, at_ms),
     )
     return DeliveryStatus.SENT
+
+
+def record_failure(
+    message: Notification, error: BaseException, *, attempt: int, dead_lettered: bool, deps: WorkerDeps
+) -> None:
+    """Write an error of the worker itself to the delivery log, with its type: FAILED when the message will be retried,
+    DEAD_LETTERED when it was moved to the DLQ (a permanent error, or an unexpected one on its last attempt)."""
+    deps.store.log(
+        message.tenant_id,
+        [
+            LogEntry(
+                at_ms=int(deps.clock().timestamp() * 1000),
+                event_id=message.event_id,
+                event_type=message.event_type,
+                customer_id=message.customer_id,
+                channel=message.channel,
+                status=DeliveryStatus.DEAD_LETTERED if dead_lettered else DeliveryStatus.FAILED,
+                attempt=attempt,
+                error=str(error)[:300] or "-",
+                error_type=type(error).__name__,
+                detail="moved to the DLQ" if dead_lettered else "retried with backoff",
+            )
+        ],
+    )
 
 
 # ---- API ------------------------------------------------------------------------------------------------------------

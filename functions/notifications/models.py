@@ -46,6 +46,9 @@ class WorkerEnv(PowertoolsEnv):
     channel: Channel
     queue_url: str = Field(min_length=1)
     dlq_url: str = Field(min_length=1)
+    # The queue's redrive maxReceiveCount: on that receive an unexpected error is dead-lettered by the worker, with
+    # its type, instead of by SQS on the next receive, without it.
+    max_receive_count: int = Field(ge=1, le=1000)
     primary_secret_id: str = Field(min_length=1)
     backup_secret_id: str = Field(min_length=1)
     notify_backoff_base_s: int = Field(gt=0)

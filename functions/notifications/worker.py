@@ -6,13 +6,18 @@ exponential backoff with jitter, or the end of the customer's quiet hours; the r
 so the group comes back in order. After maxReceiveCount receives SQS moves it to the DLQ. A message that can never be
 delivered (unparseable, refused by the provider) is moved to the DLQ by the worker at once, with its error as message
 attributes, so it never holds its group back.
+
+Nothing fails silently: an UNEXPECTED exception (a bug, anything but the outcomes above) is logged with its type and
+the message's id and group, counted (UnexpectedRecordErrors), written to the delivery log, and retried with backoff
+like a transient failure. On the queue's last allowed receive (MAX_RECEIVE_COUNT) the worker dead-letters it itself,
+with ErrorType and ErrorMessage, instead of leaving SQS to move it there with no error at all.
 """
 
 from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
@@ -20,22 +25,23 @@ from pydantic import ValidationError
 from marquee import aws
 from marquee.breaker import BreakerConfig, CircuitBreaker, DynamoDBBreakerStore
 from marquee.env import load_env
+from marquee.messaging import FailureRecorder, RecordingFifoProcessor, record_ref
 from marquee.notifications import SMS_FLAG, Notification, backoff_seconds
 from marquee.notifications_providers import ChannelSender, ProviderClient, Route
 from marquee.notifications_store import NotificationStore
 from marquee.tenant import TenantContext
 
-from logic import Deferred, PermanentFailure, TransientFailure, WorkerDeps, deliver
+from logic import Deferred, PermanentFailure, TransientFailure, WorkerDeps, deliver, record_failure
 from models import WorkerEnv
 
 env = load_env(WorkerEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+failures = FailureRecorder(logger, metrics, expected=(Deferred, TransientFailure))
 # A batch whose every record failed still answers with its batchItemFailures (instead of raising), so that each
 # failed message gets its own retry delay below rather than the queue's whole visibility timeout.
-processor.raise_on_entire_batch_failure = False
+processor = RecordingFifoProcessor(failures, skip_group_on_error=True, raise_on_entire_batch_failure=False)
 retry_in: dict[str, int] = {}  # message id -> seconds until its retry (this batch)
 
 
@@ -92,7 +98,23 @@ def dead_letter(record: SQSRecord, error: Exception) -> None:
         MessageAttributes=attributes,
     )
     metrics.add_metric(name="NotificationsDeadLettered", unit=MetricUnit.Count, value=1)
-    logger.warning("dead-lettered", extra={"message_id": record.message_id, "error": str(error)})
+    logger.warning(
+        "dead-lettered",
+        extra={
+            "message_id": record.message_id,
+            "message_group": record.attributes.message_group_id,
+            "error_type": type(error).__name__,
+            "error": str(error)[:1000],
+        },
+    )
+
+
+def note_failure(message: Notification, error: Exception, attempt: int, *, dead_lettered: bool) -> None:
+    """Write the failure to the delivery log; if that fails too, log it: it must never hide the error itself."""
+    try:
+        record_failure(message, error, attempt=attempt, dead_lettered=dead_lettered, deps=deps())
+    except Exception as exc:  # noqa: BLE001 - logged; the original error still takes its retry or DLQ path
+        logger.exception("could not write a failure to the delivery log", extra={"error_type": type(exc).__name__})
 
 
 @tracer.capture_method
@@ -110,12 +132,24 @@ def record_handler(record: SQSRecord) -> str:
         raise
     except PermanentFailure as exc:
         dead_letter(record, exc)
+        note_failure(message, exc, attempt, dead_lettered=True)
         return "dead-lettered"
     except TransientFailure:
         retry_in[record.message_id] = backoff_seconds(
             attempt, base_s=env.notify_backoff_base_s, cap_s=env.notify_backoff_cap_s
         )
         raise
+    except Exception as exc:  # unexpected: a bug. Retried with backoff; dead-lettered with its type on the last receive
+        if attempt < env.max_receive_count:
+            note_failure(message, exc, attempt, dead_lettered=False)
+            retry_in[record.message_id] = backoff_seconds(
+                attempt, base_s=env.notify_backoff_base_s, cap_s=env.notify_backoff_cap_s
+            )
+            raise  # the processor logs it with its type and counts it
+        failures.unexpected(exc, record_ref(record))
+        dead_letter(record, exc)
+        note_failure(message, exc, attempt, dead_lettered=True)
+        return "dead-lettered"
     metrics.add_metric(name=f"Notifications{status.value.title()}", unit=MetricUnit.Count, value=1)
     return status.value
 

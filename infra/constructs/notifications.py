@@ -138,6 +138,7 @@ class Notifications(Construct):
                 "CHANNEL": channel,
                 "QUEUE_URL": self.queues[channel].queue_url,
                 "DLQ_URL": self.dlqs[channel].queue_url,
+                "MAX_RECEIVE_COUNT": str(settings["max_receive_count"]),  # the queue's redrive policy, above
                 "PRIMARY_SECRET_ID": secrets["primary"].secret_arn,
                 "BACKUP_SECRET_ID": secrets["backup"].secret_arn,
                 **constants.NOTIFICATIONS_SETTINGS,

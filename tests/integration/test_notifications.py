@@ -79,6 +79,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             "CHANNEL": "email",
             "QUEUE_URL": urls["email"],
             "DLQ_URL": urls["email-dlq"],
+            "MAX_RECEIVE_COUNT": "4",
             "PRIMARY_SECRET_ID": "email-primary",
             "BACKUP_SECRET_ID": "email-backup",
             "NOTIFY_BACKOFF_BASE_S": "1",

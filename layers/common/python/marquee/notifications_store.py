@@ -9,7 +9,8 @@ Items:
   sends nothing; a worker that died mid-send leaves a lease that expires, and the retry sends again with the SAME
   provider idempotency key, so the provider dedupes it.
 - log          pk ``TENANT#t#NOTIFICATIONS#{customer}`` (the customer's view) and ``TENANT#t#NOTIFICATIONS`` (staff, per
-  tenant), sk ``{at_ms:013d}#{event}#{channel}#{n}``: channel, provider, status, attempt, latencyMs, error. TTL 30 days.
+  tenant), sk ``{at_ms:013d}#{event}#{channel}#{n}``: channel, provider, status, attempt, latencyMs, error, errorType.
+  TTL 30 days.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "SKIPPED"  # nothing sent on purpose: opted out, or SMS not enabled for the tenant
     DEFERRED = "DEFERRED"  # quiet hours: the message waits in its queue
     DUPLICATE = "DUPLICATE"  # a redelivery of an event already sent on this channel: nothing sent
-    DEAD_LETTERED = "DEAD_LETTERED"  # a permanent error: moved to the channel's DLQ
+    DEAD_LETTERED = "DEAD_LETTERED"  # a permanent error, or an unexpected one on the last attempt: moved to the DLQ
 
 
 class LogEntry(BaseModel):
@@ -66,6 +67,7 @@ class LogEntry(BaseModel):
     provider: str | None = None
     latency_ms: float | None = None
     error: str | None = None
+    error_type: str | None = None  # the exception's type, for an error of the worker itself (not a provider's)
     detail: str | None = None
 
 
