@@ -8,6 +8,7 @@ printed; it fails by raising ``ScenarioFailed`` (or any exception). Capabilities
 from __future__ import annotations
 
 import json
+import re
 import time
 import traceback
 from collections.abc import Callable
@@ -133,6 +134,18 @@ def load_capability_scenarios() -> None:
 
     for module in sorted(m.name for m in pkgutil.iter_modules(tours.__path__)):
         importlib.import_module(f"localcloud.tours.{module}")
+
+
+def all_scenarios() -> list[tuple[str, Scenario]]:
+    """Every scenario, built-in and per capability, in the order the tour runs them."""
+    load_capability_scenarios()
+    return list(SCENARIOS)
+
+
+def scenario_id(title: str) -> str:
+    """A short, stable, shell-friendly name for a scenario (a pytest id): its title, slugged and cut at 80 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    return slug[:80].rstrip("-")
 
 
 def run_tour(endpoint_url: str, console: Console, outputs: dict[str, Any] | None = None) -> tuple[int, int]:

@@ -7,7 +7,6 @@ from typing import Any
 import requests
 
 from localcloud.identity import token_for
-from localcloud.tour import run_tour
 
 
 def _token(deployed: dict[str, Any], tenant: str, user: str, group: str = "customer") -> str:
@@ -76,11 +75,3 @@ def test_unknown_route_is_missing_authentication_token(api: str) -> None:
     response = requests.get(f"{api}/no-such-route", timeout=30)
     assert response.status_code == 403
     assert response.json() == {"message": "Missing Authentication Token"}
-
-
-def test_the_scenario_tour_passes(deployed: dict[str, Any]) -> None:
-    from rich.console import Console
-
-    passed, failed = run_tour(deployed["endpoint"], Console(quiet=True), outputs=deployed["outputs"])
-    assert failed == 0
-    assert passed >= 4
