@@ -4,6 +4,10 @@ DynamoDB write. A step re-run after a killed worker therefore never does anythin
 
 Forward:      ReserveSeats -> ChargePayment -> ConfirmOrder
 Compensation: RefundPayment (only if charged) -> ReleaseSeats -> MarkFailed, in reverse order, each exactly once.
+
+Sales close when the showtime starts: ConfirmOrder, where the sale completes, refuses a showtime that has begun
+(``ShowtimeStarted``), and the saga refunds the payment it captured and releases the seats. The charge can outlast the
+start (3-D Secure, retries with backoff, a provider failover), so this is checked after it, not only before.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Any
 
 from marquee import payments, seats
@@ -18,6 +24,7 @@ from marquee.orders import (
     ChargeMayBeInFlight,
     Order,
     OrderConfirmed,
+    OrderError,
     OrderFailed,
     OrderStateConflict,
     OrderStatus,
@@ -31,6 +38,15 @@ from marquee.tenant import TenantContext
 from models import SagaTask, StepResult
 
 MAX_REASON_CHARS = 300
+
+
+class ShowtimeStarted(OrderError):
+    """Business: the showtime began before the order could be confirmed. Not retried: the saga compensates (refund,
+    release), as for a declined card."""
+
+    status = HTTPStatus.CONFLICT
+    slug = "showtime-started"
+    title = "Showtime started"
 
 
 def reserve_seats(task: SagaTask, store: OrderStore) -> StepResult:
@@ -94,6 +110,7 @@ def confirm_order(task: SagaTask, store: OrderStore) -> StepResult:
     _require_forward(order, Step.CONFIRM)
     if order.payment_id is None:
         raise OrderStateConflict(f"Order {order.order_id} has no payment to confirm.")
+    _require_not_started(order, store, _now_ms())
     event = OrderConfirmed(
         order_id=order.order_id,
         customer_id=order.customer_id,
@@ -246,6 +263,22 @@ def _require_forward(order: Order, step: Step) -> None:
     _require_pending(order, step)
     if order.compensating:
         raise OrderStateConflict(f"{step.value}: order {order.order_id} is being compensated.")
+
+
+def _require_not_started(order: Order, store: OrderStore, now_ms: int) -> None:
+    """Sales close at the showtime's start: confirming later would sell a ticket for a film already running."""
+    item = seats.showtime_item(_tenant(order), order.showtime_id, table_name=store.table_name, client=store.client)
+    starts = item.get("startsAt", {}).get("S")
+    if not starts:
+        raise OrderStateConflict(f"Showtime {order.showtime_id} has no start time: order {order.order_id} not sold.")
+    starts_at = datetime.fromisoformat(starts)
+    if starts_at.tzinfo is None:
+        starts_at = starts_at.replace(tzinfo=UTC)  # the catalog writes UTC
+    if now_ms >= starts_at.timestamp() * 1000:
+        raise ShowtimeStarted(
+            f"Showtime {order.showtime_id} started at {starts_at.isoformat()}: sales closed before the order was "
+            "confirmed."
+        )
 
 
 def _now_ms() -> int:

@@ -42,6 +42,7 @@ def world(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]
             "pk": {"S": seats.showtime_pk(tenant, SHOWTIME)},
             "sk": {"S": seats.META},
             "price": {"M": {"amount": {"N": "1100"}, "currency": {"S": "EUR"}}},
+            "startsAt": {"S": "2030-01-01T20:00:00Z"},
         },
     )
     for seat in SEATS:
@@ -227,3 +228,76 @@ def test_the_orders_api_reaches_the_table_only_through_the_callers_tenant_sessio
         got = invoke(world["orders"], get_event(placed.body["orderId"], "erin-sub"))
         assert got.status == 200 and got.body["orderId"] == placed.body["orderId"]
     assert opened and set(opened) == {"acme-cinemas"}
+
+
+def test_a_showtime_that_started_during_the_charge_is_refunded_released_and_failed(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sales close at the start: ConfirmOrder refuses with ShowtimeStarted (not retried), after the capture, so the
+    compensation refunds the payment it finds and releases the seats."""
+    from datetime import UTC, datetime
+
+    from marquee import payments
+    from marquee.money import Money
+
+    gil = customer("gil-sub")
+    hold = seats.create_hold(gil, showtime_id=SHOWTIME, seat_ids=SEATS, lease_seconds=60, table_name=world["table"])
+    order_id = invoke(world["orders"], post_event(hold.hold_id, "gil-sub")).body["orderId"]
+    step(world["saga"], "reserve_seats", order_id)
+    captured = payments.PaymentResult(
+        payment_id="pay_gil",
+        status=payments.PaymentStatus.CAPTURED,
+        amount=Money(amount=2200, currency="EUR"),
+        provider=payments.ProviderName.PRIMARY,
+        provider_charge_id="ch_gil",
+        order_id=order_id,
+        card_last4="4242",
+        created_at=datetime.now(UTC),
+    )
+    refunds: list[str] = []
+
+    def refund(_tenant: str, _client: str, _key: str, payment_id: str) -> Any:
+        refunds.append(payment_id)
+        return payments.RefundResult(
+            payment_id=payment_id,
+            refund_id="ref_gil",
+            status=payments.PaymentStatus.REFUNDED,
+            amount=captured.amount,
+            provider=captured.provider,
+            provider_refund_id="re_gil",
+            refunded_at=datetime.now(UTC),
+        )
+
+    monkeypatch.setattr(payments, "charge", lambda *_, **__: captured)
+    monkeypatch.setattr(payments, "refund", refund)
+    step(world["saga"], "charge_payment", order_id)
+    # The show begins while the customer pays.
+    key = {"pk": {"S": seats.showtime_pk(gil, SHOWTIME)}, "sk": {"S": seats.META}}
+    world["ddb"].update_item(
+        TableName=world["table"],
+        Key=key,
+        UpdateExpression="SET startsAt = :s",
+        ExpressionAttributeValues={":s": {"S": "2020-01-01T20:00:00Z"}},
+    )
+    with pytest.raises(Exception) as raised:
+        step(world["saga"], "confirm_order", order_id)
+    assert type(raised.value).__name__ == "ShowtimeStarted"  # the error NAME the state machine's Catch matches
+    error = {"Error": "ShowtimeStarted", "Cause": json.dumps({"errorMessage": str(raised.value)})}
+    for _ in range(2):  # a compensation re-run (killed worker) refunds once
+        step(world["saga"], "refund_payment", order_id)
+        step(world["saga"], "release_seats", order_id)
+        step(world["saga"], "mark_failed", order_id, error=error)
+
+    assert refunds == ["pay_gil"]
+    order = invoke(world["orders"], get_event(order_id, "gil-sub")).body
+    assert order["status"] == "FAILED" and order["reason"].startswith("ShowtimeStarted: Showtime sh_1 started")
+    assert [(e["step"], e["status"]) for e in order["history"]] == [
+        ("PlaceOrder", "DONE"),
+        ("ReserveSeats", "DONE"),
+        ("ChargePayment", "DONE"),
+        ("RefundPayment", "DONE"),
+        ("ReleaseSeats", "DONE"),
+        ("MarkFailed", "DONE"),
+    ]
+    state = seats.read_seats(gil, SHOWTIME, SEATS, table_name=world["table"])
+    assert all(s.sold_to is None and s.holder is None for s in state.values())
