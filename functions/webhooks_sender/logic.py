@@ -9,6 +9,9 @@ Outcomes:
   message to the DLQ on its next receive.
 - a stale message (an older generation than a redelivery, or already SUCCEEDED), or an endpoint that is gone or
   disabled: nothing is sent.
+
+An unexpected error (a bug of the sender, not the endpoint's answer) is written to the delivery's attempt log with its
+type by ``record_crash``, and takes the same retry schedule; it does not count against the endpoint.
 """
 
 from __future__ import annotations
@@ -146,3 +149,45 @@ def deliver(
     raise DeliveryFailed(
         f"Delivery {delivery.delivery_id} attempt {attempt.number} failed ({error}); retry in {delay}s."
     )
+
+
+def record_crash(
+    message: DeliveryMessage,
+    error: BaseException,
+    *,
+    receipt_handle: str,
+    receive_count: int,
+    env: SenderEnv,
+    store: WebhookStore,
+    queue: DeliveryQueue,
+    clock: Callable[[], float] = time.time,
+) -> DeliveryStatus | None:
+    """Append an unexpected error to the delivery's attempt log, with its type, and schedule the retry as for a failed
+    attempt (EXHAUSTED on the last one: SQS moves the message to the DLQ on its next receive). None when the delivery
+    is unknown or already settled, so that nothing is recorded on it."""
+    try:
+        delivery = store.get_delivery(message.tenant_id, message.endpoint_id, message.delivery_id)
+    except DeliveryNotFound:
+        return None
+    if delivery.delivery_status is DeliveryStatus.SUCCEEDED or message.generation < delivery.generation:
+        return None
+    now = clock()
+    attempt = Attempt(
+        number=len(delivery.attempts) + 1,
+        at=now_iso(now),
+        outcome="failure",
+        error=f"{type(error).__name__}: {error}"[:300],
+        error_type=type(error).__name__,
+        duration_ms=0,
+        signatures=0,
+    )
+    delay = retry_delay(env, receive_count)
+    if delay is None:
+        store.record_attempt(delivery, attempt, status=DeliveryStatus.EXHAUSTED, next_attempt_at=None, now=now)
+        queue.retry_in(receipt_handle, 0)
+        return DeliveryStatus.EXHAUSTED
+    store.record_attempt(
+        delivery, attempt, status=DeliveryStatus.RETRYING, next_attempt_at=now_iso(now + delay), now=now
+    )
+    queue.retry_in(receipt_handle, delay)
+    return DeliveryStatus.RETRYING

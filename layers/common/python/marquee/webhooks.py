@@ -335,6 +335,7 @@ class Attempt(BaseModel):
     outcome: Literal["success", "failure"]
     status_code: int | None = None
     error: str | None = None
+    error_type: str | None = Field(default=None, description="The exception's type, for an error of the sender itself")
     duration_ms: int
     signatures: int = Field(description="How many signatures the attempt carried (2 during a rotation overlap)")
 
