@@ -2,7 +2,7 @@
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from marquee import aws
 from marquee.env import load_env
 from marquee.events import Envelope
+from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 
 from logic import append_once
 from models import AuditEnv
@@ -18,7 +19,8 @@ env = load_env(AuditEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
+# A failed record is logged with its error type and retried by the queue (then its DLQ); a duplicate is not a failure.
+processor = RecordingBatchProcessor(EventType.SQS, FailureRecorder(logger, metrics))
 
 
 @tracer.capture_method

@@ -1,26 +1,30 @@
 """Outbox relay (challenge 12): DynamoDB stream (outbox INSERTs only, by filter) -> EventBridge, at least once.
 
-A failed record is reported with ReportBatchItemFailures; the mapping bisects and retries from it, and after its
-retries sends the batch's position to the on-failure queue. Re-publishing is safe: consumers dedupe on event id.
+A failed record is logged with its error type (PublishFailed is expected; anything else is counted as unexpected) and
+reported with ReportBatchItemFailures; the mapping bisects and retries from it, and after its retries sends the
+batch's position to the on-failure queue. Re-publishing is safe: consumers dedupe on event id.
 """
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee import aws
 from marquee.env import load_env
+from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 
-from logic import publish
+from logic import PublishFailed, publish
 from models import OutboxRecord, RelayEnv
 
 env = load_env(RelayEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = RecordingBatchProcessor(
+    EventType.DynamoDBStreams, FailureRecorder(logger, metrics, expected=(PublishFailed,))
+)
 
 
 @tracer.capture_method

@@ -3,13 +3,14 @@
 # No `from __future__ import annotations` here, as in every handler module.
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
 from marquee.events import Envelope
+from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 from marquee.webhooks import DeliveryQueue, WebhookStore
 
 from logic import fan_out
@@ -21,8 +22,11 @@ tracer = Tracer()
 metrics = Metrics()
 store = WebhookStore(env.table_name)
 queue = DeliveryQueue(env.delivery_queue_url)
-# A failed record is reported alone (ReportBatchItemFailures); the rest of the batch is deleted.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+# A failed record is logged with its error type and reported alone (ReportBatchItemFailures); the rest of the batch
+# is deleted. fan_out raises nothing on purpose: every failure is unexpected.
+processor = RecordingBatchProcessor(
+    EventType.SQS, FailureRecorder(logger, metrics), raise_on_entire_batch_failure=False
+)
 
 
 @tracer.capture_method
