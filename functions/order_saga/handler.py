@@ -1,7 +1,8 @@
 """The order saga's steps, one Lambda function each (handler ``handler.<step>``), all from this one code folder.
 
 Each handler parses the task input and calls one logic function. Errors keep their class names: Step Functions
-matches Retry and Catch on them (PaymentDeclined and HoldExpired compensate, ProviderUnavailable is retried).
+matches Retry and Catch on them (PaymentDeclined, HoldExpired and ShowtimeStarted compensate, ProviderUnavailable is
+retried).
 """
 
 from typing import Any

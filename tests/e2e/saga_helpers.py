@@ -26,6 +26,8 @@ CARD_DECLINED = "4000000000000002"
 CARD_SLOW = "4000000000000119"
 CARD_FAILS_AFTER_CHARGE = "4000000000009995"
 PRICE = {"amount": 1250, "currency": "EUR"}
+STARTS_LATER = "2030-01-01T20:00:00Z"
+STARTED = "2020-01-01T20:00:00Z"  # a showtime that has begun: ConfirmOrder refuses it after the charge
 TERMINAL = ("CONFIRMED", "FAILED")
 SAGA_STEP_SERVICES = (
     "order-saga-reserve-seats",
@@ -69,9 +71,19 @@ class SagaWorld:
         return Customer(tenant, token, TenantContext(tenant_id=tenant, user_id=claims["sub"]))
 
     def showtime(
-        self, tenant: str, *, rows: int = 10, per_row: int = 10, lease_seconds: int = 300
+        self,
+        tenant: str,
+        *,
+        rows: int = 10,
+        per_row: int = 10,
+        lease_seconds: int = 300,
+        starts_at: str = STARTS_LATER,
     ) -> tuple[str, list[str]]:
-        """A showtime with ``rows`` x ``per_row`` free seats; returns its id and seat ids."""
+        """A showtime with ``rows`` x ``per_row`` free seats; returns its id and seat ids.
+
+        ``starts_at=STARTED`` makes one that has begun: holds and orders on it are taken (seeded straight into the
+        table), and the saga captures the payment, then ConfirmOrder refuses it (sales close at the start), so the
+        order is refunded and its seats released: a failure after the charge, on every run."""
         showtime_id = f"sh_{uuid.uuid4().hex[:12]}"
         context = TenantContext(tenant_id=tenant, user_id="seeder")
         seat_ids = [f"{chr(ord('A') + r)}{n}" for r in range(rows) for n in range(1, per_row + 1)]
@@ -81,7 +93,7 @@ class SagaWorld:
                 "sk": {"S": seats.META},
                 "price": {"M": {"amount": {"N": str(PRICE["amount"])}, "currency": {"S": PRICE["currency"]}}},
                 "holdLeaseSeconds": {"N": str(lease_seconds)},
-                "startsAt": {"S": "2030-01-01T20:00:00Z"},
+                "startsAt": {"S": starts_at},
             },
             *(seats.seat_item(context, showtime_id, seat, available=True) for seat in seat_ids),
         ]
@@ -196,5 +208,10 @@ class SagaWorld:
 
     def provider_config(self, name: str = "primary", **config: Any) -> dict[str, Any]:
         response = self.http.post(f"{self.provider_url(name)}/_admin/config", json=config, timeout=10)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def provider_stats(self, name: str = "primary") -> dict[str, Any]:
+        response = self.http.get(f"{self.provider_url(name)}/_admin/stats", timeout=10)
         response.raise_for_status()
         return dict(response.json())

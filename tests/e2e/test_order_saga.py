@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.saga_helpers import CARD_DECLINED, CARD_FAILS_AFTER_CHARGE, CARD_OK, SagaWorld
+from tests.e2e.saga_helpers import CARD_DECLINED, CARD_FAILS_AFTER_CHARGE, CARD_OK, STARTED, SagaWorld
 
 
 @pytest.fixture(scope="module")
@@ -58,23 +58,47 @@ def test_a_declined_card_fails_the_order_releases_the_seats_and_charges_nothing(
     assert all(i.get("status", {}).get("S") != "CAPTURED" for i in captured)
 
 
-def test_a_charge_that_fails_after_capturing_is_refunded_and_the_seats_released(world: SagaWorld) -> None:
+def test_a_failure_after_the_capture_refunds_the_payment_and_releases_the_seats(world: SagaWorld) -> None:
+    """The showtime has started: the charge is captured, then ConfirmOrder refuses (sales closed), so the saga's
+    compensation refunds the capture at the provider and releases the seats, every time."""
     carol = world.customer("t1", "saga-carol")
-    showtime, seat_ids = world.showtime("t1", rows=1, per_row=1)
-    order_id = world.place(carol, world.hold(carol, showtime, seat_ids), CARD_FAILS_AFTER_CHARGE).json()["orderId"]
+    showtime, seat_ids = world.showtime("t1", rows=1, per_row=2, starts_at=STARTED)
+    refunds_before = world.provider_stats("primary")["refunds"] + world.provider_stats("secondary")["refunds"]
+    order_id = world.place(carol, world.hold(carol, showtime, seat_ids), CARD_OK).json()["orderId"]
     order = world.wait_order(carol, order_id, timeout=120)
-    history = steps(order)
-    if order["status"] == "CONFIRMED":
-        # The provider's replay with the same key returned the charge: once, and the order is confirmed.
-        assert ("ChargePayment", "DONE") in history
-    else:
-        assert order["status"] == "FAILED", order
-        assert ("RefundPayment", "DONE") in history, history
-        assert world.seat("t1", showtime, seat_ids[0]).sold_to is None
+    assert order["status"] == "FAILED", order
+    assert order["reason"].startswith("ShowtimeStarted"), order["reason"]
+    assert steps(order) == [
+        ("PlaceOrder", "DONE"),
+        ("ReserveSeats", "DONE"),
+        ("ChargePayment", "DONE"),
+        ("RefundPayment", "DONE"),
+        ("ReleaseSeats", "DONE"),
+        ("MarkFailed", "DONE"),
+    ]
+    for seat_id in seat_ids:
+        seat = world.seat("t1", showtime, seat_id)
+        assert seat.sold_to is None and seat.holder is None, seat
     payments = [i for i in world.items_with("#PAYMENT#") if i.get("orderId", {}).get("S") == order_id]
-    for item in payments:
-        status = item["status"]["S"]
-        assert status == "REFUNDED" or (status == "CAPTURED" and order["status"] == "CONFIRMED"), item
+    assert [(p["pk"]["S"].rsplit("#", 1)[-1], p["status"]["S"]) for p in payments] == [(order["paymentId"], "REFUNDED")]
+    refunds_after = world.provider_stats("primary")["refunds"] + world.provider_stats("secondary")["refunds"]
+    assert refunds_after == refunds_before + 1
+
+
+def test_a_charge_whose_answer_is_lost_is_settled_by_the_replay_and_charged_once(world: SagaWorld) -> None:
+    """The provider charges the card, then answers 500: the retry asks the same provider with the same key, which
+    replays the charge. The order is confirmed with that one charge (no second charge, nothing to refund)."""
+    dora = world.customer("t1", "saga-dora")
+    showtime, seat_ids = world.showtime("t1", rows=1, per_row=1)
+    order_id = world.place(dora, world.hold(dora, showtime, seat_ids), CARD_FAILS_AFTER_CHARGE).json()["orderId"]
+    order = world.wait_order(dora, order_id, timeout=120)
+    assert order["status"] == "CONFIRMED", order
+    assert ("ChargePayment", "DONE") in steps(order) and ("RefundPayment", "DONE") not in steps(order)
+    payments = [i for i in world.items_with("#PAYMENT#") if i.get("orderId", {}).get("S") == order_id]
+    assert [p["status"]["S"] for p in payments] == ["CAPTURED"]
+    provider = payments[0]["provider"]["S"]
+    keys = world.provider_stats(provider)["keys"]
+    assert keys[order["paymentId"]]["charges"] == 1 and keys[order["paymentId"]]["requests"] >= 2, keys
 
 
 def test_a_retried_post_is_the_same_order_with_one_execution(world: SagaWorld) -> None:
