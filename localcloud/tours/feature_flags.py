@@ -27,12 +27,14 @@ def _flag_flip(tour: Tour) -> list[str]:
     started = time.monotonic()
     version = client.deploy(flipped)
     seen = None
-    while time.monotonic() - started < CACHE_AGE_SECONDS + 5:
-        if "sms_notifications" in enabled():
-            seen = time.monotonic() - started
-            break
-        time.sleep(0.25)
-    client.deploy(flags)
+    try:
+        while time.monotonic() - started < CACHE_AGE_SECONDS + 5:
+            if "sms_notifications" in enabled():
+                seen = time.monotonic() - started
+                break
+            time.sleep(0.25)
+    finally:
+        client.deploy(flags)  # restored even when a call above failed: later scenarios expect the initial flags
     expect("sms_notifications" not in before, f"t2 had SMS before the flip: {before}")
     expect(seen is not None, "the flip never reached the function")
     return [

@@ -38,12 +38,14 @@ def test_a_flag_change_reaches_the_running_function_within_its_cache_age(api: st
     changed_at = time.monotonic()
     client.deploy(set_flag(flags, "payments_secondary_as_primary", default=True, tenants=None, percent=None))
     seen_after = None
-    while time.monotonic() - changed_at < MAX_AGE_SECONDS + 5:
-        if "payments_secondary_as_primary" in _features(api, token)["enabled"]:
-            seen_after = time.monotonic() - changed_at
-            break
-        time.sleep(0.2)
-    client.deploy(flags)  # restore
+    try:
+        while time.monotonic() - changed_at < MAX_AGE_SECONDS + 5:
+            if "payments_secondary_as_primary" in _features(api, token)["enabled"]:
+                seen_after = time.monotonic() - changed_at
+                break
+            time.sleep(0.2)
+    finally:
+        client.deploy(flags)  # restore, even when a request above failed: later tests expect the initial flags
     assert seen_after is not None, "the change never reached the function"
     assert seen_after <= MAX_AGE_SECONDS + 2  # the cache age, plus a poll's slack
 
