@@ -4,13 +4,12 @@
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.problem import register_problem_handlers
+from marquee.http import ApiResolver
 from marquee.tenant import current_tenant
 
 import logic
@@ -33,8 +32,7 @@ env = load_env(CatalogEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver()
 
 ShowtimeId = Annotated[str, Path(min_length=1, max_length=64)]
 

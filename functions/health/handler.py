@@ -5,14 +5,14 @@ import json
 from http import HTTPStatus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
 from marquee.health import HEALTH_CONTENT_TYPE, HealthReport
-from marquee.problem import register_problem_handlers
+from marquee.http import ApiResolver
 from marquee.tenant import current_tenant
 
 from logic import deep_health, liveness
@@ -22,8 +22,7 @@ env = load_env(HealthEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver()
 
 
 def _health_response(report: HealthReport) -> Response[str]:

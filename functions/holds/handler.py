@@ -4,14 +4,13 @@
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.problem import oversized_body_response, register_problem_handlers
+from marquee.http import ApiResolver
 from marquee.tenant import current_tenant
 
 import logic
@@ -21,8 +20,7 @@ env = load_env(HoldsEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver(max_body_bytes=MAX_BODY_BYTES)
 
 EntityId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -55,8 +53,4 @@ def delete_hold(holdId: EntityId) -> HoldResponse:  # noqa: N803
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    # Checked before the resolver parses anything: a body over the limit is never decoded.
-    too_large = oversized_body_response(event, MAX_BODY_BYTES)
-    if too_large is not None:
-        return too_large
     return app.resolve(event, context)

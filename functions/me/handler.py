@@ -2,12 +2,11 @@
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.problem import register_problem_handlers
+from marquee.http import ApiResolver
 from marquee.tenant import current_tenant
 
 from logic import describe_caller, features_for
@@ -17,8 +16,7 @@ env = load_env(MeEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver()
 
 
 @app.get("/me")

@@ -9,16 +9,16 @@
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee import aws
 from marquee.env import load_env
+from marquee.http import ApiResolver
 from marquee.notifications import Channel, Preferences
 from marquee.notifications_store import NotificationStore
-from marquee.problem import oversized_body_response, register_problem_handlers
 from marquee.tenant import TenantContext, current_tenant
 
 import logic
@@ -38,8 +38,7 @@ env = load_env(ApiEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver(max_body_bytes=MAX_REQUEST_BYTES)
 
 
 def store_for(tenant: TenantContext) -> NotificationStore:
@@ -101,7 +100,4 @@ def redrive(channel: Channel) -> RedriveResponse:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    too_large = oversized_body_response(event, MAX_REQUEST_BYTES)
-    if too_large is not None:
-        return too_large
     return app.resolve(event, context)

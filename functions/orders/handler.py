@@ -4,15 +4,14 @@
 from http import HTTPStatus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.limits import limit_body
+from marquee.http import ApiResolver
 from marquee.orders import OrderStore
-from marquee.problem import register_problem_handlers
 from marquee.tenant import TenantContext, current_tenant
 
 from logic import get_order, place_order
@@ -22,8 +21,7 @@ env = load_env(OrdersEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver(max_body_bytes=MAX_BODY_BYTES)
 
 
 def store_for(tenant: TenantContext) -> OrderStore:
@@ -52,7 +50,6 @@ def get_order_route(order_id: str) -> OrderView:
     return get_order(order_id, tenant, store_for(tenant))
 
 
-@limit_body(MAX_BODY_BYTES)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

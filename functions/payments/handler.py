@@ -5,27 +5,27 @@ import json
 from dataclasses import replace
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
+from marquee.http import ApiResolver
 from marquee.payments import PaymentError
 from marquee.payments.config import PaymentsDeps, default_deps
 from marquee.payments.store import PaymentStore
-from marquee.problem import PROBLEM_CONTENT_TYPE, problem_body, register_problem_handlers
+from marquee.problem import PROBLEM_CONTENT_TYPE, problem_body
 from marquee.tenant import TenantContext, current_tenant
 
 from logic import create_payment, idempotency_config, idempotency_key, parse_body, read_payment
-from models import IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER, PaymentResponse, PaymentsFunctionEnv
+from models import IDEMPOTENCY_KEY_HEADER, MAX_BODY_BYTES, REPLAYED_HEADER, PaymentResponse, PaymentsFunctionEnv
 
 env = load_env(PaymentsFunctionEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 idempotency = idempotency_config(env.payments_idempotency_ttl_s)
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver(max_body_bytes=MAX_BODY_BYTES)
 
 
 def deps_for(caller: TenantContext) -> PaymentsDeps:

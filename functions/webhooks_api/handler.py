@@ -4,15 +4,15 @@
 from http import HTTPStatus
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.problem import register_problem_handlers
+from marquee.http import ApiResolver
 from marquee.tenant import TenantContext, current_tenant
-from marquee.webhooks import DeliveryQueue, SigningSecrets, WebhookStore, payload_too_large
+from marquee.webhooks import DeliveryQueue, SigningSecrets, WebhookStore
 
 from logic import (
     create_endpoint,
@@ -32,8 +32,7 @@ tracer = Tracer()
 metrics = Metrics()
 secrets = SigningSecrets(max_age=env.webhook_secret_max_age_s)
 queue = DeliveryQueue(env.delivery_queue_url)
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver()
 
 NO_STORE = {"Cache-Control": "no-store"}  # responses that carry a secret must never be cached
 
@@ -122,4 +121,4 @@ def post_redeliver(endpoint_id: str, delivery_id: str) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return payload_too_large(event) or app.resolve(event, context)
+    return app.resolve(event, context)

@@ -3,15 +3,14 @@ the Standard Webhooks signature is the authentication."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.problem import register_problem_handlers
-from marquee.webhooks import WebhookStore, payload_too_large
+from marquee.http import ApiResolver
+from marquee.webhooks import WebhookStore
 
 from logic import receive_payment_event
 from models import InboundAccepted, InboundEnv
@@ -21,8 +20,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 store = WebhookStore(env.table_name, inbox_table_name=env.inbox_table_name)
-app = APIGatewayRestResolver(enable_validation=True)
-register_problem_handlers(app)
+app = ApiResolver()
 
 
 def signing_secret() -> str:
@@ -45,4 +43,4 @@ def post_payment_event() -> InboundAccepted:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    return payload_too_large(event) or app.resolve(event, context)
+    return app.resolve(event, context)

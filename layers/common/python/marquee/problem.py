@@ -63,12 +63,18 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
         except (AttributeError, KeyError):
             return None
 
+    def request_id() -> str | None:
+        try:
+            return app.current_event.request_context.request_id
+        except (AttributeError, KeyError):
+            return None
+
     @app.exception_handler(MarqueeError)
     def _domain(exc: MarqueeError) -> Response:
         detail = exc.detail
         if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             # A 5xx is our bug: log everything, tell the caller nothing internal.
-            logger.exception("Domain error mapped to a 5xx", extra={"problem": exc.slug})
+            logger.exception("Domain error mapped to a 5xx", extra={"problem": exc.slug, "correlation_id": request_id()})
             detail = "An internal error occurred. It has been logged."
         extensions = getattr(exc, "extensions", None) or {}  # e.g. the seats of a 409 SeatsTaken
         return problem_response(
@@ -128,13 +134,15 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
-        logger.exception("Unhandled error", extra={"error_type": type(exc).__name__})
+        correlation_id = request_id()
+        logger.exception("Unhandled error", extra={"error_type": type(exc).__name__, "correlation_id": correlation_id})
         return problem_response(
             status=HTTPStatus.INTERNAL_SERVER_ERROR,
             title="Internal error",
             detail="An unexpected error occurred. It has been logged.",
             slug="internal-error",
             instance=instance(),
+            correlationId=correlation_id,
         )
 
 

@@ -1,0 +1,103 @@
+"""``ApiResolver``: Powertools' REST resolver with Marquee's one hardened request path built in.
+
+Every API function builds its app with ``ApiResolver(...)`` and nothing else, so every route, present and future, gets:
+- the request guard (``guard.py``: size 413, content type 415, encoding 400, nesting 400, top-level shape 422) before
+  routing, parsing or validation;
+- request validation (pydantic, unknown fields refused by the models) mapped to 422 problems that never echo the input;
+- every error as ``application/problem+json`` (``marquee.problem``), a 500 only for a real bug, logged with its
+  correlation id, which the caller gets too;
+- a response check: whatever a route returns leaves as a well-formed Lambda proxy response (string body, string
+  headers), or as a logged 500, never as something API Gateway would turn into a 502.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee.http.guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DEPTH, Refused, RequestGuard, refused_response
+from marquee.problem import PROBLEM_CONTENT_TYPE, problem_body, register_problem_handlers
+
+logger = Logger(child=True)
+
+
+def correlation_id(event: Mapping[str, Any]) -> str | None:
+    """The id a caller can quote (API Gateway's request id, also Powertools' correlation id for REST events)."""
+    request_context = event.get("requestContext")
+    if isinstance(request_context, Mapping):
+        value = request_context.get("requestId")
+        return str(value) if value else None
+    return None
+
+
+def malformed_response_problem(response: Any) -> str | None:
+    """Why ``response`` is not a well-formed Lambda proxy response, or None if it is."""
+    if not isinstance(response, Mapping):
+        return f"the response is a {type(response).__name__}, not an object"
+    if not isinstance(response.get("statusCode"), int):
+        return "statusCode is not an integer"
+    body = response.get("body")
+    if body is not None and not isinstance(body, str):
+        return f"body is a {type(body).__name__}, not a string"
+    for field in ("headers", "multiValueHeaders"):
+        headers = response.get(field) or {}
+        if not isinstance(headers, Mapping):
+            return f"{field} is not an object"
+        for key, value in headers.items():
+            values = value if field == "multiValueHeaders" else [value]
+            if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                return f"header {key!r} is not a string"
+    return None
+
+
+def internal_error_response(event: Mapping[str, Any]) -> dict[str, Any]:
+    body = problem_body(
+        status=HTTPStatus.INTERNAL_SERVER_ERROR,
+        title="Internal error",
+        detail="An unexpected error occurred. It has been logged.",
+        slug="internal-error",
+        instance=event.get("path"),
+        correlationId=correlation_id(event),
+    )
+    headers = {"Content-Type": PROBLEM_CONTENT_TYPE}
+    return {
+        "statusCode": int(HTTPStatus.INTERNAL_SERVER_ERROR),
+        "headers": headers,
+        "multiValueHeaders": {key: [value] for key, value in headers.items()},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+class ApiResolver(APIGatewayRestResolver):
+    """The REST resolver every Marquee API function uses (validation on, problem handlers registered, guard first)."""
+
+    def __init__(
+        self, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_depth: int = DEFAULT_MAX_DEPTH, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("enable_validation", True)
+        super().__init__(**kwargs)
+        self.guard = RequestGuard(max_body_bytes=max_body_bytes, max_depth=max_depth)
+        register_problem_handlers(self)
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        request = dict(event)  # the guard hands the body on decoded; the caller's event stays as it was
+        try:
+            self.guard.check(request)
+        except Refused as refused:
+            return refused_response(request, refused)
+        response = super().resolve(request, context)
+        problem = malformed_response_problem(response)
+        if problem is not None:
+            logger.error(
+                "A route returned a malformed proxy response",
+                extra={"problem": problem, "correlation_id": correlation_id(request), "path": request.get("path")},
+            )
+            return internal_error_response(request)
+        return response
