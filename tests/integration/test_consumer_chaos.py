@@ -287,3 +287,28 @@ def test_audit_unexpected_error_is_logged_and_reported_while_other_events_are_ap
         ExpressionAttributeValues={":pk": {"S": f"TENANT#{TENANT}#AUDIT"}},
     )["Items"]
     assert [i["event_id"]["S"] for i in items] == [json.loads(good["body"])["detail"]["id"]]
+
+
+def test_worker_unexpected_error_inside_the_send_releases_the_claim_so_the_retry_sends_at_once(
+    cloud: dict[str, Any],  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    worker = load("worker")
+    sender = worker.deps().sender
+    real = sender.send
+    calls: list[str] = []
+
+    def send(message: Any) -> Any:
+        calls.append(message.event_id)
+        if len(calls) == 1:
+            raise DEFECT
+        return real(message)
+
+    monkeypatch.setattr(sender, "send", send)
+    (record,) = _received(cloud, [("cust-1", str(uuid.uuid4()))])
+    first = worker.handler({"Records": [record]}, LambdaContext())
+    assert first == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    record["attributes"]["ApproximateReceiveCount"] = "2"  # the retry, well inside the claim's lease
+    assert worker.handler({"Records": [record]}, LambdaContext()) == {"batchItemFailures": []}
+    assert [m["to"] for m in cloud["provider"].messages] == ["cust-1"]
+    assert [e["status"] for e in reversed(_log_of("cust-1"))] == ["FAILED", "SENT"]
