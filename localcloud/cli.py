@@ -69,7 +69,7 @@ def cloud_up(
         ).start()
     except PortInUse as exc:
         raise _fail(str(exc)) from exc
-    state.write_state(state.CloudState(pid=_pid(), port=port, started_at=time.time()))
+    state.write_state(state.CloudState(pid=_pid(), port=port, started_at=time.time(), simulators=cloud.simulators()))
     console.print(f"local cloud listening on {cloud.settings.endpoint_url} (Ctrl-C drains and stops)")
     try:
         code = cloud.serve_until_signal()
@@ -86,13 +86,19 @@ def _pid() -> int:
     return os.getpid()
 
 
+def port_in_use_message(port: int) -> str:
+    from localcloud.http import port_holder
+
+    holder = port_holder(port)
+    by = f" by {holder}" if holder else ""
+    return f"port {port} on 127.0.0.1 is already in use{by}. Is LocalStack or another local cloud running? Use --port."
+
+
 def _start_detached(port: int, drain_deadline: float) -> None:
     from localcloud.server import port_is_free
 
     if not port_is_free(port):
-        raise _fail(
-            f"port {port} on 127.0.0.1 is already in use. Is LocalStack or another local cloud running? Use --port."
-        )
+        raise _fail(port_in_use_message(port))
     state.STATE_DIR.mkdir(parents=True, exist_ok=True)
     log = state.LOG_FILE.open("ab")
     proc = subprocess.Popen(
@@ -115,9 +121,19 @@ def _start_detached(port: int, drain_deadline: float) -> None:
     )
     if not state.wait_healthy(port, timeout=30):
         proc.terminate()
-        raise _fail(f"the local cloud did not become healthy; see {state.LOG_FILE.relative_to(state.PROJECT_ROOT)}")
-    state.write_state(state.CloudState(pid=proc.pid, port=port, started_at=time.time()))
+        raise _fail(f"the local cloud did not become healthy; see {_shown(state.LOG_FILE)}")
+    state.write_state(
+        state.CloudState(pid=proc.pid, port=port, started_at=time.time(), simulators=state.fetch_simulators(port))
+    )
     console.print(f"local cloud running in the background (pid {proc.pid}) at http://localhost:{port}")
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user should read it: relative to the project when inside it."""
+    try:
+        return path.relative_to(state.PROJECT_ROOT)
+    except ValueError:
+        return path
 
 
 @cloud_app.command("down")
@@ -150,6 +166,7 @@ def cloud_status(as_json: Annotated[bool, typer.Option("--json", help="Machine-r
         info["workers"] = requests.get(f"http://127.0.0.1:{running.port}/_localcloud/stats", timeout=5).json()[
             "workers"
         ]
+        info["simulators"] = state.fetch_simulators(running.port)
     if as_json:
         print(json.dumps(info, indent=2))
         return
@@ -157,6 +174,12 @@ def cloud_status(as_json: Annotated[bool, typer.Option("--json", help="Machine-r
         f"local cloud: {'[green]running[/]' if info['running'] else '[red]stopped[/]'}"
         + (f" at {info['endpoint']} (pid {info['pid']})" if info["running"] else "")
     )
+    if info.get("simulators"):
+        table = Table("simulated provider", "url", title="simulators (ports from the OS)")
+        for kind, urls in info["simulators"].items():
+            for name, url in urls.items():
+                table.add_row(f"{kind} {name}", url)
+        console.print(table)
     if info["outputs"]:
         table = Table("output", "value", title=f"stack {state.STACK_NAME}")
         for key, value in sorted(info["outputs"].items()):
@@ -227,7 +250,7 @@ def deploy_command(
     console.print(
         f"deployed {state.STACK_NAME} in {result.seconds:.1f} s"
         + (" (bootstrapped first)" if result.bootstrapped else "")
-        + f"; outputs in {result.outputs_file.relative_to(state.PROJECT_ROOT)}"
+        + f"; outputs in {_shown(result.outputs_file)}"
     )
 
 

@@ -3,6 +3,9 @@
 The CLI sees an ordinary AWS endpoint: ``AWS_ENDPOINT_URL=http://localhost:<port>`` (the host must be ``localhost``: moto
 reads a CloudFormation TemplateURL's host as a bucket name), moto's fixed test credentials, and ``CDK_HOME`` inside the
 project, because a shared ~/.cdk caches account ids across projects and breaks bootstrap.
+
+The simulated providers' URLs come from the running cloud (``GET /_localcloud/simulators``: the OS picks their ports),
+so a deploy works for any cloud, whatever its port or state folder.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 from botocore.exceptions import ClientError
 
@@ -92,26 +94,38 @@ def _run(args: list[str], env: dict[str, str], quiet: bool) -> None:
         )
 
 
-def payment_provider_context(endpoint_url: str) -> list[str]:
-    """The simulated payment providers' URLs (localcloud/providers.py: the cloud's port + 1 and + 2) as CDK context."""
-    port = urlparse(endpoint_url).port or 4566
-    return [
-        "-c",
-        f"marquee:paymentPrimaryUrl=http://127.0.0.1:{port + 1}",
-        "-c",
-        f"marquee:paymentSecondaryUrl=http://127.0.0.1:{port + 2}",
-    ]
+# CDK context the stack reads (infra/constants.py): the simulated providers' URLs, and the cloud's endpoint for the
+# output LocalApiUrl.
+PAYMENT_URL_CONTEXT = {"primary": "marquee:paymentPrimaryUrl", "secondary": "marquee:paymentSecondaryUrl"}
+NOTIFICATION_URL_CONTEXT_PREFIX = "marquee:notificationProvider:"
+LOCAL_ENDPOINT_CONTEXT = "marquee:localEndpoint"
 
 
-def notification_provider_context(endpoint_url: str) -> list[str]:
-    """The simulated notification providers' URLs (localcloud/notification_providers.py: port + 3 .. + 8) as context."""
-    from localcloud.notification_providers import provider_urls
+def simulator_context(endpoint_url: str) -> list[str]:
+    """The running cloud's simulated providers (their ports come from the OS) as CDK context: asked over HTTP.
 
-    port = urlparse(endpoint_url).port or 4566
+    A cloud started without simulators gives none; the stack then keeps its placeholder URLs.
+    """
+    import requests
+
+    from localcloud.state import fetch_simulators
+
+    try:
+        simulators = fetch_simulators(endpoint_url)
+    except requests.RequestException as exc:
+        raise DeployFailed(f"no local cloud answers at {endpoint_url} ({type(exc).__name__}): start one first") from exc
     args: list[str] = []
-    for name, url in provider_urls(port).items():
-        args += ["-c", f"marquee:notificationProvider:{name}={url}"]
+    for name, url in simulators.get("payment", {}).items():
+        if name in PAYMENT_URL_CONTEXT:
+            args += ["-c", f"{PAYMENT_URL_CONTEXT[name]}={url}"]
+    for name, url in simulators.get("notification", {}).items():
+        args += ["-c", f"{NOTIFICATION_URL_CONTEXT_PREFIX}{name}={url}"]
     return args
+
+
+def local_endpoint_context(endpoint_url: str) -> list[str]:
+    """The cloud's endpoint as CDK context: the stack then outputs ``LocalApiUrl`` (the API on this cloud)."""
+    return ["-c", f"{LOCAL_ENDPOINT_CONTEXT}={endpoint_url.rstrip('/')}"]
 
 
 def deploy(
@@ -139,8 +153,8 @@ def deploy(
             "never",
             "-c",
             "marquee:target=local",
-            *payment_provider_context(endpoint_url),
-            *notification_provider_context(endpoint_url),
+            *simulator_context(endpoint_url),
+            *local_endpoint_context(endpoint_url),
             "--outputs-file",
             str(outputs_file),
             "--output",

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -14,11 +17,81 @@ log = logging.getLogger("localcloud.http")
 
 class PortInUse(OSError):
     def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.holder = port_holder(port)
+        held = f" by {self.holder}" if self.holder else ""
         super().__init__(
-            f"Port {port} on {host} is already in use. Is a local cloud (or LocalStack) already running? "
+            f"Port {port} on {host} is already in use{held}. Is a local cloud (or LocalStack) already running? "
             f"Try `marquee cloud status`, `marquee cloud down`, or pick another port with --port."
         )
-        self.host, self.port = host, port
+
+
+_TCP_LISTEN = "0A"  # the state column of /proc/net/tcp{,6}
+
+
+def port_holder(port: int, proc: Path = Path("/proc")) -> str | None:
+    """Who listens on TCP ``port``: "pid N (command line)", "a process this user cannot inspect", or None if unknown.
+
+    Best effort, Linux only: the listening socket's inode from ``/proc/net/tcp`` and ``tcp6``, then the process whose
+    ``/proc/<pid>/fd`` holds ``socket:[inode]``. Another user's processes cannot be looked into; elsewhere (macOS) there
+    is no /proc and the answer is None.
+    """
+    inodes: set[str] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = (proc / "net" / table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 9 and fields[3] == _TCP_LISTEN and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(fields[9])
+    inodes.discard("0")
+    if not inodes:
+        return None
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    try:
+        pid_dirs = [d for d in proc.iterdir() if d.name.isdigit()]
+    except OSError:
+        return None
+    for pid_dir in pid_dirs:
+        try:
+            fds = list((pid_dir / "fd").iterdir())
+        except OSError:
+            continue  # another user's process, or gone
+        for fd in fds:
+            try:
+                if os.readlink(fd) in targets:
+                    return f"pid {pid_dir.name} ({_command_line(pid_dir)})"
+            except OSError:
+                continue
+    return "a process this user cannot inspect"
+
+
+def _command_line(pid_dir: Path) -> str:
+    try:
+        words = (pid_dir / "cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    except OSError:
+        return "?"
+    line = " ".join(w.decode(errors="replace") for w in words)
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
+def hold_port(host: str, port: int) -> socket.socket | None:
+    """Keep ``port`` out of the OS's hands while a simulated provider is stopped: bound, never listening.
+
+    A bound socket that does not listen refuses connections exactly like a closed port, and the OS then cannot give
+    the port to an outgoing connection or to another program's port 0 while the provider is down. None if it cannot
+    be bound (then the restart may find the port taken, and says so).
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        return None
+    return sock
 
 
 class QuietHttp10Handler(WSGIRequestHandler):
@@ -39,7 +112,10 @@ def serve(
     request_handler: type[WSGIRequestHandler] = QuietHttp10Handler,
     poll_interval_s: float = 0.5,
 ) -> BaseWSGIServer:
-    """Start a threaded WSGI server in a daemon thread; ``PortInUse`` if the port is taken.
+    """Start a threaded WSGI server in a daemon thread; ``PortInUse`` (naming the holder if found) if the port is taken.
+
+    werkzeug binds with SO_REUSEADDR, so connections of a server just stopped (TIME_WAIT) do not block the port;
+    ``localcloud.server.port_is_free`` checks the same way.
 
     werkzeug's ``make_server`` prints "Address already in use" and calls ``sys.exit(1)`` instead of raising, which would
     take the whole local cloud down: it is turned into ``PortInUse`` here.
@@ -73,6 +149,8 @@ class SimulatedProvider(Protocol):
 
     def stop(self) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class ProviderFleet:
     """Several simulated providers of one kind: started together, stopped and restarted one by one (the tours and tests
@@ -91,8 +169,12 @@ class ProviderFleet:
                 log.warning("%s %s could not listen on port %s: %s", self.kind, provider.name, provider.port, exc)
 
     def stop(self) -> None:
+        """Stop every provider and give its port back (the cloud's shutdown)."""
         for provider in self.providers.values():
-            provider.stop()
+            provider.close()
+
+    def urls(self) -> dict[str, str]:
+        return {name: p.url for name, p in self.providers.items()}
 
     def status(self) -> dict[str, Any]:
         return {name: {"url": p.url, "running": p.running} for name, p in self.providers.items()}

@@ -1,7 +1,8 @@
 """Simulated notification providers: a primary and a backup per channel, each its own HTTP service on loopback.
 
-Six services, started by the local cloud on its port + 3 .. + 8 (after the payment providers' + 1 and + 2), in the
-order of ``PROVIDER_NAMES``: email-primary, email-backup, sms-primary, sms-backup, push-primary, push-backup.
+Six services, started by the local cloud, each on a free port the OS picks (``Settings.notification_providers_port``
+fixes them instead), in the order of ``PROVIDER_NAMES``: email-primary, email-backup, sms-primary, sms-backup,
+push-primary, push-backup. ``provider_urls`` asks a running cloud where they are (``GET /_localcloud/simulators``).
 - ``POST /v1/messages`` {channel, to, subject, body, occurredAt} with ``Authorization: Bearer <api key>`` and
   ``Idempotency-Key``. The same key returns the first answer (``Idempotent-Replayed: true``) and sends nothing again.
   A recipient starting with ``invalid`` is refused (400): a permanent error.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import threading
 import time
 import uuid
@@ -30,7 +32,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
-from localcloud.http import ProviderFleet, serve
+from localcloud.http import ProviderFleet, hold_port, serve
 from localcloud.providers import KeyApi, SecretsManagerKeys
 
 log = logging.getLogger("localcloud.notification_providers")
@@ -38,7 +40,7 @@ log = logging.getLogger("localcloud.notification_providers")
 CHANNELS = ("email", "sms", "push")
 PROVIDER_NAMES = tuple(f"{channel}-{role}" for channel in CHANNELS for role in ("primary", "backup"))
 SECRET_NAME_PREFIX = "marquee/notifications/"  # noqa: S105 - a secret's name, not a value
-PORT_OFFSET = 3  # the cloud's port + 3 .. + 8; + 1 and + 2 are the payment providers
+KIND = "notification"  # their key in ``GET /_localcloud/simulators``
 
 
 def _json(status: int, body: Any, *, replayed: bool = False) -> Response:
@@ -65,6 +67,7 @@ class NotificationProvider:
         self._lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._server: BaseWSGIServer | None = None
+        self._held: socket.socket | None = None  # the port, kept while stopped (``hold_port``)
 
     @property
     def url(self) -> str:
@@ -76,16 +79,29 @@ class NotificationProvider:
 
     def start(self) -> NotificationProvider:
         if self._server is None:
+            self._release_port()
             server = serve(self.host, self.port, self._wsgi, name=f"notify-{self.name}", poll_interval_s=0.05)
-            self.port = server.server_port
+            self.port = server.server_port  # port 0: the OS picks one; a restart reuses it
             self._server = server
         return self
 
     def stop(self) -> None:
+        """Close the port for real (connection refused); it stays reserved for ``start`` (``hold_port``)."""
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
             server.server_close()
+            self._held = hold_port(self.host, self.port)
+
+    def close(self) -> None:
+        """Stop and give the port back (the cloud's shutdown)."""
+        self.stop()
+        self._release_port()
+
+    def _release_port(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
     def reset(self) -> None:
         with self._lock:
@@ -204,14 +220,15 @@ class NotificationProvider:
 class NotificationProviders(ProviderFleet):
     """The six notification providers of a local cloud (``POST /_localcloud/notification-providers/{name}/...``)."""
 
-    def __init__(self, *, host: str, first_port: int, endpoint_url: str) -> None:
+    def __init__(self, *, host: str, endpoint_url: str, first_port: int = 0) -> None:
+        """``first_port`` 0: each provider gets a free port from the OS; N: N .. N + 5 in ``PROVIDER_NAMES`` order."""
         super().__init__(
             "notification provider",
             {
                 name: NotificationProvider(
                     name,
                     host=host,
-                    port=first_port + index,
+                    port=first_port + index if first_port else 0,
                     api_keys=SecretsManagerKeys(endpoint_url, f"{SECRET_NAME_PREFIX}{name}"),
                 )
                 for index, name in enumerate(PROVIDER_NAMES)
@@ -219,6 +236,8 @@ class NotificationProviders(ProviderFleet):
         )
 
 
-def provider_urls(cloud_port: int, host: str = "127.0.0.1") -> dict[str, str]:
-    """Where the cloud on ``cloud_port`` runs each provider (for the deploy's CDK context)."""
-    return {name: f"http://{host}:{cloud_port + PORT_OFFSET + i}" for i, name in enumerate(PROVIDER_NAMES)}
+def provider_urls(cloud: int | str) -> dict[str, str]:
+    """Where the running cloud ``cloud`` (its port, or its endpoint URL) runs each provider: asked over HTTP."""
+    from localcloud.state import fetch_simulators
+
+    return dict(fetch_simulators(cloud).get(KIND, {}))

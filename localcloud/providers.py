@@ -1,6 +1,7 @@
 """Simulated payment providers: each its own HTTP service (werkzeug) on loopback, started by the local cloud.
 
-The primary listens on the cloud's port + 1, the secondary on port + 2 (``Settings.providers_port``). API:
+Each listens on a free port the OS picks (``Settings.providers_port`` fixes them instead); the cloud reports the URLs
+at ``GET /_localcloud/simulators``, records them in its state file and shows them in ``marquee cloud status``. API:
 - ``POST /v1/charges`` {amount, currency, card, description?} and ``POST /v1/refunds`` {charge}, with
   ``Authorization: Bearer <api key>`` and ``Idempotency-Key``. The provider dedupes by key: the same key returns the
   same charge (``Idempotent-Replayed: true``), a different body under a used key is a 422.
@@ -19,8 +20,9 @@ The primary listens on the cloud's port + 1, the secondary on port + 2 (``Settin
 - Operations: ``POST /_admin/config`` {latencyMs, errorRate, slowCardDelayMs} (``errorRate`` answers 503 before doing
   anything, so callers may fail over; ``latencyMs`` delays every answer), ``GET /_admin/stats`` (charges,
   refunds, per-key counts), ``POST /_admin/reset``.
-- ``stop()`` really closes the port (connection refused), ``start()`` reopens it; charges survive a restart. Responses
-  are HTTP/1.0 (no keep-alive), so that no open connection outlives a stop.
+- ``stop()`` really closes the port (connection refused), ``start()`` reopens it on the same port (kept reserved
+  meanwhile); charges survive a restart. Responses are HTTP/1.0 (no keep-alive), so that no open connection outlives a
+  stop.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import socket
 import threading
 import time
 import uuid
@@ -39,11 +42,12 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
-from localcloud.http import ProviderFleet, serve
+from localcloud.http import ProviderFleet, hold_port, serve
 
 log = logging.getLogger("localcloud.providers")
 
 PROVIDER_NAMES = ("primary", "secondary")
+KIND = "payment"  # their key in ``GET /_localcloud/simulators``
 SECRET_NAME_PREFIX = "marquee/payments/"  # noqa: S105 - a secret's name, not a value
 KEY_CACHE_SECONDS = 2.0
 CARD_OK = "4242424242424242"
@@ -168,6 +172,7 @@ class PaymentProvider:
         self._lock = threading.Lock()
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._server: BaseWSGIServer | None = None
+        self._held: socket.socket | None = None  # the port, kept while stopped (``hold_port``)
         self._thread: threading.Thread | None = None
 
     @property
@@ -182,16 +187,29 @@ class PaymentProvider:
     def start(self) -> PaymentProvider:
         if self._server is not None:
             return self
+        self._release_port()
         server = serve(self.host, self.port, self._wsgi, name=f"provider-{self.name}", poll_interval_s=0.05)
-        self.port = server.server_port  # port 0 picks a free one (tests)
+        self.port = server.server_port  # port 0: the OS picks one; a restart reuses it
         self._server = server
         return self
 
     def stop(self) -> None:
+        """Close the port for real (connection refused); it stays reserved for ``start`` (``hold_port``)."""
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
             server.server_close()
+            self._held = hold_port(self.host, self.port)
+
+    def close(self) -> None:
+        """Stop and give the port back (the cloud's shutdown)."""
+        self.stop()
+        self._release_port()
+
+    def _release_port(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            held.close()
 
     # ---- HTTP -------------------------------------------------------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -392,16 +410,24 @@ class SecretsManagerKeys:
 class Providers(ProviderFleet):
     """Both payment providers of a local cloud (``POST /_localcloud/providers/{name}/{stop|start}``)."""
 
-    def __init__(self, *, host: str, first_port: int, endpoint_url: str) -> None:
+    def __init__(self, *, host: str, endpoint_url: str, first_port: int = 0) -> None:
+        """``first_port`` 0: each provider gets a free port from the OS; N: the primary on N, the secondary on N + 1."""
         super().__init__(
             "payment provider",
             {
                 name: PaymentProvider(
                     name,
                     host=host,
-                    port=first_port + index,
+                    port=first_port + index if first_port else 0,
                     api_keys=SecretsManagerKeys(endpoint_url, f"{SECRET_NAME_PREFIX}{name}"),
                 )
                 for index, name in enumerate(PROVIDER_NAMES)
             },
         )
+
+
+def provider_urls(cloud: int | str) -> dict[str, str]:
+    """Where the running cloud ``cloud`` (its port, or its endpoint URL) runs each provider: asked over HTTP."""
+    from localcloud.state import fetch_simulators
+
+    return dict(fetch_simulators(cloud).get(KIND, {}))

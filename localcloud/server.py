@@ -3,7 +3,7 @@
 Requests are dispatched by path:
 - ``/_aws/execute-api/...`` and ``/restapis/{id}/{stage}/_user_request_/...``: the API Gateway front door;
 - ``/2015-03-31/functions/{name}/invocations``: Lambda Invoke, run on the runner;
-- ``/_localcloud/...``: operations of the local cloud itself (status, chaos);
+- ``/_localcloud/...``: operations of the local cloud itself (health, the simulators' URLs, stats, chaos);
 - everything else: moto.
 """
 
@@ -50,23 +50,13 @@ class Settings:
     poll_interval_s: float = 0.05
     quiet: bool = False
     verbose: bool = False  # one log line per HTTP request
-    # Simulated payment providers (localcloud/providers.py): primary on this port, secondary on the next one.
-    # None: the cloud's port + 1 (so + 1 and + 2, as docs/booking-data-model.md says). 0: no providers.
+    # The simulated payment providers (localcloud/providers.py: primary, secondary) and notification providers
+    # (localcloud/notification_providers.py: six). Each listens on a free port the OS picks, so clouds on any two
+    # ports run side by side; GET /_localcloud/simulators reports the URLs. A number fixes the ports instead: payment
+    # N and N + 1, notification N .. N + 5. simulators=False starts none.
+    simulators: bool = True
     providers_port: int | None = None
-
-    # Simulated notification providers (localcloud/notification_providers.py): six ports from this one.
-    # None: the cloud's port + 3 (so + 3 .. + 8). 0: none.
     notification_providers_port: int | None = None
-
-    @property
-    def first_provider_port(self) -> int:
-        return self.port + 1 if self.providers_port is None else self.providers_port
-
-    @property
-    def first_notification_provider_port(self) -> int:
-        if self.notification_providers_port is None:
-            return self.port + 3
-        return self.notification_providers_port
 
     @property
     def endpoint_url(self) -> str:
@@ -75,14 +65,42 @@ class Settings:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Could the cloud listen on ``port`` now? Checked the way the server binds: with SO_REUSEADDR (werkzeug sets it).
+
+    Without it the connections of a cloud just stopped, in TIME_WAIT for up to a minute, would count as "in use", and
+    `make down` followed at once by `make up` would be refused. A live listener still makes the port busy.
+    """
     import socket
 
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
             return False
     return True
+
+
+_queue_url_base = "http://localhost:4566"
+
+
+def serve_local_queue_urls(endpoint_url: str) -> None:
+    """CloudFormation's ``Ref`` of an ``AWS::SQS::Queue`` (its queue URL) points at this cloud, as LocalStack's does.
+
+    moto answers ``https://sqs.<region>.amazonaws.com/<account>/<name>``, so the stack's outputs and the functions'
+    queue variables named AWS. ``http://localhost:<port>/<account>/<name>`` is what boto3 and the AWS CLI accept
+    against the cloud (moto's own CreateQueue and GetQueueUrl answer the same: the request's host and port). Deleting
+    a queue, queue policies and pollers read the name from the URL's last segment, which is unchanged.
+    """
+    from moto.sqs.models import Queue
+
+    global _queue_url_base
+    _queue_url_base = endpoint_url.rstrip("/")
+    if "_localcloud_queue_url" not in Queue.__dict__:
+        Queue._localcloud_queue_url = True  # type: ignore[attr-defined]
+        Queue.physical_resource_id = property(  # type: ignore[assignment,method-assign]
+            lambda q: f"{_queue_url_base}/{q.account_id}/{q.name}"
+        )
 
 
 class LocalCloud:
@@ -104,6 +122,7 @@ class LocalCloud:
             async_retry_delays=self.settings.async_retry_delays,
         )
         moto_patches.install(self.runner)
+        serve_local_queue_urls(self.settings.endpoint_url)
         from localcloud import cfn_fillins, destinations, front_door, stepfunctions_patches
 
         cfn_fillins.install()
@@ -143,28 +162,39 @@ class LocalCloud:
         return self
 
     def _start_notification_providers(self) -> None:
-        if self.settings.first_notification_provider_port == 0:
+        if not self.settings.simulators:
             return
         from localcloud.notification_providers import NotificationProviders
 
         self.notification_providers = NotificationProviders(
             host=self.settings.host,
-            first_port=self.settings.first_notification_provider_port,
+            first_port=self.settings.notification_providers_port or 0,
             endpoint_url=self.settings.endpoint_url,
         )
         self.notification_providers.start()
 
     def _start_providers(self) -> None:
-        if self.settings.first_provider_port == 0:
+        if not self.settings.simulators:
             return
         from localcloud.providers import Providers
 
         self.providers = Providers(
             host=self.settings.host,
-            first_port=self.settings.first_provider_port,
+            first_port=self.settings.providers_port or 0,
             endpoint_url=self.settings.endpoint_url,
         )
         self.providers.start()
+
+    def simulators(self) -> dict[str, dict[str, str]]:
+        """The simulated providers' URLs by kind, then name (``GET /_localcloud/simulators``, the state file)."""
+        from localcloud import notification_providers, providers
+
+        found: dict[str, dict[str, str]] = {}
+        if self.providers is not None:
+            found[providers.KIND] = self.providers.urls()
+        if self.notification_providers is not None:
+            found[notification_providers.KIND] = self.notification_providers.urls()
+        return found
 
     def _start_components(self) -> None:
         from localcloud import event_router, pollers
@@ -344,6 +374,8 @@ class LocalCloud:
     def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
         if path == "/_localcloud/health":
             return _json(start_response, 200, {"status": "running" if self._accepting else "draining"})
+        if path == "/_localcloud/simulators":
+            return _json(start_response, 200, self.simulators())
         if path == "/_localcloud/stats":
             return _json(start_response, 200, {"workers": self.runner.stats()})
         if path.startswith("/_localcloud/chaos/kill/") and environ.get("REQUEST_METHOD") == "POST":

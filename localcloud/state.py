@@ -1,4 +1,9 @@
-"""Where a detached local cloud leaves its traces: ``.localcloud/state.json`` and ``.localcloud/outputs.json``."""
+"""Where a detached local cloud leaves its traces: ``.localcloud/state.json`` and ``.localcloud/outputs.json``.
+
+``LOCALCLOUD_STATE_DIR`` moves the folder (the CLI's tests use a temporary one, so they never touch a developer's
+running cloud). The state file records the cloud's pid and port and the URLs of its simulated providers, whose ports
+the OS picks (``GET /_localcloud/simulators`` on the cloud answers the same).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ import json
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import requests
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STATE_DIR = PROJECT_ROOT / ".localcloud"
+STATE_DIR = Path(os.environ.get("LOCALCLOUD_STATE_DIR") or PROJECT_ROOT / ".localcloud")
 STATE_FILE = STATE_DIR / "state.json"
 OUTPUTS_FILE = STATE_DIR / "outputs.json"
 LOG_FILE = STATE_DIR / "cloud.log"
@@ -27,6 +32,8 @@ class CloudState:
     pid: int
     port: int
     started_at: float
+    # Simulated providers by kind ("payment", "notification"), then name -> URL: their ports come from the OS.
+    simulators: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def endpoint_url(self) -> str:
@@ -43,7 +50,13 @@ def read_state() -> CloudState | None:
         data = json.loads(STATE_FILE.read_text())
     except (OSError, ValueError):
         return None
-    return CloudState(**data)
+    if not isinstance(data, dict):
+        return None
+    known = {f.name for f in fields(CloudState)}
+    try:
+        return CloudState(**{k: v for k, v in data.items() if k in known})
+    except TypeError:  # a field is missing: not a state file this version wrote
+        return None
 
 
 def clear_state() -> None:
@@ -66,6 +79,19 @@ def is_healthy(port: int, timeout: float = 1.0) -> bool:
     except requests.RequestException:
         return False
     return response.status_code == 200 and response.json().get("status") == "running"
+
+
+def fetch_simulators(cloud: int | str, timeout: float = 5.0) -> dict[str, dict[str, str]]:
+    """The simulated providers' URLs of the running cloud ``cloud`` (its port, or its endpoint URL), by kind then name.
+
+    Asked over HTTP (``GET /_localcloud/simulators``), so it works for any cloud, whatever its state folder.
+    Raises ``requests.RequestException`` if no cloud answers there.
+    """
+    base = f"http://127.0.0.1:{cloud}" if isinstance(cloud, int) else cloud.rstrip("/")
+    response = requests.get(f"{base}/_localcloud/simulators", timeout=timeout)
+    response.raise_for_status()
+    simulators: dict[str, dict[str, str]] = response.json()
+    return simulators
 
 
 def wait_healthy(port: int, timeout: float) -> bool:

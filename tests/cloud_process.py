@@ -12,31 +12,25 @@ from pathlib import Path
 
 import requests
 
+from localcloud.server import port_is_free
+from localcloud.state import fetch_simulators
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port(span: int = 9) -> int:
-    """A free loopback port whose next ``span - 1`` ports are free too (the cloud's simulated providers: + 1 .. + 8).
+def free_port() -> int:
+    """A free loopback port for a cloud (its simulated providers take their own ports from the OS).
 
     Chosen below the ephemeral range (Linux 32768+, macOS 49152+): a port the OS hands to outgoing connections can be
     taken by one between this check and the cloud's bind, which busy test machines do.
     """
     for _ in range(200):
-        port = random.randrange(20000, 32000 - span)  # noqa: S311 - a port number, not a secret
-        if all(_bindable(port + offset) for offset in range(span)):
+        port = random.randrange(20000, 32000)  # noqa: S311 - a port number, not a secret
+        if port_is_free(port):
             return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 class CloudProcess:
@@ -77,6 +71,10 @@ class CloudProcess:
     @property
     def endpoint_url(self) -> str:
         return f"http://localhost:{self.port}"
+
+    def simulators(self) -> dict[str, dict[str, str]]:
+        """The simulated providers' URLs by kind ("payment", "notification"), then name: their ports come from the OS."""
+        return fetch_simulators(self.endpoint_url)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -16,7 +16,7 @@ KEY = "k-123"
 def provider() -> Iterator[NotificationProvider]:
     p = NotificationProvider("email-primary", host="127.0.0.1", port=0, api_keys=lambda: frozenset({KEY})).start()
     yield p
-    p.stop()
+    p.close()
 
 
 def _send(p: NotificationProvider, key: str, to: str = "cust-1", api_key: str = KEY) -> requests.Response:
@@ -50,10 +50,11 @@ def test_injected_failures_answer_503_and_stop_closes_the_port(provider: Notific
         requests.get(f"{url}/_admin/stats", timeout=2)
 
 
-def test_six_providers_sit_after_the_payment_providers() -> None:
-    urls = provider_urls(4566)
+def test_the_cloud_reports_six_providers_on_ports_of_their_own(endpoint: str) -> None:
+    urls = provider_urls(endpoint)
     assert list(urls) == list(PROVIDER_NAMES)
-    assert urls["email-primary"].endswith(":4569") and urls["push-backup"].endswith(":4574")
+    ports = {url.rsplit(":", 1)[1] for url in urls.values()}
+    assert len(ports) == 6 and endpoint.rsplit(":", 1)[1] not in ports
     providers = NotificationProviders(host="127.0.0.1", first_port=0, endpoint_url="http://localhost:1")
     status, body = providers.admin("fax-primary", "stop")
     assert status == 404 and "fax-primary" in body["message"]

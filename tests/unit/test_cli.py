@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,7 +70,22 @@ def test_cloud_up_on_a_port_in_use_gives_a_clear_message() -> None:
         port = taken.getsockname()[1]
         result = runner.invoke(cli.app, ["cloud", "up", "--detach", "--port", str(port)])
     assert result.exit_code == 1
-    assert f"port {port}" in result.output and "already in use" in result.output
+    output = " ".join(result.output.split())  # rich may wrap the line
+    assert f"port {port}" in output and "already in use" in output
+    if Path("/proc/net/tcp").exists():  # Linux: the process holding the port is named (here: this test)
+        assert f"by pid {os.getpid()} (" in output
+
+
+def test_the_state_file_records_the_simulators_and_reads_older_files(isolated_state: Path) -> None:
+    simulators = {"payment": {"primary": "http://127.0.0.1:40001"}, "notification": {}}
+    state.write_state(state.CloudState(pid=1, port=4610, started_at=0.0, simulators=simulators))
+    assert json.loads((isolated_state / "state.json").read_text())["simulators"] == simulators
+    assert state.read_state() == state.CloudState(pid=1, port=4610, started_at=0.0, simulators=simulators)
+    # A file an older version wrote (no simulators), or a newer one (an extra field), still reads.
+    (isolated_state / "state.json").write_text(json.dumps({"pid": 2, "port": 4566, "started_at": 1.0, "new": 1}))
+    assert state.read_state() == state.CloudState(pid=2, port=4566, started_at=1.0)
+    (isolated_state / "state.json").write_text(json.dumps({"port": 4566}))
+    assert state.read_state() is None
 
 
 def test_status_json_reports_a_stopped_cloud_and_the_last_outputs(isolated_state: Path) -> None:
