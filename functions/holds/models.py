@@ -29,9 +29,8 @@ class HoldRequest(_Wire):
     @field_validator("seats")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
-        duplicates = sorted({s for s in value if value.count(s) > 1})
-        if duplicates:
-            raise ValueError(f"duplicate seats: {', '.join(duplicates)}")
+        if len(set(value)) != len(value):
+            raise ValueError("a seat is listed more than once")
         return value
 
 

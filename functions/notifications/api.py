@@ -6,6 +6,7 @@
 """
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee import aws
 from marquee.env import load_env
-from marquee.http import ApiResolver
+from marquee.http import ApiResolver, accepted_response
 from marquee.notifications import Channel, Preferences
 from marquee.notifications_store import NotificationStore
 from marquee.tenant import TenantContext, current_tenant
@@ -77,11 +78,14 @@ def tenant_notifications(limit: Limit = 50, customerId: Annotated[str | None, Qu
     return DeliveryLogResponse(items=logic.tenant_notifications(tenant, store_for(tenant), limit, customerId))
 
 
-@app.post("/notifications")
+@app.post("/notifications", responses={202: accepted_response(EnqueuedResponse)})
 @tracer.capture_method
-def staff_message(body: StaffMessageRequest) -> Response[EnqueuedResponse]:
+def staff_message(body: StaffMessageRequest) -> Response[str]:
     event_id, channels = logic.send_staff_message(current_tenant(app), body, env=env, sqs=aws.sqs())
-    return Response(status_code=202, body=EnqueuedResponse(event_id=event_id, channels=channels))
+    enqueued = EnqueuedResponse(event_id=event_id, channels=channels)
+    return Response(
+        status_code=HTTPStatus.ACCEPTED, content_type="application/json", body=enqueued.model_dump_json(by_alias=True)
+    )
 
 
 @app.get("/notifications/dlq")

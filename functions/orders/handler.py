@@ -10,12 +10,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.http import ApiResolver
+from marquee.http import ApiResolver, accepted_response
 from marquee.orders import OrderStore
 from marquee.tenant import TenantContext, current_tenant
 
 from logic import get_order, place_order
-from models import MAX_BODY_BYTES, OrdersEnv, OrderView, PlaceOrderRequest
+from models import MAX_BODY_BYTES, OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
 
 env = load_env(OrdersEnv)
 logger = Logger()
@@ -29,7 +29,7 @@ def store_for(tenant: TenantContext) -> OrderStore:
     return OrderStore(env.table_name, env.dynamodb_for(tenant))
 
 
-@app.post("/orders")
+@app.post("/orders", responses={202: accepted_response(OrderAccepted)})
 @tracer.capture_method
 def post_order(body: PlaceOrderRequest) -> Response[str]:
     tenant = current_tenant(app)

@@ -10,14 +10,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.http import ApiResolver
+from marquee.http import ApiResolver, created_response, ok_response
 from marquee.payments import PaymentError
 from marquee.payments.config import PaymentsDeps, default_deps
 from marquee.payments.store import PaymentStore
 from marquee.problem import PROBLEM_CONTENT_TYPE, problem_body
 from marquee.tenant import TenantContext, current_tenant
 
-from logic import create_payment, idempotency_config, idempotency_key, parse_body, read_payment
+from logic import create_payment, idempotency_config, idempotency_key, parse_body, payment_request, read_payment
 from models import IDEMPOTENCY_KEY_HEADER, MAX_BODY_BYTES, REPLAYED_HEADER, PaymentResponse, PaymentsFunctionEnv
 
 env = load_env(PaymentsFunctionEnv)
@@ -45,13 +45,17 @@ def _payment_problem(exc: PaymentError) -> Response[str]:
     )
 
 
-@app.post("/payments")
+@app.post(
+    "/payments",
+    responses={201: created_response(PaymentResponse), 200: ok_response(PaymentResponse, "A replay of a completed charge")},
+)
 @tracer.capture_method
 def post_payment() -> Response[str]:
     event = app.current_event
     caller = current_tenant(app)
     document = parse_body(event.body, base64_encoded=event.is_base64_encoded)
     key = idempotency_key(event.headers.get(IDEMPOTENCY_KEY_HEADER))
+    payment_request(document)  # refused before the tenant's session or the key is touched
     outcome = create_payment(
         caller, key, document, table_name=env.idempotency_table_name, config=idempotency, deps=deps_for(caller)
     )

@@ -91,6 +91,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def parse_body(raw: str | None, *, base64_encoded: bool = False) -> dict[str, Any]:
     """The JSON object of the body: 413 above 256 KB, 400 if malformed or with a duplicate key."""
     text = raw or ""
+    if not text:
+        # As on every route with a body model: a missing body is a 422 naming it, not a JSON error.
+        raise RequestValidationError([{"loc": ("body",), "type": "missing", "msg": "Field required"}])
     data = text.encode()
     if base64_encoded:
         try:

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.http import ApiResolver
+from marquee.http import ApiResolver, accepted_response, created_response, ok_response
 from marquee.tenant import TenantContext, current_tenant
 from marquee.webhooks import DeliveryQueue, SigningSecrets, WebhookStore
 
@@ -24,7 +24,16 @@ from logic import (
     redeliver,
     rotate_secret,
 )
-from models import CreateEndpointRequest, DeliveryList, EndpointList, EndpointView, WebhooksApiEnv
+from models import (
+    CreateEndpointRequest,
+    DeliveryList,
+    EndpointCreated,
+    EndpointList,
+    EndpointView,
+    RedeliveryAccepted,
+    SecretRotated,
+    WebhooksApiEnv,
+)
 
 env = load_env(WebhooksApiEnv)
 logger = Logger()
@@ -42,7 +51,7 @@ def store_for(tenant: TenantContext) -> WebhookStore:
     return WebhookStore(env.table_name, client=env.dynamodb_for(tenant))
 
 
-@app.post("/webhooks/endpoints")
+@app.post("/webhooks/endpoints", responses={201: created_response(EndpointCreated)})
 @tracer.capture_method
 def post_endpoint(body: CreateEndpointRequest) -> Response[str]:
     tenant = current_tenant(app)
@@ -70,7 +79,7 @@ def get_endpoint_route(endpoint_id: str) -> EndpointView:
     return get_endpoint(endpoint_id, tenant, store_for(tenant))
 
 
-@app.delete("/webhooks/endpoints/<endpoint_id>")
+@app.delete("/webhooks/endpoints/<endpoint_id>", responses={204: {"description": "Deleted"}})
 @tracer.capture_method
 def delete_endpoint_route(endpoint_id: str) -> Response[str]:
     tenant = current_tenant(app)
@@ -78,7 +87,7 @@ def delete_endpoint_route(endpoint_id: str) -> Response[str]:
     return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
-@app.post("/webhooks/endpoints/<endpoint_id>/rotate-secret")
+@app.post("/webhooks/endpoints/<endpoint_id>/rotate-secret", responses={200: ok_response(SecretRotated)})
 @tracer.capture_method
 def post_rotate_secret(endpoint_id: str) -> Response[str]:
     tenant = current_tenant(app)
@@ -106,7 +115,10 @@ def get_deliveries(endpoint_id: str) -> DeliveryList:
     return list_deliveries(endpoint_id, tenant, store_for(tenant))
 
 
-@app.post("/webhooks/endpoints/<endpoint_id>/deliveries/<delivery_id>/redeliver")
+@app.post(
+    "/webhooks/endpoints/<endpoint_id>/deliveries/<delivery_id>/redeliver",
+    responses={202: accepted_response(RedeliveryAccepted)},
+)
 @tracer.capture_method
 def post_redeliver(endpoint_id: str, delivery_id: str) -> Response[str]:
     tenant = current_tenant(app)

@@ -26,7 +26,7 @@ class WebhooksApiEnv(TenantDataEnv):
 
 def _known_event_type(value: str) -> str:
     if value not in WEBHOOK_EVENT_TYPES:
-        raise ValueError(f"unknown event type {value!r}; known types: {', '.join(sorted(WEBHOOK_EVENT_TYPES))}")
+        raise ValueError(f"unknown event type; known types: {', '.join(sorted(WEBHOOK_EVENT_TYPES))}")
     return value
 
 

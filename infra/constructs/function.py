@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Duration, SymlinkFollowMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -67,7 +67,12 @@ class PythonFunction(Construct):
             runtime=lambda_.Runtime.PYTHON_3_11,
             architecture=lambda_.Architecture.X86_64,  # the layer's wheels are built for x86_64
             handler=handler,
-            code=lambda_.Code.from_asset(str(constants.FUNCTIONS_DIR / (code or name)), exclude=ASSET_EXCLUDES),
+            # Links are followed: the health function serves docs/openapi.json through functions/health/openapi.json.
+            code=lambda_.Code.from_asset(
+                str(constants.FUNCTIONS_DIR / (code or name)),
+                exclude=ASSET_EXCLUDES,
+                follow_symlinks=SymlinkFollowMode.ALWAYS,
+            ),
             layers=[layer],
             role=self.role,
             memory_size=memory_size,

@@ -69,3 +69,4 @@ class Health(Construct):
 
         api.add_route("GET", "/health", self.handler.function, public=True)
         api.add_route("GET", "/health/deep", self.handler.function)
+        api.add_route("GET", "/openapi.json", self.handler.function, public=True)

@@ -71,6 +71,38 @@ class CheckResult:
         return item
 
 
+# The JSON Schema of a report (draft-inadarei-api-health-check), as published in the OpenAPI document.
+HEALTH_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["pass", "warn", "fail"]},
+        "serviceId": {"type": "string"},
+        "description": {"type": "string"},
+        "output": {"type": "string"},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["componentType", "status", "observedValue", "observedUnit", "time"],
+                    "properties": {
+                        "componentId": {"type": "string"},
+                        "componentType": {"type": "string"},
+                        "status": {"type": "string", "enum": ["pass", "warn", "fail"]},
+                        "observedValue": {"type": "number"},
+                        "observedUnit": {"type": "string"},
+                        "time": {"type": "string", "format": "date-time"},
+                        "output": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
 @dataclass(frozen=True)
 class HealthReport:
     status: Status

@@ -33,7 +33,7 @@ class Money(BaseModel):
     @classmethod
     def _iso_4217(cls, value: str) -> str:
         if value not in ISO_4217:
-            raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+            raise ValueError("not an ISO 4217 currency code")
         return value
 
     def __str__(self) -> str:

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 from pydantic.alias_generators import to_camel
 
 from marquee.errors import MarqueeError
@@ -179,14 +180,30 @@ class ChannelChoices(BaseModel):
         return bool(getattr(self, channel.value))
 
 
+def _wall_clock(value: Any) -> Any:
+    """A wall-clock time of day, written ``HH:MM`` (or ``HH:MM:SS``), with no offset: the zone is ``timeZone``.
+
+    pydantic's own ``time`` would also take a number of seconds or an offset (``5`` -> 00:00:05+00:00), and an aware
+    time cannot be compared with the customer's local time: those are refused here, at the edge."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if not isinstance(value, str) or not WALL_CLOCK.fullmatch(value):
+        raise ValueError("must be a time of day as 'HH:MM' (24 h, no offset)")
+    return value
+
+
+WALL_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
+WallClock = Annotated[time, BeforeValidator(_wall_clock), WithJsonSchema({"type": "string", "pattern": WALL_CLOCK.pattern})]
+
+
 class QuietHours(BaseModel):
     """A daily window, in the customer's IANA time zone, when non-transactional messages wait. It may wrap midnight
     (22:00-07:00). ``start == end`` is refused (no window, or all day: say which by removing it or opting out)."""
 
     model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-    start: time
-    end: time
+    start: WallClock
+    end: WallClock
     time_zone: str = Field(min_length=1, max_length=64)
 
     @field_validator("time_zone")
@@ -195,7 +212,7 @@ class QuietHours(BaseModel):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Paris')") from exc
+            raise ValueError("unknown time zone (use an IANA name such as 'Europe/Paris')") from exc
         return value
 
     @field_validator("end")
