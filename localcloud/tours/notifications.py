@@ -212,7 +212,8 @@ def _opt_out_and_flag(tour: Tour) -> list[str]:
     token, customer = n.customer(f"tour-pref-{uuid.uuid4().hex[:6]}")
     tour.call("PUT", "/me/notification-preferences", token=token, json={"channels": {"push": False}})
     n.publish("OrderFailed", "t1", customer, orderId="ord_f", reason="card declined")
-    t2 = f"tour-t2-{uuid.uuid4().hex[:6]}"
+    t2_token = tour.token("t2", f"tour-t2-{uuid.uuid4().hex[:6]}")
+    t2 = str(tour.call("GET", "/me", token=t2_token).json()["userId"])
     n.publish("OrderConfirmed", "t2", t2, orderId="ord_t2")
     expect(bool(_wait(lambda: n.delivered("email-primary", customer) and n.delivered("email-primary", t2))), "no email")
     log = _wait(
@@ -221,7 +222,13 @@ def _opt_out_and_flag(tour: Tour) -> list[str]:
         ]
     )
     expect(bool(log) and log[0]["status"] == "SKIPPED", f"push log {log}")
-    time.sleep(1.0)
+    # t2's SMS: its consumer logs the decision once the message is handled; wait for that, not for a fixed time.
+    t2_sms = _wait(
+        lambda: [
+            e for e in tour.call("GET", "/me/notifications", token=t2_token).json()["items"] if e["channel"] == "sms"
+        ]
+    )
+    expect(bool(t2_sms) and t2_sms[0]["status"] == "SKIPPED", f"t2 sms log {t2_sms}")
     expect(not n.delivered("push-primary", customer), "an opted-out push was sent")
     expect(bool(n.delivered("sms-primary", customer)), "t1 (SMS pilot) got no SMS")
     expect(not n.delivered("sms-primary", t2), "t2 got an SMS with the flag off")

@@ -51,6 +51,22 @@ def relay_failures(deployed: dict[str, Any]) -> int:
     return total
 
 
+def after_a_sentinel(deployed: dict[str, Any], tenant: str) -> str:
+    """Write one more event to the outbox and wait until it is in the audit log; return its id.
+
+    The stream delivers a shard's records in order and retries a failed batch before moving on, so once an event
+    written after ours has been audited, every earlier delivery (duplicates included) has gone through the relay:
+    a "nothing more arrived" check made now observes something, unlike one made after a fixed sleep."""
+    ddb = local_client("dynamodb", deployed["endpoint"])
+    data = HoldReleased(
+        hold_id=f"hld_sentinel_{uuid.uuid4().hex[:8]}", showtime_id="sht_sentinel", seats=["A1"], reason="sentinel"
+    )
+    event = envelope(data, tenant_id=tenant, correlation_id="sentinel")
+    ddb.transact_write_items(TransactItems=[outbox_put(deployed["outputs"]["TableName"], event)])
+    wait_for(lambda: any(e["id"] == event.id for e in audit_entries(deployed, tenant)))
+    return event.id
+
+
 def function_named(deployed: dict[str, Any], service: str) -> str:
     for fn in local_client("lambda", deployed["endpoint"]).list_functions()["Functions"]:
         if fn.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME") == service:
@@ -75,7 +91,7 @@ def test_hold_changes_reach_the_audit_log_once_each(api: str, deployed: dict[str
     assert {e["tenantId"] for e in events} == {"outbox-t"}
     created_event = next(e for e in events if e["type"] == "HoldCreated")
     assert created_event["data"]["seats"] == [{"seatId": "A1", "fence": 1}, {"seatId": "A2", "fence": 1}]
-    time.sleep(1.0)  # a late duplicate would show up now
+    after_a_sentinel(deployed, "outbox-t")  # a late duplicate would have been audited by now
     assert len([e for e in audit_entries(deployed, "outbox-t") if e["data"].get("holdId") == hold_id]) == 2
 
 
@@ -134,8 +150,8 @@ def test_relay_killed_mid_batch_20_times_loses_no_event_and_duplicates_are_absor
             f"{len(expected - arrived)} of {len(expected)} events missing after {kills} kills; "
             f"relay failure queue holds {relay_failures(deployed)}"
         ) from None
-    time.sleep(2.0)  # let redeliveries still in flight arrive: the inbox must absorb them
-    entries = audit_entries(deployed, tenant)
+    sentinel = after_a_sentinel(deployed, tenant)  # redeliveries still in flight have arrived: the inbox absorbed them
+    entries = [e for e in audit_entries(deployed, tenant) if e["id"] != sentinel]
     ids = [e["id"] for e in entries]
     assert set(ids) == expected, "no event lost, none invented"
     assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} duplicates reached the audit log"
