@@ -79,10 +79,18 @@ def test_body_over_256_kb_is_refused_before_parsing(logic: ModuleType) -> None:
         logic.parse_body(json.dumps({"x": "y" * (256 * 1024)}))
 
 
-@pytest.mark.parametrize("raw", ["", "{", "[]", "null", '"text"'])
+@pytest.mark.parametrize("raw", ["{", "[]", "null", '"text"'])
 def test_malformed_or_non_object_json_is_refused(logic: ModuleType, raw: str) -> None:
     with pytest.raises(logic.MalformedJson):
         logic.parse_body(raw)
+
+
+def test_a_missing_body_is_a_validation_error_naming_the_body(logic: ModuleType) -> None:
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+    with pytest.raises(RequestValidationError) as raised:
+        logic.parse_body("")
+    assert raised.value.errors() == [{"loc": ("body",), "type": "missing", "msg": "Field required"}]
 
 
 def test_base64_bodies_are_decoded_first(logic: ModuleType) -> None:

@@ -9,10 +9,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -144,39 +141,3 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
             instance=instance(),
             correlationId=correlation_id,
         )
-
-
-def body_size(event: Mapping[str, Any]) -> int:
-    """The size of the body as the client sent it: base64 bodies decoded, text counted in UTF-8 bytes."""
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        try:
-            return len(base64.b64decode(body, validate=False))
-        except (binascii.Error, ValueError):
-            return len(body)
-    return len(body.encode("utf-8"))
-
-
-def oversized_body_response(event: Mapping[str, Any], limit_bytes: int) -> dict[str, Any] | None:
-    """A 413 problem (Lambda proxy response) when the event's body exceeds ``limit_bytes``; None otherwise.
-
-    Called by a handler before the resolver, so that an oversized body is never parsed or validated.
-    """
-    size = body_size(event)
-    if size <= limit_bytes:
-        return None
-    problem = problem_body(
-        status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-        title="Payload too large",
-        detail=f"The request body is {size} bytes; the limit is {limit_bytes} bytes.",
-        slug="payload-too-large",
-        instance=event.get("path"),
-    )
-    headers = {"Content-Type": PROBLEM_CONTENT_TYPE}
-    return {
-        "statusCode": int(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "body": json.dumps(problem),
-        "isBase64Encoded": False,
-    }

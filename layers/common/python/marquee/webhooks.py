@@ -46,7 +46,6 @@ from marquee.errors import MarqueeError
 from marquee.events import Envelope, EventData, envelope, register
 from marquee.money import Money
 from marquee.outbox import outbox_put
-from marquee.problem import oversized_body_response
 from marquee.tenant import tenant_key
 
 if TYPE_CHECKING:
@@ -774,11 +773,6 @@ def body_bytes(event: Mapping[str, Any]) -> bytes:
     if event.get("isBase64Encoded"):
         return base64.b64decode(body)
     return str(body).encode("utf-8")
-
-
-def payload_too_large(event: Mapping[str, Any], limit: int = MAX_BODY_BYTES) -> dict[str, Any] | None:
-    """A ready 413 problem+json proxy response when the body is over ``limit``, else None (checked before parsing)."""
-    return oversized_body_response(event, limit)
 
 
 class DeliveryQueue:
