@@ -69,6 +69,10 @@ OUTPUT_USER_POOL_ID = "UserPoolId"
 OUTPUT_USER_POOL_CLIENT_ID = "UserPoolClientId"
 OUTPUT_REGION = "Region"
 OUTPUT_ORDER_SAGA_ARN = "OrderSagaArn"
+# `-c marquee:localEndpoint=http://localhost:<port>` (the local cloud's deploy passes it; cdklocal users may): the stack
+# also outputs LocalApiUrl, the API at that emulator's LocalStack-style URL. ApiUrl stays the AWS URL.
+LOCAL_ENDPOINT_CONTEXT_KEY = "marquee:localEndpoint"
+OUTPUT_LOCAL_API_URL = "LocalApiUrl"
 
 # Feature flags (AppConfig): names, the initial flags, and how long a function caches them (seconds). A flag change
 # reaches every running function within FLAGS_MAX_AGE_SECONDS (Powertools' AppConfig store cache).
@@ -80,7 +84,7 @@ FEATURE_FLAGS_FILE = REPO_ROOT / "infra" / "feature_flags.json"
 
 # Payments (challenge 2) and their providers' circuit breakers (challenge 4). The provider URLs come from CDK context;
 # on AWS set them to your provider's URLs (-c marquee:paymentPrimaryUrl=https://... ); the local cloud's deploy passes
-# its simulated providers (http://127.0.0.1:<port + 1> and <port + 2>).
+# its simulated providers (http://127.0.0.1:<a port the OS picked>, as the running cloud reports them).
 PAYMENT_PRIMARY_URL_CONTEXT_KEY = "marquee:paymentPrimaryUrl"
 PAYMENT_SECONDARY_URL_CONTEXT_KEY = "marquee:paymentSecondaryUrl"
 PAYMENT_PROVIDER_PLACEHOLDER_URL = "https://payments.example.invalid"  # set your provider's URL
@@ -134,7 +138,7 @@ OUTPUT_WEBHOOK_INBOUND_SECRET_ARN = "WebhookInboundSecretArn"  # noqa: S105 - an
 # Notifications (challenge 6, design question 10), docs/patterns/06-queues-retries-dlqs.md. One SQS FIFO queue and
 # FIFO DLQ per channel; a primary and a backup provider per channel, whose URLs come from CDK context
 # (-c marquee:notificationProvider:email-primary=https://...; the local cloud's deploy passes its simulated providers,
-# the cloud's port + 3 .. + 8). Retry timing per target: the visibility timeout is 6 x the worker timeout (AWS's advice
+# as the running cloud reports them). Retry timing per target: the visibility timeout is 6 x the worker timeout (AWS's advice
 # for SQS event sources); backoff is exponential with jitter, base * 2**(attempt - 1) capped.
 NOTIFICATION_CHANNELS = ("email", "sms", "push")
 NOTIFICATION_PROVIDER_ROLES = ("primary", "backup")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Aws, CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, Fn, Stack
 from constructs import Construct
 
 from infra import constants
@@ -144,6 +144,18 @@ class MarqueeStack(Stack):
             constants.OUTPUT_WEBHOOK_INBOUND_SECRET_ARN: webhooks.inbound_secret.secret_arn,
             constants.OUTPUT_ORDER_SAGA_ARN: orders.state_machine.state_machine_arn,
         }
+        local_endpoint = self.node.try_get_context(constants.LOCAL_ENDPOINT_CONTEXT_KEY)
+        if local_endpoint:
+            # The API on the emulator the stack was deployed to, at LocalStack's URL (the local cloud serves it too).
+            outputs[constants.OUTPUT_LOCAL_API_URL] = Fn.join(
+                "/",
+                [
+                    str(local_endpoint).rstrip("/"),
+                    "_aws/execute-api",
+                    api.rest_api.rest_api_id,
+                    api.rest_api.deployment_stage.stage_name,
+                ],
+            )
         for name, value in outputs.items():
             output = CfnOutput(self, f"Output{name}", value=value)
             output.override_logical_id(name)
