@@ -2,7 +2,7 @@
 
 A request body is refused, in this order, with an RFC 9457 problem (``application/problem+json``):
 1. over the route's size limit (the body as sent: base64 decoded) -> 413;
-2. a Content-Type that is not JSON (``application/json`` or ``application/*+json``, charset UTF-8 if given) -> 415;
+2. a Content-Type other than ``application/json`` (charset UTF-8 if given) -> 415: the API consumes that one type;
 3. not valid base64 when flagged so, or not valid UTF-8 -> 400;
 4. nested deeper than ``max_depth`` arrays/objects, decided by a linear scan before any recursive parser runs -> 400;
 5. not JSON (or JSON with NaN/Infinity) -> 400, an object with a key twice -> 400;
@@ -33,7 +33,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 # A JSON string (escapes included) or one structural bracket; strings are matched whole so that brackets inside them
 # never count. Linear: no nested quantifiers.
 _TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-_JSON_MEDIA_TYPE = re.compile(r"^application/(?:[a-z0-9.+-]+\+)?json$")
+JSON_MEDIA_TYPE = "application/json"
 
 
 class Refused(Exception):
@@ -154,6 +154,7 @@ class RequestGuard:
             )
         event["body"] = text
         event["isBase64Encoded"] = False
+        _canonical_content_type(event)  # Powertools matches "application/json" case-sensitively
 
     @staticmethod
     def _raw(body: str, *, base64_encoded: bool) -> bytes:
@@ -177,7 +178,7 @@ class RequestGuard:
             key, _, val = param.strip().partition("=")
             if key.lower() == "charset":
                 charset = val.strip().strip('"').lower()
-        if _JSON_MEDIA_TYPE.match(media_type.strip().lower()) and charset in ("", "utf-8", "utf8"):
+        if media_type.strip().lower() == JSON_MEDIA_TYPE and charset in ("", "utf-8", "utf8"):
             return
         sent = f"'{media_type.strip()[:100]}'" if media_type.strip() else "no Content-Type"
         raise Refused(
@@ -186,6 +187,13 @@ class RequestGuard:
             "Unsupported media type",
             f"The request sent {sent}; send the body as JSON with 'Content-Type: application/json' (UTF-8).",
         )
+
+
+def _canonical_content_type(event: dict[str, Any]) -> None:
+    for field, value in (("headers", JSON_MEDIA_TYPE), ("multiValueHeaders", [JSON_MEDIA_TYPE])):
+        headers = event.get(field)
+        if isinstance(headers, dict):
+            event[field] = {k: v for k, v in headers.items() if k.lower() != "content-type"} | {"Content-Type": value}
 
 
 def _json_kind(value: Any) -> str:
