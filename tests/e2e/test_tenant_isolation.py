@@ -59,15 +59,15 @@ def tenant_b(api: str, deployed: dict[str, Any]) -> dict[str, Any]:
     headers = {"Authorization": b_customer}
     if ("POST", "/orders") in routes:
         extra = hold(api, b_customer, show.showtime_id, ["B1"])
-        if extra.status_code == 201:
-            order = requests.post(
-                f"{api}/orders",
-                json={"holdId": extra.json()["holdId"], "card": "4242424242424242"},
-                headers=headers,
-                timeout=60,
-            )
-            if order.status_code in (200, 201, 202):
-                ids["orderId"] = order.json().get("orderId")
+        assert extra.status_code == 201, f"tenant B's hold for its order: {extra.status_code} {extra.text}"
+        order = requests.post(
+            f"{api}/orders",
+            json={"holdId": extra.json()["holdId"], "card": "4242424242424242"},
+            headers=headers,
+            timeout=60,
+        )
+        assert order.status_code == 202, f"tenant B's order: {order.status_code} {order.text}"
+        ids["orderId"] = order.json()["orderId"]
     if ("POST", "/payments") in routes:
         payment = requests.post(
             f"{api}/payments",
@@ -75,8 +75,8 @@ def tenant_b(api: str, deployed: dict[str, Any]) -> dict[str, Any]:
             headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
             timeout=60,
         )
-        if payment.status_code in (200, 201, 202):
-            ids["paymentId"] = payment.json().get("paymentId")
+        assert payment.status_code == 201, f"tenant B's payment: {payment.status_code} {payment.text}"
+        ids["paymentId"] = payment.json()["paymentId"]
     ids["_b_hold_before"] = requests.get(f"{api}/holds/{ids['holdId']}", headers=headers, timeout=30).json()
     return ids
 
