@@ -113,14 +113,43 @@ def test_preferences_round_trip_and_bad_input_is_a_problem(cloud: dict[str, Any]
     assert put.status == 200 and put.body["preferences"]["channels"]["sms"] is False
     got = invoke(api, load_event("notifications/get_preferences.json"))
     assert got.body["preferences"]["quietHours"] == {"start": "22:00:00", "end": "07:00:00", "timeZone": "Europe/Paris"}
-    for sample, needle in (
+    for sample, field in (
         ("put_preferences_unknown_channel.json", "fax"),
-        ("put_preferences_bad_time_zone.json", "Mars/Olympus"),
+        ("put_preferences_bad_time_zone.json", "timeZone"),
     ):
         refused = invoke(api, load_event(f"notifications/{sample}"))
         assert refused.status == 422 and refused.content_type == "application/problem+json"
-        assert needle in json.dumps(refused.body)
+        assert field in {str(loc) for error in refused.body["errors"] for loc in error["loc"]}
+        assert "Mars/Olympus" not in json.dumps(refused.body)  # the field is named, the value never echoed
     assert invoke(api, load_event("notifications/get_preferences.json")).body == got.body  # nothing changed
+
+
+@pytest.mark.parametrize(
+    "start", [5, "05:00+02:00", "5", "25:00", None, 18000.0], ids=["int", "offset", "bare", "hour-25", "null", "float"]
+)
+def test_quiet_hours_that_are_not_a_wall_clock_time_are_422_and_nothing_is_stored(cloud: dict[str, Any], start: Any) -> None:
+    """Regression: ``quietHours.start = 5`` was stored as 00:00:05+00:00 and the channel worker then raised TypeError."""
+    api = load("api")
+    event = load_event("notifications/put_preferences.json")
+    event["body"] = json.dumps({"quietHours": {"start": start, "end": "07:00", "timeZone": "Europe/Paris"}})
+    refused = invoke(api, event)
+    assert refused.status == 422
+    assert [error["loc"] for error in refused.body["errors"]] == [["body", "quietHours", "start"]]
+    assert invoke(api, load_event("notifications/get_preferences.json")).body["preferences"].get("quietHours") is None
+
+
+def test_a_staff_message_is_202_with_a_json_string_body_and_queued_once_per_channel(cloud: dict[str, Any]) -> None:
+    """Regression: the route returned a pydantic object as the body, so API Gateway answered 502 after queueing."""
+    api = load("api")
+    result = api.handler(load_event("notifications/staff_message.json"), LambdaContext())
+    assert result["statusCode"] == 202
+    assert isinstance(result["body"], str)
+    assert result["multiValueHeaders"]["Content-Type"] == ["application/json"]
+    body = json.loads(result["body"])
+    assert body["channels"] == ["email", "push"] and body["eventId"]
+    for channel, expected in (("email", 1), ("push", 1), ("sms", 0)):
+        messages = cloud["sqs"].receive_message(QueueUrl=cloud["urls"][channel], MaxNumberOfMessages=10)
+        assert len(messages.get("Messages", [])) == expected, channel
 
 
 def test_the_api_reaches_the_table_only_through_the_tenant_session(
