@@ -9,7 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.http import ApiResolver
+from marquee.http import ApiResolver, created_response
 from marquee.tenant import current_tenant
 
 import logic
@@ -37,25 +37,25 @@ app = ApiResolver()
 ShowtimeId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@app.post("/cinemas")
+@app.post("/cinemas", responses={201: created_response(CinemaResponse)})
 @tracer.capture_method
 def post_cinema(body: CinemaRequest) -> tuple[CinemaResponse, int]:
     return logic.create_cinema(body, tenant=current_tenant(app), env=env), 201
 
 
-@app.post("/auditoriums")
+@app.post("/auditoriums", responses={201: created_response(AuditoriumResponse)})
 @tracer.capture_method
 def post_auditorium(body: AuditoriumRequest) -> tuple[AuditoriumResponse, int]:
     return logic.create_auditorium(body, tenant=current_tenant(app), env=env), 201
 
 
-@app.post("/movies")
+@app.post("/movies", responses={201: created_response(MovieResponse)})
 @tracer.capture_method
 def post_movie(body: MovieRequest) -> tuple[MovieResponse, int]:
     return logic.create_movie(body, tenant=current_tenant(app), env=env), 201
 
 
-@app.post("/showtimes")
+@app.post("/showtimes", responses={201: created_response(ShowtimeSummary)})
 @tracer.capture_method
 def post_showtime(body: ShowtimeRequest) -> tuple[ShowtimeSummary, int]:
     return logic.create_showtime(body, tenant=current_tenant(app), env=env), 201

@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.env import load_env
-from marquee.http import ApiResolver
+from marquee.http import ApiResolver, created_response
 from marquee.tenant import current_tenant
 
 import logic
@@ -29,7 +29,7 @@ def _correlation_id() -> str | None:
     return app.current_event.request_context.request_id
 
 
-@app.post("/showtimes/<showtimeId>/holds")
+@app.post("/showtimes/<showtimeId>/holds", responses={201: created_response(HoldResponse)})
 @tracer.capture_method
 def post_hold(showtimeId: EntityId, body: HoldRequest) -> tuple[HoldResponse, int]:  # noqa: N803
     hold = logic.place_hold(showtimeId, body, tenant=current_tenant(app), env=env, correlation_id=_correlation_id())
