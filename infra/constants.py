@@ -138,8 +138,8 @@ OUTPUT_WEBHOOK_INBOUND_SECRET_ARN = "WebhookInboundSecretArn"  # noqa: S105 - an
 # Notifications (challenge 6, design question 10), docs/patterns/06-queues-retries-dlqs.md. One SQS FIFO queue and
 # FIFO DLQ per channel; a primary and a backup provider per channel, whose URLs come from CDK context
 # (-c marquee:notificationProvider:email-primary=https://...; the local cloud's deploy passes its simulated providers,
-# as the running cloud reports them). Retry timing per target: the visibility timeout is 6 x the worker timeout (AWS's advice
-# for SQS event sources); backoff is exponential with jitter, base * 2**(attempt - 1) capped.
+# as the running cloud reports them). Retry timing per target: the visibility timeout is 6 x the worker timeout
+# (AWS's advice for SQS event sources); backoff is exponential with jitter, base * 2**(attempt - 1) capped.
 NOTIFICATION_CHANNELS = ("email", "sms", "push")
 NOTIFICATION_PROVIDER_ROLES = ("primary", "backup")
 NOTIFICATION_EVENT_TYPES = ["OrderConfirmed", "OrderFailed", "PaymentRefunded", "HoldExpiring"]

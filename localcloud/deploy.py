@@ -112,6 +112,11 @@ def simulator_context(endpoint_url: str) -> list[str]:
 
     try:
         simulators = fetch_simulators(endpoint_url)
+    except requests.HTTPError as exc:
+        raise DeployFailed(
+            f"the cloud at {endpoint_url} does not report its simulated providers ({exc}): is it this project's "
+            "local cloud, of this version? Restart it with `marquee cloud down` and `marquee cloud up --detach`."
+        ) from exc
     except requests.RequestException as exc:
         raise DeployFailed(f"no local cloud answers at {endpoint_url} ({type(exc).__name__}): start one first") from exc
     args: list[str] = []

@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from localcloud.aws import local_client
-from localcloud.deploy import simulator_context
+from localcloud.deploy import DeployFailed, simulator_context
 from localcloud.http import PortInUse, port_holder, serve
 from localcloud.server import port_is_free
 from tests.cloud_process import PROJECT_ROOT, CloudProcess, free_port
@@ -241,3 +241,11 @@ def test_deploy_takes_the_simulator_urls_from_the_running_cloud(endpoint: str) -
     assert context["marquee:paymentPrimaryUrl"] == payment["primary"]
     assert context["marquee:paymentSecondaryUrl"] == payment["secondary"]
     assert len([key for key in context if key.startswith("marquee:notificationProvider:")]) == 6
+
+
+def test_deploy_without_a_cloud_at_the_endpoint_says_so() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: the connection is refused
+        with pytest.raises(DeployFailed, match=f"no local cloud answers at http://localhost:{port}"):
+            simulator_context(f"http://localhost:{port}")
