@@ -10,7 +10,8 @@ one document and adds what no single function knows:
 - the error responses every operation can give, as ``application/problem+json`` (RFC 9457), in place of Powertools'
   own 422 shape: 400/413/415/422 from the request guard on operations with a body, 401 from the authorizer, 403, 404,
   the catch-all 4XX of domain errors (402, 409, 429, ...) and 500;
-- the request body of ``POST /payments``, which that route parses itself (its idempotency record hashes the raw body).
+- the request body and ``Idempotency-Key`` header of ``POST /payments``, which that route reads itself (its idempotency
+  record hashes the raw body).
 
 The health function serves the committed file at ``GET /openapi.json`` (functions/health/openapi.json is a link to it).
 """
@@ -112,16 +113,26 @@ def _rename_clashes(part: dict[str, Any], taken: dict[str, Any], source: str) ->
     return renamed
 
 
-def _payments_request_body(document: dict[str, Any], payments: ModuleType) -> None:
+def _payments_request(document: dict[str, Any], payments: ModuleType) -> None:
     """POST /payments parses its body itself: document it from the model the route validates with."""
     request = payments.function_models.PaymentRequest
     schema = request.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
     _merge_schemas(document["components"]["schemas"], schema.pop("$defs", {}), "payments")
     document["components"]["schemas"][request.__name__] = schema
-    document["paths"]["/payments"]["post"]["requestBody"] = {
+    operation = document["paths"]["/payments"]["post"]
+    operation["requestBody"] = {
         "required": True,
         "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{request.__name__}"}}},
     }
+    operation.setdefault("parameters", []).append(
+        {
+            "name": payments.function_models.IDEMPOTENCY_KEY_HEADER,
+            "in": "header",
+            "required": True,
+            "description": "IETF Idempotency-Key: a retry with the same key and body replays the first answer.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
+        }
+    )
 
 
 def build() -> dict[str, Any]:
@@ -165,7 +176,7 @@ def build() -> dict[str, Any]:
             },
         },
     }
-    _payments_request_body(document, next(m for f, m in loaded.items() if f.name == "payments"))
+    _payments_request(document, next(m for f, m in loaded.items() if f.name == "payments"))
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             _finish_operation(method.upper(), path, operation)
