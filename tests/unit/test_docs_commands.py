@@ -17,7 +17,10 @@ from tools.openapi import OPENAPI_FILE
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 DOCUMENT = json.loads(OPENAPI_FILE.read_text())
-API_BASE = re.compile(r"^.*?(?:/_aws/execute-api/[^/]+/v1|/restapis/[^/]+/v1/_user_request_|^\$\{?(?:API|API_URL|LocalApiUrl)\}?|\$\(.*?\))")
+API_BASE = re.compile(
+    r"^.*?(?:/_aws/execute-api/[^/]+/v1|/restapis/[^/]+/v1/_user_request_"
+    r"|^\$\{?(?:API|API_URL|LocalApiUrl)\}?|\$\(.*?\))"
+)
 
 
 @dataclass(frozen=True)
