@@ -138,6 +138,7 @@ class LocalCloud:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._accepting = True
+        self._started = False  # health answers "starting" until every component and simulator is up
         self._inflight_http = 0
         self._http_cond = threading.Condition()
         self._moto_app: Any = None
@@ -159,6 +160,7 @@ class LocalCloud:
         self._start_components()
         self._start_providers()
         self._start_notification_providers()
+        self._started = True
         return self
 
     def _start_notification_providers(self) -> None:
@@ -373,6 +375,8 @@ class LocalCloud:
 
     def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
         if path == "/_localcloud/health":
+            if not self._started:  # the port answers before the simulators listen: not ready (nor their URLs)
+                return _json(start_response, 503, {"status": "starting"})
             return _json(start_response, 200, {"status": "running" if self._accepting else "draining"})
         if path == "/_localcloud/simulators":
             return _json(start_response, 200, self.simulators())
