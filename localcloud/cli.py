@@ -166,7 +166,10 @@ def cloud_status(as_json: Annotated[bool, typer.Option("--json", help="Machine-r
         info["workers"] = requests.get(f"http://127.0.0.1:{running.port}/_localcloud/stats", timeout=5).json()[
             "workers"
         ]
-        info["simulators"] = state.fetch_simulators(running.port)
+        try:
+            info["simulators"] = state.fetch_simulators(running.port)
+        except requests.RequestException:  # a cloud of an older version: what its state file recorded, if anything
+            info["simulators"] = running.simulators
     if as_json:
         print(json.dumps(info, indent=2))
         return
