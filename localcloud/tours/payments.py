@@ -6,11 +6,11 @@ import json
 import time
 import uuid
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 
 from localcloud.aws import local_client
+from localcloud.providers import provider_urls
 from localcloud.tour import Tour, expect, scenario
 
 CARD = "4242424242424242"
@@ -19,8 +19,8 @@ COOLDOWN_S = 5.5  # BREAKER_COOLDOWN_MS (infra/constants.py) + a margin
 
 
 def _provider(tour: Tour, name: str, path: str) -> str:
-    port = urlparse(tour.endpoint_url).port or 4566
-    return f"http://127.0.0.1:{port + (1 if name == 'primary' else 2)}{path}"
+    """A simulated provider's URL, as the running cloud reports it (the OS picks the port)."""
+    return f"{provider_urls(tour.endpoint_url)[name]}{path}"
 
 
 def _pay(tour: Tour, token: str, key: str, amount: int = 1250) -> requests.Response:

@@ -8,10 +8,10 @@ import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
 
 import requests
 
+from localcloud.providers import provider_urls
 from localcloud.secrets_cli import rotate
 from localcloud.tour import Tour, expect, scenario
 
@@ -20,8 +20,8 @@ CACHE_AGE_S = 5  # PAYMENTS_SECRET_MAX_AGE_S on the local target (infra/constant
 
 
 def _key_versions(tour: Tour) -> Counter[str]:
-    port = urlparse(tour.endpoint_url).port or 4566
-    return Counter(requests.get(f"http://127.0.0.1:{port + 1}/_admin/stats", timeout=10).json()["keyVersions"])
+    primary = provider_urls(tour.endpoint_url)["primary"]
+    return Counter(requests.get(f"{primary}/_admin/stats", timeout=10).json()["keyVersions"])
 
 
 def _pay(tour: Tour, token: str) -> int:

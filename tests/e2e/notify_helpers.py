@@ -1,5 +1,5 @@
 """The notifications pipeline as the e2e tests drive it: publish booking events to the deployed bus, read what the
-simulated providers (the local cloud's port + 3 .. + 8) received, and take providers down."""
+simulated providers (on ports the OS picks; the cloud reports them) received, and take providers down."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Notifications end to end (challenge 6, design question 10), on a real deploy: booking events published to the bus ->
-router -> per-channel FIFO queues -> workers -> the simulated providers (the local cloud's port + 3 .. + 8)."""
+router -> per-channel FIFO queues -> workers -> the simulated providers (on ports the OS picks)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Idempotent payments (challenge 2) and provider failover (challenge 4) through the front door, after a real deploy.
 
-The simulated providers are the local cloud's own (port + 1, port + 2); their ``/_admin/stats`` count what really
+The simulated providers are the local cloud's own (the cloud reports their URLs at /_localcloud/simulators); their ``/_admin/stats`` count what really
 reached them. Every test uses its own tenant or key, so tests do not depend on each other's counts.
 """
 

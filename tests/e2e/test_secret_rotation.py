@@ -50,7 +50,8 @@ def pay(api: str, token: str) -> int:
 
 
 def key_versions(deployed: dict[str, Any]) -> Counter[str]:
-    stats = requests.get(f"http://127.0.0.1:{deployed['cloud'].port + 1}/_admin/stats", timeout=10).json()
+    primary = deployed["cloud"].simulators()["payment"]["primary"]
+    stats = requests.get(f"{primary}/_admin/stats", timeout=10).json()
     return Counter(stats["keyVersions"])
 
 

@@ -16,6 +16,8 @@ PUBLIC_ROUTES = {
     ("GET", "/health"),
     # The payment provider calls it without a Cognito token: its Standard Webhooks signature is the authentication.
     ("POST", "/webhooks/inbound/payments"),
+    # The API's published contract: documentation, like the page of any public API.
+    ("GET", "/openapi.json"),
 }
 
 OUTPUTS = {
