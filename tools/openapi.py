@@ -185,6 +185,8 @@ def build() -> dict[str, Any]:
 
 def _finish_operation(method: str, path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
+    if "204" in responses:
+        responses["204"].pop("content", None)  # No Content: Powertools documents the return annotation there too
     responses.pop("422", None)  # Powertools' HTTPValidationError shape: Marquee answers a Problem instead
     errors = dict(COMMON_ERRORS)
     if "requestBody" in operation:

@@ -34,7 +34,7 @@ tracer = Tracer()
 metrics = Metrics()
 app = ApiResolver()
 
-ShowtimeId = Annotated[str, Path(min_length=1, max_length=64)]
+ShowtimeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 @app.post("/cinemas", responses={201: created_response(CinemaResponse)})

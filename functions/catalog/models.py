@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from pydantic.alias_generators import to_camel
 
 from marquee.money import Money
@@ -38,8 +38,8 @@ class CinemaResponse(_Wire):
 class AuditoriumRequest(_Wire):
     cinema_id: EntityId
     name: Name
-    rows: int = Field(ge=1, le=26)
-    seats_per_row: int = Field(ge=1, le=50)
+    rows: StrictInt = Field(ge=1, le=26)
+    seats_per_row: StrictInt = Field(ge=1, le=50)
     unavailable: list[SeatId] = Field(default_factory=list, max_length=1300)
 
 
@@ -55,7 +55,7 @@ class AuditoriumResponse(_Wire):
 
 class MovieRequest(_Wire):
     title: Name
-    runtime_minutes: int = Field(ge=1, le=600)
+    runtime_minutes: StrictInt = Field(ge=1, le=600)
 
 
 class MovieResponse(_Wire):
@@ -69,7 +69,7 @@ class ShowtimeRequest(_Wire):
     auditorium_id: EntityId
     starts_at: AwareDatetime
     price: Money
-    hold_lease_seconds: int | None = Field(default=None, ge=1, le=3600)  # 1 s: demos and expiry tests
+    hold_lease_seconds: StrictInt | None = Field(default=None, ge=1, le=3600)  # 1 s: demos and expiry tests
 
 
 class ShowtimeSummary(_Wire):

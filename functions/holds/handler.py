@@ -22,7 +22,7 @@ tracer = Tracer()
 metrics = Metrics()
 app = ApiResolver(max_body_bytes=MAX_BODY_BYTES)
 
-EntityId = Annotated[str, Path(min_length=1, max_length=64)]
+EntityId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 def _correlation_id() -> str | None:

@@ -24,7 +24,10 @@ class _Wire(BaseModel):
 
 class HoldRequest(_Wire):
     # The size limit is checked in logic (422 with its own problem type), not here, so the list may be longer.
-    seats: list[SeatId] = Field(min_length=1, max_length=1000)
+    # The contract says 10 (MAX_SEATS_PER_HOLD); more is refused in logic with its own problem type, too-many-seats.
+    seats: list[SeatId] = Field(
+        min_length=1, max_length=1000, json_schema_extra={"uniqueItems": True, "maxItems": MAX_SEATS_PER_HOLD}
+    )
 
     @field_validator("seats")
     @classmethod

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
 from marquee.env import PowertoolsEnv
@@ -85,7 +85,7 @@ class StaffMessageRequest(_Camel):
     subject: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1)
     channels: list[Channel] = Field(default_factory=lambda: list(Channel), min_length=1)
-    transactional: bool = False
+    transactional: StrictBool = False
 
 
 class EnqueuedResponse(_Camel):

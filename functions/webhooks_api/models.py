@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 from marquee.tenant_session import TenantDataEnv
@@ -36,7 +36,9 @@ def _unique(values: list[str]) -> list[str]:
     return values
 
 
-EventTypeName = Annotated[str, AfterValidator(_known_event_type)]
+EventTypeName = Annotated[
+    str, AfterValidator(_known_event_type), WithJsonSchema({"type": "string", "enum": sorted(WEBHOOK_EVENT_TYPES)})
+]
 
 
 class _Camel(BaseModel):
@@ -48,7 +50,9 @@ class CreateEndpointRequest(_Camel):
 
     url: str = Field(min_length=1, max_length=2048)
     event_types: Annotated[
-        list[EventTypeName], Field(min_length=1, max_length=MAX_EVENT_TYPES), AfterValidator(_unique)
+        list[EventTypeName],
+        Field(min_length=1, max_length=MAX_EVENT_TYPES, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_unique),
     ]
     description: str | None = Field(default=None, max_length=200)
 

@@ -27,7 +27,12 @@ class Money(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     amount: MinorUnits
-    currency: str = Field(min_length=3, max_length=3, description="ISO 4217 code, upper case")
+    currency: str = Field(
+        min_length=3,
+        max_length=3,
+        description="ISO 4217 code, upper case",
+        json_schema_extra={"enum": sorted(ISO_4217)},
+    )
 
     @field_validator("currency")
     @classmethod

@@ -22,7 +22,7 @@ from http import HTTPStatus
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator
 from pydantic.alias_generators import to_camel
 
 from marquee.errors import MarqueeError
@@ -172,9 +172,9 @@ class ChannelChoices(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    email: bool = True
-    sms: bool = True
-    push: bool = True
+    email: StrictBool = True  # 0/1 or "true" are refused: a JSON boolean only
+    sms: StrictBool = True
+    push: StrictBool = True
 
     def allows(self, channel: Channel) -> bool:
         return bool(getattr(self, channel.value))
