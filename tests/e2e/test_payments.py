@@ -1,7 +1,8 @@
 """Idempotent payments (challenge 2) and provider failover (challenge 4) through the front door, after a real deploy.
 
-The simulated providers are the local cloud's own (the cloud reports their URLs at /_localcloud/simulators); their ``/_admin/stats`` count what really
-reached them. Every test uses its own tenant or key, so tests do not depend on each other's counts.
+The simulated providers are the local cloud's own (it reports their URLs at /_localcloud/simulators); their
+``/_admin/stats`` count what really reached them. Every test uses its own tenant or key, so tests do not depend on
+each other's counts.
 """
 
 from __future__ import annotations

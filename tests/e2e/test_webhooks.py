@@ -217,6 +217,7 @@ def test_inbound_refunds_need_no_token_but_a_valid_fresh_signature_and_replays_a
             "webhook-id": msg_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": signature,
+            "Content-Type": "application/json",  # Standard Webhooks senders declare the JSON payload
         }
         return requests.post(f"{api}/webhooks/inbound/payments", data=payload, headers=headers, timeout=30)
 
@@ -232,6 +233,7 @@ def test_inbound_refunds_need_no_token_but_a_valid_fresh_signature_and_replays_a
         "webhook-id": "msg_e2e_4",
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": "v1,AAAA",
+        "Content-Type": "application/json",
     }
     forged = requests.post(f"{api}/webhooks/inbound/payments", data=body, headers=headers, timeout=30)
     assert forged.status_code == 401
