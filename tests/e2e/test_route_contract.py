@@ -440,12 +440,7 @@ def _inbound_payment_event(w: World) -> requests.Response:
 
 # Operations whose deployed response disagrees with the document: "key" -> the finding. Each is an xfail(strict=True),
 # so fixing the code or the document turns it into a failure that says to remove the entry.
-FINDINGS: dict[str, str] = {
-    "DELETE /webhooks/endpoints/{endpoint_id}": (
-        "the document gives the 204 a body (application/json, schema {type: string, title: Return}); the deployed "
-        "route answers 204 with an empty body (and Content-Type: application/json)"
-    ),
-}
+FINDINGS: dict[str, str] = {}
 
 
 def test_every_documented_operation_has_a_happy_path_example() -> None:

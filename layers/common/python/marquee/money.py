@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictInt, field_validator
 
 # ISO 4217 active codes (2024 list), minor units per currency where it is not 2.
 ISO_4217: frozenset[str] = frozenset(
@@ -31,7 +31,7 @@ class Money(BaseModel):
         min_length=3,
         max_length=3,
         description="ISO 4217 code, upper case",
-        json_schema_extra={"enum": sorted(ISO_4217)},
+        json_schema_extra={"enum": list[JsonValue](sorted(ISO_4217))},
     )
 
     @field_validator("currency")
