@@ -75,3 +75,14 @@ def test_unknown_route_is_missing_authentication_token(api: str) -> None:
     response = requests.get(f"{api}/no-such-route", timeout=30)
     assert response.status_code == 403
     assert response.json() == {"message": "Missing Authentication Token"}
+
+
+def test_the_urls_the_stack_hands_out_work_against_the_local_cloud(deployed: dict[str, Any], sdk: Any) -> None:
+    """Regression: ApiUrl, QueueUrl and WebhookDlqUrl were AWS URLs that a local client could not use."""
+    outputs, endpoint = deployed["outputs"], deployed["endpoint"]
+    assert outputs["LocalApiUrl"].startswith(f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/")
+    assert requests.get(f"{outputs['LocalApiUrl']}/health", timeout=30).json()["status"] == "pass"
+    for name in ("QueueUrl", "WebhookDlqUrl"):
+        assert outputs[name].startswith(f"{endpoint}/"), outputs[name]
+        queue = sdk("sqs").get_queue_attributes(QueueUrl=outputs[name], AttributeNames=["QueueArn"])["Attributes"]
+        assert queue["QueueArn"].endswith(outputs[name].rsplit("/", 1)[1])
