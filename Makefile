@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test invariants test-fast up down deploy invoke bench lint pr clean
+.PHONY: setup demo test invariants fuzz test-fast up down deploy invoke bench lint pr clean
 
 setup: $(VENV)/.stamp node_modules/.stamp
 
@@ -33,6 +33,9 @@ test: setup
 
 invariants: setup  # the saga invariant test at the issue's full size: 300 orders
 	MARQUEE_INVARIANT_ORDERS=300 $(PY) -m pytest -rP tests/e2e/test_saga_invariants.py
+
+fuzz: setup  # schemathesis against the deployed API with many more examples per operation (its seed is printed)
+	MARQUEE_FUZZ_EXAMPLES=50 $(PY) -m pytest -rP tests/e2e/test_zx_api_fuzz.py
 
 test-fast: setup
 	$(PY) -m pytest tests/unit tests/integration tests/infra

@@ -43,11 +43,11 @@ def post_order(body: PlaceOrderRequest) -> Response[str]:
     )
 
 
-@app.get("/orders/<order_id>")
+@app.get("/orders/<orderId>")  # named as API Gateway's resource is: /orders/{orderId}
 @tracer.capture_method
-def get_order_route(order_id: str) -> OrderView:
+def get_order_route(orderId: str) -> OrderView:  # noqa: N803 - the route's parameter name
     tenant = current_tenant(app)
-    return get_order(order_id, tenant, store_for(tenant))
+    return get_order(orderId, tenant, store_for(tenant))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any
@@ -25,7 +24,7 @@ def _provider(tour: Tour, name: str, path: str) -> str:
 
 def _pay(tour: Tour, token: str, key: str, amount: int = 1250) -> requests.Response:
     payload = {"amount": {"amount": amount, "currency": "EUR"}, "card": CARD}
-    return tour.call("POST", "/payments", token=token, headers={"Idempotency-Key": key}, data=json.dumps(payload))
+    return tour.call("POST", "/payments", token=token, headers={"Idempotency-Key": key}, json=payload)
 
 
 def _charges(tour: Tour, name: str, payment_id: str) -> dict[str, int]:

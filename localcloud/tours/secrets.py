@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -27,7 +26,7 @@ def _key_versions(tour: Tour) -> Counter[str]:
 def _pay(tour: Tour, token: str) -> int:
     payload = {"amount": {"amount": 900, "currency": "EUR"}, "card": CARD}
     headers = {"Idempotency-Key": str(uuid.uuid4())}
-    return tour.call("POST", "/payments", token=token, headers=headers, data=json.dumps(payload)).status_code
+    return tour.call("POST", "/payments", token=token, headers=headers, json=payload).status_code
 
 
 @scenario("secrets: the primary provider key rotates mid-traffic with no failed payment; the new key is used after")

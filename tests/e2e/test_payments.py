@@ -35,10 +35,10 @@ def customer(deployed: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def provider(deployed: dict[str, Any]) -> Any:
-    port = deployed["cloud"].port
+    urls = deployed["cloud"].simulators()["payment"]  # the cloud reports where the OS put each provider
 
     def url(name: str, path: str) -> str:
-        return f"http://127.0.0.1:{port + (1 if name == 'primary' else 2)}{path}"
+        return f"{urls[name]}{path}"
 
     return url
 

@@ -307,7 +307,7 @@ def _post_order(w: World) -> requests.Response:
     return w.call("POST", "/orders", w.customer, json={"holdId": w.fresh_hold(), "card": CARD_OK})
 
 
-@example("GET /orders/{order_id}")
+@example("GET /orders/{orderId}")
 def _get_order(w: World) -> requests.Response:
     return w.call("GET", f"/orders/{w.order_id}", w.customer)
 
