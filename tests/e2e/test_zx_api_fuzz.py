@@ -24,7 +24,7 @@ from tools.openapi import OPENAPI_FILE
 
 TENANT = "fuzz-cinemas"
 SEED = int(os.environ.get("MARQUEE_FUZZ_SEED") or random.SystemRandom().randrange(2**31))
-EXAMPLES = int(os.environ.get("MARQUEE_FUZZ_EXAMPLES", "3"))  # `make fuzz`: 50
+EXAMPLES = int(os.environ.get("MARQUEE_FUZZ_EXAMPLES", "2"))  # `make fuzz`: 50
 DOCUMENT = json.loads(OPENAPI_FILE.read_text())
 
 
