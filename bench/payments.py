@@ -68,7 +68,7 @@ def idempotency_overhead(runs: int = 300, rounds: int = 5, warmup: int = 20) -> 
 
     from localcloud import dynamodb_atomicity
     from localcloud.providers import PaymentProvider
-    from marquee import aws
+    from marquee.core import aws
     from marquee.payments import config as payments_config
     from marquee.payments import provider as provider_client
     from tests.integration.conftest import use_tenant_role

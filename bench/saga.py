@@ -2,7 +2,7 @@
 from ``POST /orders`` to CONFIRMED (p50, p99).
 
 ``saga_throughput(endpoint, outputs)`` needs a deployed stack (``make up`` + ``make deploy``, or the e2e fixture). It
-seeds one showtime per batch straight into DynamoDB, holds one seat per order (``marquee.seats.create_hold``), posts
+seeds one showtime per batch straight into DynamoDB, holds one seat per order (``marquee.booking.seats.create_hold``), posts
 the orders through the front door with a good test card, ``concurrency`` at a time, and polls each order until it is
 CONFIRMED or FAILED. Figures only, never an assertion (shared machines are noisy).
 

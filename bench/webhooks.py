@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
 
 from standardwebhooks import Webhook  # noqa: E402
 
-from marquee.webhooks import new_secret, signature_header, signed_headers  # noqa: E402
+from marquee.webhooks.signing import new_secret, signature_header, signed_headers  # noqa: E402
 
 ENVELOPE = json.dumps(
     {

@@ -79,7 +79,7 @@ def _placeholder(annotation: Any, metadata: list[Any]) -> str:
 
 def placeholder_env(model: type[Any]) -> dict[str, str]:
     """A value for every field of an env model (pydantic-settings), chosen to pass its constraints."""
-    from marquee.env import variable_name
+    from marquee.core.env import variable_name
 
     return {
         variable_name(model, name): _placeholder(field.annotation, list(field.metadata))

@@ -25,7 +25,7 @@ def load_all_events() -> dict[str, dict[str, Any]]:
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))
     import marquee
-    from marquee.events import EVENT_TYPES
+    from marquee.messaging.events import EVENT_TYPES
 
     for module in pkgutil.walk_packages(marquee.__path__, "marquee."):
         importlib.import_module(module.name)

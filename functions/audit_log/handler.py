@@ -7,10 +7,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee import aws
-from marquee.env import load_env
-from marquee.events import Envelope
+from marquee.core import aws
+from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
+from marquee.messaging.events import Envelope
 
 from logic import append_once
 from models import AuditEnv

@@ -8,8 +8,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from marquee.events import Envelope
-from marquee.tenant import tenant_key
+from marquee.messaging.events import Envelope
+from marquee.tenancy.tenant import tenant_key
 
 from models import CONSUMER, AuditEnv
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from marquee.env import PowertoolsEnv
+from marquee.core.env import PowertoolsEnv
 
 CONSUMER = "audit-log"
 

@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
+from marquee.core.env import load_env
 from marquee.http import ApiResolver, created_response
-from marquee.tenant import current_tenant
+from marquee.tenancy.tenant import current_tenant
 
 import logic
 from models import (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from marquee import catalog, flags, suggestions
-from marquee.seats import now_ms
-from marquee.tenant import TenantContext
+from marquee.booking import catalog, suggestions
+from marquee.booking.seats import now_ms
+from marquee.core import flags
+from marquee.tenancy.tenant import TenantContext
 
 from models import (
     AuditoriumRequest,

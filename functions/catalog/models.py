@@ -8,8 +8,8 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from marquee.money import Money
-from marquee.tenant_session import TenantDataEnv
+from marquee.core.money import Money
+from marquee.tenancy.tenant_session import TenantDataEnv
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 EntityId = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}_[0-9a-f]{16}$")]

@@ -13,10 +13,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
-from marquee.health import HEALTH_CONTENT_TYPE, HEALTH_JSON_SCHEMA, HealthReport
+from marquee.core.env import load_env
 from marquee.http import ApiResolver
-from marquee.tenant import current_tenant
+from marquee.resilience.health import HEALTH_CONTENT_TYPE, HEALTH_JSON_SCHEMA, HealthReport
+from marquee.tenancy.tenant import current_tenant
 
 from logic import deep_health, liveness
 from models import HealthEnv

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marquee import health
-from marquee.health import HealthCheck, HealthReport, Status
-from marquee.tenant import TenantContext
+from marquee.resilience import health
+from marquee.resilience.health import HealthCheck, HealthReport, Status
+from marquee.tenancy.tenant import TenantContext
 
 from models import HealthEnv
 

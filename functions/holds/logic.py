@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from marquee import seats
-from marquee.booking_errors import HoldNotFound, UnprocessableError
-from marquee.tenant import TenantContext
+from marquee.booking import seats
+from marquee.booking.errors import HoldNotFound, UnprocessableError
+from marquee.tenancy.tenant import TenantContext
 
 from models import HeldSeatOut, HoldRequest, HoldResponse, HoldsEnv
 

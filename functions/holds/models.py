@@ -7,8 +7,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
-from marquee.seats import MAX_SEATS_PER_HOLD
-from marquee.tenant_session import TenantDataEnv
+from marquee.booking.seats import MAX_SEATS_PER_HOLD
+from marquee.tenancy.tenant_session import TenantDataEnv
 
 SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
 MAX_BODY_BYTES = 256 * 1024

@@ -5,9 +5,9 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
+from marquee.core.env import load_env
 from marquee.http import ApiResolver
-from marquee.tenant import current_tenant
+from marquee.tenancy.tenant import current_tenant
 
 from logic import describe_caller, features_for
 from models import FeaturesResponse, MeEnv, MeResponse

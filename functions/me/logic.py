@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marquee.flags import enabled_features, flags_env
-from marquee.tenant import TenantContext
+from marquee.core.flags import enabled_features, flags_env
+from marquee.tenancy.tenant import TenantContext
 
 from models import FeaturesResponse, MeResponse
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from marquee.env import PowertoolsEnv
+from marquee.core.env import PowertoolsEnv
 
 
 class MeEnv(PowertoolsEnv):
-    """/me reads no table: the Powertools wiring, and the feature flags (marquee.flags.FlagsEnv, read on first use)."""
+    """/me reads no table: the Powertools wiring, and the feature flags (marquee.core.flags.FlagsEnv, read on first use)."""
 
 
 class MeResponse(BaseModel):

@@ -15,12 +15,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee import aws
-from marquee.env import load_env
+from marquee.core import aws
+from marquee.core.env import load_env
 from marquee.http import ApiResolver, accepted_response
-from marquee.notifications import Channel, Preferences
-from marquee.notifications_store import NotificationStore
-from marquee.tenant import TenantContext, current_tenant
+from marquee.notifications.channels import Channel, Preferences
+from marquee.notifications.store import NotificationStore
+from marquee.tenancy.tenant import TenantContext, current_tenant
 
 import logic
 from models import (

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from marquee.notifications import (
+from marquee.notifications.channels import (
     CHANNELS,
     STAFF_MESSAGE_TYPE,
     Channel,
@@ -22,16 +22,16 @@ from marquee.notifications import (
     group_id,
     notifications_for,
 )
-from marquee.notifications_dlq import depth, redrive
-from marquee.notifications_providers import AllProvidersFailed, ChannelSender, MessageRejected, SendOutcome
-from marquee.notifications_store import (
+from marquee.notifications.dlq import depth, redrive
+from marquee.notifications.providers import AllProvidersFailed, ChannelSender, MessageRejected, SendOutcome
+from marquee.notifications.store import (
     AlreadySent,
     DeliveryStatus,
     LogEntry,
     NotificationStore,
     SendInFlight,
 )
-from marquee.tenant import TenantContext
+from marquee.tenancy.tenant import TenantContext
 
 from models import QueueDepth, QueuesEnv, RedriveResponse, StaffMessageRequest
 

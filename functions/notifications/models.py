@@ -5,10 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
-from marquee.env import PowertoolsEnv
-from marquee.notifications import Channel, Preferences
-from marquee.notifications_store import LogEntry
-from marquee.tenant_session import TenantDataEnv
+from marquee.core.env import PowertoolsEnv
+from marquee.notifications.channels import Channel, Preferences
+from marquee.notifications.store import LogEntry
+from marquee.tenancy.tenant_session import TenantDataEnv
 
 
 class QueuesEnv(PowertoolsEnv):

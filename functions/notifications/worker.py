@@ -22,14 +22,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from marquee import aws
-from marquee.breaker import BreakerConfig, CircuitBreaker, DynamoDBBreakerStore
-from marquee.env import load_env
+from marquee.core import aws
+from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingFifoProcessor, record_ref
-from marquee.notifications import SMS_FLAG, Notification, backoff_seconds
-from marquee.notifications_providers import ChannelSender, ProviderClient, Route
-from marquee.notifications_store import NotificationStore
-from marquee.tenant import TenantContext
+from marquee.notifications.channels import SMS_FLAG, Notification, backoff_seconds
+from marquee.notifications.providers import ChannelSender, ProviderClient, Route
+from marquee.notifications.store import NotificationStore
+from marquee.resilience.breaker import BreakerConfig, CircuitBreaker, DynamoDBBreakerStore
+from marquee.tenancy.tenant import TenantContext
 
 from logic import Deferred, PermanentFailure, TransientFailure, WorkerDeps, deliver, record_failure
 from models import WorkerEnv
@@ -46,7 +46,7 @@ retry_in: dict[str, int] = {}  # message id -> seconds until its retry (this bat
 
 
 def _sms_enabled(tenant_id: str, customer_id: str) -> bool:
-    from marquee.flags import is_enabled
+    from marquee.core.flags import is_enabled
 
     return is_enabled(SMS_FLAG, TenantContext(tenant_id=tenant_id, user_id=customer_id))
 

@@ -11,8 +11,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
-from marquee.orders import OrderStore
+from marquee.booking.orders import OrderStore
+from marquee.core.env import load_env
 
 import logic
 from models import SagaEnv, SagaTask

@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
-from marquee import payments, seats
-from marquee.orders import (
+from marquee import payments
+from marquee.booking import seats
+from marquee.booking.orders import (
     ChargeMayBeInFlight,
     Order,
     OrderConfirmed,
@@ -33,7 +34,7 @@ from marquee.orders import (
     StepStatus,
     TransactionCancelled,
 )
-from marquee.tenant import TenantContext
+from marquee.tenancy.tenant import TenantContext
 
 from models import SagaTask, StepResult
 

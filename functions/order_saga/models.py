@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from marquee.env import PowertoolsEnv
-from marquee.orders import Step, StepStatus
-from marquee.tenant import TenantId
+from marquee.booking.orders import Step, StepStatus
+from marquee.core.env import PowertoolsEnv
+from marquee.tenancy.tenant import TenantId
 
 
 class SagaEnv(PowertoolsEnv):

@@ -9,10 +9,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
+from marquee.booking.orders import OrderStore
+from marquee.core.env import load_env
 from marquee.http import ApiResolver, accepted_response
-from marquee.orders import OrderStore
-from marquee.tenant import TenantContext, current_tenant
+from marquee.tenancy.tenant import TenantContext, current_tenant
 
 from logic import get_order, place_order
 from models import MAX_BODY_BYTES, OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest

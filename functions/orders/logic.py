@@ -9,10 +9,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from marquee import aws, seats
-from marquee.booking_errors import HoldExpired, HoldNotActive, HoldNotFound, ShowtimeNotFound
-from marquee.money import Money
-from marquee.orders import (
+from marquee.booking import seats
+from marquee.booking.errors import HoldExpired, HoldNotActive, HoldNotFound, ShowtimeNotFound
+from marquee.booking.orders import (
     Order,
     OrderNotFound,
     OrderPlaced,
@@ -26,8 +25,10 @@ from marquee.orders import (
     now_iso,
     order_id_for,
 )
-from marquee.seats import Hold, HoldStatus
-from marquee.tenant import TenantContext
+from marquee.booking.seats import Hold, HoldStatus
+from marquee.core import aws
+from marquee.core.money import Money
+from marquee.tenancy.tenant import TenantContext
 
 from models import OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
 

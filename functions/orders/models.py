@@ -7,9 +7,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from marquee.money import Money
-from marquee.orders import HistoryEntry, Order, OrderStatus
-from marquee.tenant_session import TenantDataEnv
+from marquee.booking.orders import HistoryEntry, Order, OrderStatus
+from marquee.core.money import Money
+from marquee.tenancy.tenant_session import TenantDataEnv
 
 # Bodies larger than this are refused with 413 before they are parsed (an order request is ~100 bytes).
 MAX_BODY_BYTES = 256 * 1024

@@ -11,8 +11,8 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee import aws
-from marquee.env import load_env
+from marquee.core import aws
+from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 
 from logic import PublishFailed, publish

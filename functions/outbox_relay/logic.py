@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from marquee.errors import MarqueeError
-from marquee.events import Envelope
+from marquee.core.errors import MarqueeError
+from marquee.messaging.events import Envelope
 
 from models import OutboxRecord, RelayEnv
 

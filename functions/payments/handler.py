@@ -9,13 +9,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
+from marquee.core.env import load_env
 from marquee.http import ApiResolver, created_response, ok_response
+from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body
 from marquee.payments import PaymentError
 from marquee.payments.config import PaymentsDeps, default_deps
 from marquee.payments.store import PaymentStore
-from marquee.problem import PROBLEM_CONTENT_TYPE, problem_body
-from marquee.tenant import TenantContext, current_tenant
+from marquee.tenancy.tenant import TenantContext, current_tenant
 
 from logic import create_payment, idempotency_config, idempotency_key, parse_body, payment_request, read_payment
 from models import IDEMPOTENCY_KEY_HEADER, MAX_BODY_BYTES, REPLAYED_HEADER, PaymentResponse, PaymentsFunctionEnv

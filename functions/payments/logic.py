@@ -36,8 +36,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from pydantic import ValidationError
 
-from marquee import aws, payments
-from marquee.errors import PayloadTooLarge
+from marquee import payments
+from marquee.core import aws
+from marquee.core.errors import PayloadTooLarge
 from marquee.payments import (
     ChargeRequest,
     IdempotencyKeyInFlight,
@@ -45,7 +46,7 @@ from marquee.payments import (
     InvalidIdempotencyKey,
 )
 from marquee.payments.config import PaymentsDeps
-from marquee.tenant import TenantContext
+from marquee.tenancy.tenant import TenantContext
 
 from models import (
     MAX_BODY_BYTES,
@@ -112,7 +113,7 @@ def parse_body(raw: str | None, *, base64_encoded: bool = False) -> dict[str, An
 
 
 def payment_request(document: dict[str, Any]) -> PaymentRequest:
-    """Strict validation; a pydantic ``ValidationError`` becomes the shared 422 problem (marquee.problem)."""
+    """Strict validation; a pydantic ``ValidationError`` becomes the shared 422 problem (marquee.http.problem)."""
     try:
         return PaymentRequest.model_validate(document)
     except ValidationError as exc:

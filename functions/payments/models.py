@@ -8,11 +8,11 @@ from http import HTTPStatus
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from marquee.errors import MarqueeError
-from marquee.money import Money
+from marquee.core.errors import MarqueeError
+from marquee.core.money import Money
 from marquee.payments.config import PaymentsEnv
 from marquee.payments.models import CardNumber, OrderId, PaymentResult, PaymentStatus, ProviderName
-from marquee.tenant_session import TenantDataEnv
+from marquee.tenancy.tenant_session import TenantDataEnv
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
@@ -33,7 +33,7 @@ class _Camel(BaseModel):
 
 
 class PaymentRequest(_Camel):
-    """``POST /payments`` body. Money is strict: integer minor units, ISO 4217, > 0 (marquee.money)."""
+    """``POST /payments`` body. Money is strict: integer minor units, ISO 4217, > 0 (marquee.core.money)."""
 
     amount: Money
     card: CardNumber = Field(repr=False)

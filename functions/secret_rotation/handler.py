@@ -4,8 +4,8 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee import aws
-from marquee.env import load_env
+from marquee.core import aws
+from marquee.core.env import load_env
 
 from adapters import ProviderKeyApi, SecretsManagerStore
 from logic import rotate

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from marquee.env import BaseEnv
-from marquee.errors import MarqueeError
+from marquee.core.env import BaseEnv
+from marquee.core.errors import MarqueeError
 
 AWSCURRENT = "AWSCURRENT"
 AWSPENDING = "AWSPENDING"

@@ -9,10 +9,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
+from marquee.core.env import load_env
 from marquee.http import ApiResolver, accepted_response, created_response, ok_response
-from marquee.tenant import TenantContext, current_tenant
-from marquee.webhooks import DeliveryQueue, SigningSecrets, WebhookStore
+from marquee.tenancy.tenant import TenantContext, current_tenant
+from marquee.webhooks.queue import DeliveryQueue
+from marquee.webhooks.signing_secrets import SigningSecrets
+from marquee.webhooks.store import WebhookStore
 
 from logic import (
     create_endpoint,

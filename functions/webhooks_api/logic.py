@@ -9,20 +9,13 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from marquee.ssrf import Resolver, check_url
-from marquee.tenant import TenantContext
-from marquee.webhooks import (
-    DeliveryMessage,
-    DeliveryNotFound,
-    DeliveryQueue,
-    Endpoint,
-    EndpointDisabledError,
-    EndpointNotFound,
-    EndpointStatus,
-    SigningSecrets,
-    WebhookStore,
-    now_iso,
-)
+from marquee.tenancy.tenant import TenantContext
+from marquee.webhooks.errors import DeliveryNotFound, EndpointDisabledError, EndpointNotFound
+from marquee.webhooks.models import DeliveryMessage, Endpoint, EndpointStatus, now_iso
+from marquee.webhooks.queue import DeliveryQueue
+from marquee.webhooks.signing_secrets import SigningSecrets
+from marquee.webhooks.ssrf import Resolver, check_url
+from marquee.webhooks.store import WebhookStore
 
 from models import (
     DELIVERIES_PAGE,

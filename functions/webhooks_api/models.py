@@ -7,8 +7,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
-from marquee.tenant_session import TenantDataEnv
-from marquee.webhooks import WEBHOOK_EVENT_TYPES, Attempt, Delivery, DeliveryStatus, Endpoint, EndpointStatus
+from marquee.tenancy.tenant_session import TenantDataEnv
+from marquee.webhooks.events import WEBHOOK_EVENT_TYPES
+from marquee.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint, EndpointStatus
 
 MAX_EVENT_TYPES = 20
 DELIVERIES_PAGE = 50

@@ -8,10 +8,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
-from marquee.events import Envelope
+from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
-from marquee.webhooks import DeliveryQueue, WebhookStore
+from marquee.messaging.events import Envelope
+from marquee.webhooks.queue import DeliveryQueue
+from marquee.webhooks.store import WebhookStore
 
 from logic import fan_out
 from models import FanoutEnv

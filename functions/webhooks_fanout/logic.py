@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import time
 
-from marquee.events import Envelope
-from marquee.webhooks import Delivery, DeliveryMessage, DeliveryQueue, WebhookStore, delivery_id, now_iso
+from marquee.messaging.events import Envelope
+from marquee.webhooks.models import Delivery, DeliveryMessage, now_iso
+from marquee.webhooks.queue import DeliveryQueue
+from marquee.webhooks.signing import delivery_id
+from marquee.webhooks.store import WebhookStore
 
 
 def fan_out(event: Envelope, store: WebhookStore, queue: DeliveryQueue, *, now: float | None = None) -> int:

@@ -8,9 +8,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
+from marquee.core.env import load_env
 from marquee.http import ApiResolver
-from marquee.webhooks import WebhookStore
+from marquee.webhooks.store import WebhookStore
 
 from logic import receive_payment_event
 from models import InboundAccepted, InboundEnv

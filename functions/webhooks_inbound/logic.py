@@ -12,9 +12,11 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from marquee.errors import MarqueeError
-from marquee.events import envelope
-from marquee.webhooks import ChargebackReported, RefundReported, WebhookStore, verify_inbound
+from marquee.core.errors import MarqueeError
+from marquee.messaging.events import envelope
+from marquee.webhooks.events import ChargebackReported, RefundReported
+from marquee.webhooks.inbound import verify_inbound
+from marquee.webhooks.store import WebhookStore
 
 from models import InboundAccepted, ProviderEvent
 

@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from marquee.env import PowertoolsEnv
-from marquee.money import Money
-from marquee.tenant import TenantId
+from marquee.core.env import PowertoolsEnv
+from marquee.core.money import Money
+from marquee.tenancy.tenant import TenantId
 
 
 class InboundEnv(PowertoolsEnv):

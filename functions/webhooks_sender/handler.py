@@ -10,9 +10,12 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.env import load_env
+from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
-from marquee.webhooks import DeliveryMessage, DeliveryQueue, SigningSecrets, WebhookStore
+from marquee.webhooks.models import DeliveryMessage
+from marquee.webhooks.queue import DeliveryQueue
+from marquee.webhooks.signing_secrets import SigningSecrets
+from marquee.webhooks.store import WebhookStore
 
 from logic import DeliveryFailed, deliver, record_crash
 from models import SenderEnv

@@ -22,21 +22,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from marquee.errors import MarqueeError
-from marquee.ssrf import HttpResult, Resolver, Target, UrlRejected, check_url, post
-from marquee.webhooks import (
-    Attempt,
-    DeliveryMessage,
-    DeliveryNotFound,
-    DeliveryQueue,
-    DeliveryStatus,
-    EndpointNotFound,
-    EndpointStatus,
-    SigningSecrets,
-    WebhookStore,
-    now_iso,
-    signed_headers,
-)
+from marquee.core.errors import MarqueeError
+from marquee.webhooks.errors import DeliveryNotFound, EndpointNotFound
+from marquee.webhooks.models import Attempt, DeliveryMessage, DeliveryStatus, EndpointStatus, now_iso
+from marquee.webhooks.queue import DeliveryQueue
+from marquee.webhooks.signing import signed_headers
+from marquee.webhooks.signing_secrets import SigningSecrets
+from marquee.webhooks.ssrf import HttpResult, Resolver, Target, UrlRejected, check_url, post
+from marquee.webhooks.store import WebhookStore
 
 from models import SenderEnv
 

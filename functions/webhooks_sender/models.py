@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, model_validator
 from pydantic_settings import NoDecode
 
-from marquee.env import PowertoolsEnv
+from marquee.core.env import PowertoolsEnv
 
 
 def _delays(raw: object) -> object:

@@ -1,7 +1,7 @@
 """Tenant access (challenge 19): the role tenant-facing functions assume per request, narrowed by a session policy.
 
 The role may do item-level DynamoDB actions on the main table. A function assumes it with an inline session policy
-whose ``dynamodb:LeadingKeys`` is ``TENANT#{tenant}#*`` (``marquee.tenant_session``), so the effective permissions of
+whose ``dynamodb:LeadingKeys`` is ``TENANT#{tenant}#*`` (``marquee.tenancy.tenant_session``), so the effective permissions of
 each request are one tenant's keys only. The function's own role has no data access to the table at all: only
 ``sts:AssumeRole`` (+ ``sts:TagSession``) on this role, and the role trusts exactly those function roles.
 """

@@ -1,6 +1,6 @@
 """Helpers for the order saga's e2e tests and its benchmark: seed showtimes and holds, place orders, wait for them.
 
-Showtimes and their seats are written straight into DynamoDB, and holds are made with ``marquee.seats.create_hold``
+Showtimes and their seats are written straight into DynamoDB, and holds are made with ``marquee.booking.seats.create_hold``
 (the same code the holds function runs), so the saga tests do not depend on the catalog API's shape. Orders always go
 through the front door with a real Cognito token.
 """
@@ -18,8 +18,8 @@ import requests
 
 from localcloud.aws import local_client
 from localcloud.identity import token_for
-from marquee import seats
-from marquee.tenant import TenantContext
+from marquee.booking import seats
+from marquee.tenancy.tenant import TenantContext
 
 CARD_OK = "4242424242424242"
 CARD_DECLINED = "4000000000000002"

@@ -17,9 +17,9 @@ import pytest
 import requests
 
 from localcloud.aws import local_client
-from marquee.booking_events import HoldReleased
-from marquee.events import envelope
-from marquee.outbox import outbox_put
+from marquee.booking.events import HoldReleased
+from marquee.messaging.events import envelope
+from marquee.messaging.outbox import outbox_put
 from tests import waiting
 from tests.e2e.booking_helpers import create_showtime, hold, token
 

@@ -12,9 +12,9 @@ import pytest
 import requests
 
 from localcloud.aws import local_client
-from marquee import seats
-from marquee.booking_errors import HoldExpired
-from marquee.tenant import TenantContext
+from marquee.booking import seats
+from marquee.booking.errors import HoldExpired
+from marquee.tenancy.tenant import TenantContext
 from tests.e2e.booking_helpers import create_showtime, hold, token
 
 

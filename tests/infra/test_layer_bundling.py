@@ -59,7 +59,11 @@ def test_bundled_layer_holds_marquee_and_its_dependencies(synthesis) -> None:  #
     else:
         with zipfile.ZipFile(asset.with_suffix(".zip")) as archive:
             names = set(archive.namelist())
-    for expected in ("python/marquee/tenant.py", "python/marquee/health.py", "python/pydantic/__init__.py"):
+    for expected in (
+        "python/marquee/tenancy/tenant.py",
+        "python/marquee/resilience/health.py",
+        "python/pydantic/__init__.py",
+    ):
         assert expected in names
     assert "python/aws_lambda_powertools/__init__.py" in names
     assert not [n for n in names if "__pycache__" in n]

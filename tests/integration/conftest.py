@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from marquee import aws
+from marquee.core import aws
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_DIR = ROOT / "functions"
@@ -205,7 +205,7 @@ def use_tenant_role(table_name: str, monkeypatch: pytest.MonkeyPatch | None = No
     """What TenantAccess.grant_to gives a tenant-facing function: the table and the role it assumes per tenant.
 
     moto returns credentials for the role but evaluates no policy (docs/patterns/19-tenant-isolation.md)."""
-    from marquee import tenant_session
+    from marquee.tenancy import tenant_session
 
     iam = boto3.client("iam", region_name=REGION)
     try:
@@ -245,8 +245,8 @@ class _MainTableRefused:
 def only_tenant_sessions(monkeypatch: pytest.MonkeyPatch, table: str) -> Iterator[list[str]]:
     """Within the block the function's own DynamoDB client refuses every call on the main ``table`` (other tables, such
     as idempotency records and breakers, stay on its own role), so the main table must be reached through
-    ``marquee.tenant_session`` (the tenant-access role). Yields the tenants whose sessions were asked for, in order."""
-    from marquee import tenant_session
+    ``marquee.tenancy.tenant_session`` (the tenant-access role). Yields the tenants whose sessions were asked for, in order."""
+    from marquee.tenancy import tenant_session
 
     opened: list[str] = []
     real_session, real_client = tenant_session.tenant_dynamodb, aws.dynamodb

@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from marquee.notifications_store import NotificationStore
+from marquee.notifications.store import NotificationStore
 
 from .conftest import REGION, LambdaContext, Platform, load_event, load_function
 from .logs import errors_of_type, json_logs

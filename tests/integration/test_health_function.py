@@ -5,7 +5,7 @@ from types import ModuleType
 import boto3
 import pytest
 
-from marquee.errors import ConfigurationError
+from marquee.core.errors import ConfigurationError
 
 from .conftest import REGION, Platform, invoke, load_event, load_function
 

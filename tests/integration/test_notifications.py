@@ -18,8 +18,8 @@ import pytest
 from moto import mock_aws
 
 from localcloud.notification_providers import NotificationProvider
-from marquee import aws
-from marquee.notifications_providers import clear_caches
+from marquee.core import aws
+from marquee.notifications.providers import clear_caches
 from tests.integration.conftest import LambdaContext, invoke, load_event, only_tenant_sessions, use_tenant_role
 
 FOLDER = Path(__file__).resolve().parents[2] / "functions" / "notifications"

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from marquee import seats
-from marquee.booking_errors import HoldExpired
-from marquee.tenant import TenantContext
+from marquee.booking import seats
+from marquee.booking.errors import HoldExpired
+from marquee.tenancy.tenant import TenantContext
 from tests.integration.conftest import (
     LambdaContext,
     Platform,
@@ -170,7 +170,7 @@ def test_a_late_charge_after_compensation_began_never_reaches_the_provider(
     """Step Functions gave up on ChargePayment (States.Timeout) and compensated; the invocation it abandoned, queued for
     a worker, starts only now. It must not charge."""
     from marquee import payments
-    from marquee.orders import OrderStateConflict
+    from marquee.booking.orders import OrderStateConflict
 
     erin = customer("erin-sub")
     hold = seats.create_hold(erin, showtime_id=SHOWTIME, seat_ids=SEATS, lease_seconds=60, table_name=world["table"])
@@ -192,7 +192,7 @@ def test_refund_waits_while_a_charge_attempt_may_still_capture(
     """A charge attempt that began less than CHARGE_SETTLE_SECONDS ago may still capture: "no payment yet" is a
     transient ChargeMayBeInFlight (retried), never a SKIPPED refund."""
     from marquee import payments
-    from marquee.orders import ChargeMayBeInFlight
+    from marquee.booking.orders import ChargeMayBeInFlight
 
     fay = customer("fay-sub")
     hold = seats.create_hold(fay, showtime_id=SHOWTIME, seat_ids=SEATS, lease_seconds=60, table_name=world["table"])
@@ -238,7 +238,7 @@ def test_a_showtime_that_started_during_the_charge_is_refunded_released_and_fail
     from datetime import UTC, datetime
 
     from marquee import payments
-    from marquee.money import Money
+    from marquee.core.money import Money
 
     gil = customer("gil-sub")
     hold = seats.create_hold(gil, showtime_id=SHOWTIME, seat_ids=SEATS, lease_seconds=60, table_name=world["table"])

@@ -69,7 +69,7 @@ def test_relay_reports_a_refused_entry_as_a_batch_item_failure(relay: ModuleType
     second = json.loads(json.dumps(event["Records"][0]))
     second["dynamodb"]["SequenceNumber"] = "111100000000000000000002"
     event["Records"].append(second)
-    with mock.patch("marquee.aws.events", return_value=fake):
+    with mock.patch("marquee.core.aws.events", return_value=fake):
         result = relay.handler(event, LambdaContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "111100000000000000000002"}]}
 
@@ -77,7 +77,7 @@ def test_relay_reports_a_refused_entry_as_a_batch_item_failure(relay: ModuleType
 def test_relay_fails_the_invocation_when_every_entry_is_refused(relay: ModuleType) -> None:
     fake = mock.Mock()
     fake.put_events.return_value = {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "ThrottlingException"}]}
-    with mock.patch("marquee.aws.events", return_value=fake), pytest.raises(BatchProcessingError):
+    with mock.patch("marquee.core.aws.events", return_value=fake), pytest.raises(BatchProcessingError):
         relay.handler(load_event("outbox_relay/outbox_insert.json"), LambdaContext())
 
 

@@ -1,4 +1,4 @@
-"""marquee.seats on moto: hold all-or-none, fencing tokens, convert and release (the saga's calls), idempotency."""
+"""marquee.booking.seats on moto: hold all-or-none, fencing tokens, convert and release (the saga's calls), idempotency."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from marquee import seats
-from marquee.booking_errors import HoldExpired, HoldNotActive, HoldNotFound, SeatsTaken, UnknownSeats
-from marquee.tenant import TenantContext
+from marquee.booking import seats
+from marquee.booking.errors import HoldExpired, HoldNotActive, HoldNotFound, SeatsTaken, UnknownSeats
+from marquee.tenancy.tenant import TenantContext
 
 from .conftest import REGION, Platform
 

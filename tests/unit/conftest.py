@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from marquee import aws
+from marquee.core import aws
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 

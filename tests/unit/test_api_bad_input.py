@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from marquee import aws
+from marquee.core import aws
 from tools.api_functions import api_functions, load
 from tools.openapi import OPENAPI_FILE
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from marquee import aws
+from marquee.core import aws
 
 
 def test_clients_are_created_lazily_and_cached() -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from marquee.breaker import (
+from marquee.resilience.breaker import (
     BreakerConfig,
     BreakerOpen,
     BreakerRecord,

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from pydantic import Field
 
-from marquee.env import BaseEnv, PowertoolsEnv, load_env
-from marquee.errors import ConfigurationError
+from marquee.core.env import BaseEnv, PowertoolsEnv, load_env
+from marquee.core.errors import ConfigurationError
 
 
 class SampleEnv(PowertoolsEnv):

@@ -10,8 +10,8 @@ import pytest
 from aws_lambda_powertools.utilities.feature_flags.schema import SchemaValidator
 
 from localcloud.flags import FlagError, parse_bool, set_flag
-from marquee.flags import flag_context, user_bucket
-from marquee.tenant import TenantContext
+from marquee.core.flags import flag_context, user_bucket
+from marquee.tenancy.tenant import TenantContext
 
 
 def test_user_bucket_is_stable_and_spread() -> None:

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from marquee import health
-from marquee.health import HealthCheck, Status, overall, run_checks
+from marquee.resilience import health
+from marquee.resilience.health import HealthCheck, Status, overall, run_checks
 
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 

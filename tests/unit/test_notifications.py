@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from marquee.breaker import BreakerConfig, BreakerRecord, CircuitBreaker, Transition
-from marquee.notifications import (
+from marquee.notifications.channels import (
     MAX_MESSAGE_BYTES,
     Channel,
     MessageTooLarge,
@@ -24,7 +23,7 @@ from marquee.notifications import (
     group_id,
     notifications_for,
 )
-from marquee.notifications_providers import (
+from marquee.notifications.providers import (
     AllProvidersFailed,
     ChannelSender,
     MessageRejected,
@@ -33,6 +32,7 @@ from marquee.notifications_providers import (
     Rejected,
     Route,
 )
+from marquee.resilience.breaker import BreakerConfig, BreakerRecord, CircuitBreaker, Transition
 
 
 def _envelope(event_type: str = "OrderConfirmed", **data: Any) -> dict[str, Any]:

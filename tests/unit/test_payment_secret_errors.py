@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from marquee import provider_credentials
 from marquee.payments import provider as provider_module
 from marquee.payments.provider import ProviderNotReached
+from marquee.resilience import provider_credentials
 
 SECRET_VALUE = "sk_live_do_not_print_me_123456"  # noqa: S105 - a canary, not a secret
 
@@ -44,7 +44,7 @@ def test_malformed_secret_error_never_contains_the_value(raw: str, monkeypatch: 
 
 def test_the_notification_provider_secret_error_never_contains_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same reader serves the notification providers: same guarantee."""
-    from marquee.notifications_providers import NotReached, ProviderClient
+    from marquee.notifications.providers import NotReached, ProviderClient
 
     monkeypatch.setattr(
         provider_credentials, "secrets_provider", lambda: _Secrets(json.dumps({"apiKey": SECRET_VALUE}))

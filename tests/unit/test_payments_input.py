@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from marquee.money import Money
+from marquee.core.money import Money
 from marquee.payments import ChargeRequest, InvalidIdempotencyKey, payment_id_for
 
 FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "payments"

@@ -8,8 +8,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.exceptions import BadRequestError
 from pydantic import BaseModel, Field
 
-from marquee.errors import ConfigurationError, TenantClaimError
-from marquee.problem import PROBLEM_CONTENT_TYPE, problem_response, register_problem_handlers
+from marquee.core.errors import ConfigurationError, TenantClaimError
+from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_response, register_problem_handlers
 
 from .conftest import load_event
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marquee.seats import SEAT_HELD_BY_HOLD, SEAT_IS_FREE_AT_FENCE, Seat, SeatState
+from marquee.booking.seats import SEAT_HELD_BY_HOLD, SEAT_IS_FREE_AT_FENCE, Seat, SeatState
 
 
 def test_a_held_seat_is_free_again_once_its_lease_has_expired() -> None:

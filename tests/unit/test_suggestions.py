@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marquee.suggestions import suggest_v1, suggest_v2
+from marquee.booking.suggestions import suggest_v1, suggest_v2
 
 ALL = [f"{row}{n}" for row in "ABCDE" for n in range(1, 11)]
 

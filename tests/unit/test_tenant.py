@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from marquee.errors import ForbiddenError, TenantClaimError
-from marquee.tenant import TenantContext, parse_groups, tenant_key
+from marquee.core.errors import ForbiddenError, TenantClaimError
+from marquee.tenancy.tenant import TenantContext, parse_groups, tenant_key
 
 from .conftest import load_event
 

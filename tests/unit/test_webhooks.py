@@ -11,19 +11,13 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from marquee import webhooks
-from marquee.events import EVENT_TYPES
-from marquee.ssrf import UrlRejected, check_url, classify
-from marquee.webhooks import (
-    InvalidSignature,
-    SecretDocument,
-    delivery_id,
-    new_secret,
-    secret_length,
-    signature_header,
-    signed_headers,
-    verify_inbound,
-)
+from marquee.messaging.events import EVENT_TYPES
+from marquee.webhooks import events as webhook_events
+from marquee.webhooks.errors import InvalidSignature
+from marquee.webhooks.inbound import verify_inbound
+from marquee.webhooks.signing import delivery_id, new_secret, secret_length, signature_header, signed_headers
+from marquee.webhooks.signing_secrets import SecretDocument
+from marquee.webhooks.ssrf import UrlRejected, check_url, classify
 
 BODY = '{"id":"e1","type":"OrderConfirmed","data":{"orderId":"ord_1"}}'
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # noqa: S105 - the Standard Webhooks test vector's secret
@@ -123,7 +117,7 @@ def test_delivery_ids_are_stable_per_endpoint_and_event_and_sort_by_event_time()
 
 
 def test_every_registered_booking_event_can_be_subscribed_to() -> None:
-    booking_modules = ("marquee.booking_events", "marquee.payments.models", "marquee.orders")
+    booking_modules = ("marquee.booking.events", "marquee.payments.models", "marquee.booking.orders")
     for module in booking_modules:
         try:
             importlib.import_module(module)
@@ -131,8 +125,8 @@ def test_every_registered_booking_event_can_be_subscribed_to() -> None:
             continue  # a module another capability has not shipped yet
     booking = {name for name, model in EVENT_TYPES.items() if model.__module__ in booking_modules}
     assert booking, "no booking event is registered"
-    assert booking <= webhooks.BOOKING_EVENT_TYPES
-    assert {"EndpointDisabled", "RefundReported", "ChargebackReported"} <= webhooks.WEBHOOK_EVENT_TYPES
+    assert booking <= webhook_events.BOOKING_EVENT_TYPES
+    assert {"EndpointDisabled", "RefundReported", "ChargebackReported"} <= webhook_events.WEBHOOK_EVENT_TYPES
 
 
 # ---- SSRF guard ---------------------------------------------------------------------------------------------------------

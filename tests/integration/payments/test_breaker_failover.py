@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from localcloud import dynamodb_atomicity
-from marquee.breaker import BreakerState, DynamoDBBreakerStore
-from marquee.money import Money
+from marquee.core.money import Money
 from marquee.payments import ChargeRequest, PaymentResult, ProviderUnavailable, charge, payment_id_for
+from marquee.resilience.breaker import BreakerState, DynamoDBBreakerStore
 
 from .conftest import SETTINGS, PaymentsWorld
 

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 
-from marquee import ssrf
+from marquee.webhooks import ssrf
 
 from ..conftest import REGION, Platform, load_function, use_tenant_role
 from .receiver import Receiver

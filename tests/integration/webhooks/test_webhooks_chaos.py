@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from marquee.webhooks import DeliveryStatus
+from marquee.webhooks.models import DeliveryStatus
 
 from ..conftest import LambdaContext, load_event
 from ..logs import errors_of_type, json_logs

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from standardwebhooks import Webhook
 
-from marquee.webhooks import signed_headers
+from marquee.webhooks.signing import signed_headers
 
 from ..conftest import LambdaContext, invoke, load_event, only_tenant_sessions
 from .conftest import INBOUND_SECRET, World

@@ -4,7 +4,7 @@ Every API function builds its app with ``ApiResolver(...)`` and nothing else, so
 - the request guard (``guard.py``: size 413, content type 415, encoding 400, nesting 400, top-level shape 422) before
   routing, parsing or validation;
 - request validation (pydantic, unknown fields refused by the models) mapped to 422 problems that never echo the input;
-- every error as ``application/problem+json`` (``marquee.problem``), a 500 only for a real bug, logged with its
+- every error as ``application/problem+json`` (``marquee.http.problem``), a 500 only for a real bug, logged with its
   correlation id, which the caller gets too;
 - a response check: whatever a route returns leaves as a well-formed Lambda proxy response (string body, string
   headers), or as a logged 500, never as something API Gateway would turn into a 502.
@@ -22,7 +22,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.http.guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DEPTH, Refused, RequestGuard, refused_response
-from marquee.problem import PROBLEM_CONTENT_TYPE, problem_body, register_problem_handlers
+from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body, register_problem_handlers
 
 logger = Logger(child=True)
 

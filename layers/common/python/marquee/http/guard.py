@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from marquee.problem import PROBLEM_CONTENT_TYPE, problem_body
+from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body
 
 DEFAULT_MAX_BODY_BYTES = 256 * 1024
 DEFAULT_MAX_DEPTH = 32

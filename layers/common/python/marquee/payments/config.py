@@ -13,11 +13,11 @@ from functools import cache
 
 from pydantic import Field
 
-from marquee.breaker import BreakerConfig, CircuitBreaker, DynamoDBBreakerStore
-from marquee.env import BaseEnv, load_env
+from marquee.core.env import BaseEnv, load_env
 from marquee.payments.models import ProviderName
 from marquee.payments.provider import ProviderClient
 from marquee.payments.store import PaymentStore
+from marquee.resilience.breaker import BreakerConfig, CircuitBreaker, DynamoDBBreakerStore
 
 
 class PaymentsEnv(BaseEnv):
@@ -34,7 +34,7 @@ class PaymentsEnv(BaseEnv):
     breaker_cooldown_ms: int = Field(gt=0)
     breaker_success_threshold: int = Field(gt=0)
     breaker_probe_lease_ms: int = Field(gt=0)
-    # Set by CDK when the function reads feature flags (marquee.flags): `payments_secondary_as_primary` per tenant.
+    # Set by CDK when the function reads feature flags (marquee.core.flags): `payments_secondary_as_primary` per tenant.
     flags_application: str | None = None
 
 
@@ -89,8 +89,8 @@ def _secondary_first_flag(tenant_id: str, client_id: str) -> bool:
     """The feature flag, per tenant. Fails safe: if the flags cannot be read, the primary stays first."""
     from aws_lambda_powertools.utilities.feature_flags.exceptions import ConfigurationStoreError
 
-    from marquee.flags import is_enabled
-    from marquee.tenant import TenantContext
+    from marquee.core.flags import is_enabled
+    from marquee.tenancy.tenant import TenantContext
 
     try:
         return is_enabled(SECONDARY_FIRST_FLAG, TenantContext(tenant_id=tenant_id, user_id=client_id), default=False)

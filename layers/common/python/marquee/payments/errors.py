@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from marquee.errors import MarqueeError
+from marquee.core.errors import MarqueeError
 
 
 class PaymentError(MarqueeError):

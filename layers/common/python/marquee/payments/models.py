@@ -12,8 +12,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
 
-from marquee.events import EventData, register
-from marquee.money import Money
+from marquee.core.money import Money
+from marquee.messaging.events import EventData, register
 
 # A card number: digits only, 12 to 19 of them. It is never logged, stored or put in an event: only its last 4 are.
 CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")]

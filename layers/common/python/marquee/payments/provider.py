@@ -9,7 +9,7 @@
   ``ProviderNotReached`` means nothing can have been charged (connection refused, connect timeout, 401, 429, 503 before
   processing); ``ProviderOutcomeUnknown`` means it may have been (read timeout, 5xx): only the SAME provider, asked again
   with the same key, may settle it.
-- The transport (pooled urllib3, connect and read timeouts, no retries, the 401 refetch) is marquee.provider_http.
+- The transport (pooled urllib3, connect and read timeouts, no retries, the 401 refetch) is marquee.resilience.provider_http.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from marquee import provider_http
-from marquee.money import Money
-from marquee.provider_credentials import CredentialsUnusable, ProviderCredentials
-from marquee.provider_http import NOT_REACHED_STATUSES
+from marquee.core.money import Money
+from marquee.resilience import provider_http
+from marquee.resilience.provider_credentials import CredentialsUnusable, ProviderCredentials
+from marquee.resilience.provider_http import NOT_REACHED_STATUSES
 
 
 class ProviderError(Exception):

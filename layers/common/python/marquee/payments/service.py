@@ -21,8 +21,7 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from marquee.breaker import BreakerOpen, Permit
-from marquee.events import Envelope, envelope
+from marquee.messaging.events import Envelope, envelope
 from marquee.payments.config import PaymentsDeps, default_deps
 from marquee.payments.errors import (
     IdempotencyKeyReused,
@@ -43,6 +42,7 @@ from marquee.payments.models import (
 )
 from marquee.payments.provider import ProviderDeclined, ProviderNotReached, ProviderOutcomeUnknown
 from marquee.payments.store import StoredPayment
+from marquee.resilience.breaker import BreakerOpen, Permit
 
 logger = logging.getLogger(__name__)
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from marquee import aws
-from marquee.events import Envelope
-from marquee.money import Money
-from marquee.outbox import outbox_put
+from marquee.core import aws
+from marquee.core.money import Money
+from marquee.messaging.events import Envelope
+from marquee.messaging.outbox import outbox_put
 from marquee.payments.errors import PaymentInFlight
 from marquee.payments.models import PaymentResult, PaymentStatus, ProviderName, RefundResult
-from marquee.tenant import tenant_key
+from marquee.tenancy.tenant import tenant_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

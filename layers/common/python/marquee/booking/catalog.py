@@ -1,0 +1,345 @@
+"""Catalog data access: cinemas, auditoriums, movies, showtimes (with their seat items) and the showtime index.
+
+Every function takes the caller's ``TenantContext`` and builds every key from it (docs/booking-data-model.md). A
+showtime is written in two steps: its seat items first (BatchWriteItem, 25 per call), then the showtime item and its
+index entry in ONE transaction, so a showtime is listed only once all its seats exist.
+"""
+
+from __future__ import annotations
+
+import string
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from marquee.booking import seats
+from marquee.booking.errors import NotFound, UnprocessableError
+from marquee.core import aws
+from marquee.core.money import Money
+from marquee.tenancy.tenant import TenantContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+META = "META"
+ROW_LETTERS = string.ascii_uppercase  # at most 26 rows: A..Z
+BATCH_WRITE_MAX = 25
+ITEM_IS_NEW = "attribute_not_exists(pk)"
+
+
+class Cinema(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    cinema_id: str
+    name: str
+    city: str
+
+
+class Auditorium(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    auditorium_id: str
+    cinema_id: str
+    name: str
+    rows: int
+    seats_per_row: int
+    unavailable: list[str]
+
+    def seat_ids(self) -> list[str]:
+        return [f"{ROW_LETTERS[r]}{n}" for r in range(self.rows) for n in range(1, self.seats_per_row + 1)]
+
+
+class Movie(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    movie_id: str
+    title: str
+    runtime_minutes: int
+
+
+class Showtime(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    showtime_id: str
+    movie_id: str
+    auditorium_id: str
+    starts_at: datetime
+    price: Money
+    hold_lease_seconds: int
+    title: str | None = None
+
+
+class SeatView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    seat_id: str
+    state: seats.SeatState
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+def _client(client: DynamoDBClient | None) -> DynamoDBClient:
+    return client if client is not None else aws.dynamodb()
+
+
+def _meta_key(tenant: TenantContext, kind: str, entity_id: str) -> dict[str, Any]:
+    return {"pk": {"S": tenant.key(kind, entity_id)}, "sk": {"S": META}}
+
+
+def _get_meta(
+    ddb: DynamoDBClient, table_name: str, tenant: TenantContext, kind: str, entity_id: str
+) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = ddb.get_item(TableName=table_name, Key=_meta_key(tenant, kind, entity_id)).get("Item")
+    return item
+
+
+def _put_new(ddb: DynamoDBClient, table_name: str, item: dict[str, Any]) -> None:
+    ddb.put_item(TableName=table_name, Item=item, ConditionExpression=ITEM_IS_NEW)
+
+
+# ---- cinemas, auditoriums, movies ----------------------------------------------------------------------------------
+def create_cinema(
+    tenant: TenantContext, *, name: str, city: str, table_name: str, client: DynamoDBClient | None = None
+) -> Cinema:
+    cinema = Cinema(cinema_id=new_id("cin"), name=name, city=city)
+    item = {
+        **_meta_key(tenant, "CINEMA", cinema.cinema_id),
+        "entity": {"S": "CINEMA"},
+        "name": {"S": name},
+        "city": {"S": city},
+    }
+    _put_new(_client(client), table_name, item)
+    return cinema
+
+
+def create_auditorium(
+    tenant: TenantContext,
+    *,
+    cinema_id: str,
+    name: str,
+    rows: int,
+    seats_per_row: int,
+    unavailable: list[str],
+    table_name: str,
+    client: DynamoDBClient | None = None,
+) -> Auditorium:
+    ddb = _client(client)
+    if _get_meta(ddb, table_name, tenant, "CINEMA", cinema_id) is None:
+        raise UnprocessableError(f"No cinema {cinema_id} in this tenant.")
+    auditorium = Auditorium(
+        auditorium_id=new_id("aud"),
+        cinema_id=cinema_id,
+        name=name,
+        rows=rows,
+        seats_per_row=seats_per_row,
+        unavailable=sorted(set(unavailable)),
+    )
+    outside = sorted(set(unavailable) - set(auditorium.seat_ids()))
+    if outside:
+        raise UnprocessableError(f"Unavailable seats outside the auditorium: {', '.join(outside)}.")
+    item = {
+        **_meta_key(tenant, "AUDITORIUM", auditorium.auditorium_id),
+        "entity": {"S": "AUDITORIUM"},
+        "cinemaId": {"S": cinema_id},
+        "name": {"S": name},
+        "rows": {"N": str(rows)},
+        "seatsPerRow": {"N": str(seats_per_row)},
+        "unavailable": {"L": [{"S": s} for s in auditorium.unavailable]},
+    }
+    _put_new(ddb, table_name, item)
+    return auditorium
+
+
+def get_auditorium(
+    tenant: TenantContext, auditorium_id: str, *, table_name: str, client: DynamoDBClient | None = None
+) -> Auditorium | None:
+    item = _get_meta(_client(client), table_name, tenant, "AUDITORIUM", auditorium_id)
+    if item is None:
+        return None
+    return Auditorium(
+        auditorium_id=auditorium_id,
+        cinema_id=item["cinemaId"]["S"],
+        name=item["name"]["S"],
+        rows=int(item["rows"]["N"]),
+        seats_per_row=int(item["seatsPerRow"]["N"]),
+        unavailable=[s["S"] for s in item.get("unavailable", {}).get("L", [])],
+    )
+
+
+def create_movie(
+    tenant: TenantContext,
+    *,
+    title: str,
+    runtime_minutes: int,
+    table_name: str,
+    client: DynamoDBClient | None = None,
+) -> Movie:
+    movie = Movie(movie_id=new_id("mov"), title=title, runtime_minutes=runtime_minutes)
+    item = {
+        **_meta_key(tenant, "MOVIE", movie.movie_id),
+        "entity": {"S": "MOVIE"},
+        "title": {"S": title},
+        "runtimeMinutes": {"N": str(runtime_minutes)},
+    }
+    _put_new(_client(client), table_name, item)
+    return movie
+
+
+# ---- showtimes -------------------------------------------------------------------------------------------------------
+def create_showtime(
+    tenant: TenantContext,
+    *,
+    movie_id: str,
+    auditorium_id: str,
+    starts_at: datetime,
+    price: Money,
+    hold_lease_seconds: int,
+    table_name: str,
+    client: DynamoDBClient | None = None,
+) -> Showtime:
+    ddb = _client(client)
+    movie = _get_meta(ddb, table_name, tenant, "MOVIE", movie_id)
+    if movie is None:
+        raise UnprocessableError(f"No movie {movie_id} in this tenant.")
+    auditorium = get_auditorium(tenant, auditorium_id, table_name=table_name, client=ddb)
+    if auditorium is None:
+        raise UnprocessableError(f"No auditorium {auditorium_id} in this tenant.")
+    showtime = Showtime(
+        showtime_id=new_id("sht"),
+        movie_id=movie_id,
+        auditorium_id=auditorium_id,
+        starts_at=starts_at,
+        price=price,
+        hold_lease_seconds=hold_lease_seconds,
+        title=movie["title"]["S"],
+    )
+    unavailable = set(auditorium.unavailable)
+    seat_items = [
+        seats.seat_item(tenant, showtime.showtime_id, s, available=s not in unavailable) for s in auditorium.seat_ids()
+    ]
+    _batch_put(ddb, table_name, seat_items)
+    starts = starts_at.isoformat()
+    summary: dict[str, Any] = {
+        "showtimeId": {"S": showtime.showtime_id},
+        "movieId": {"S": movie_id},
+        "title": {"S": showtime.title or ""},
+        "auditoriumId": {"S": auditorium_id},
+        "startsAt": {"S": starts},
+        "price": {"M": {"amount": {"N": str(price.amount)}, "currency": {"S": price.currency}}},
+        "holdLeaseSeconds": {"N": str(hold_lease_seconds)},
+    }
+    ddb.transact_write_items(
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": table_name,
+                    "Item": {
+                        **_meta_key(tenant, "SHOWTIME", showtime.showtime_id),
+                        "entity": {"S": "SHOWTIME"},
+                        **summary,
+                    },
+                    "ConditionExpression": ITEM_IS_NEW,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": table_name,
+                    "Item": {
+                        "pk": {"S": tenant.key("SHOWTIMES")},
+                        "sk": {"S": f"{starts}#{showtime.showtime_id}"},
+                        "entity": {"S": "SHOWTIME_INDEX"},
+                        **summary,
+                    },
+                    "ConditionExpression": ITEM_IS_NEW,
+                }
+            },
+        ]
+    )
+    return showtime
+
+
+def _batch_put(ddb: DynamoDBClient, table_name: str, items: list[dict[str, Any]]) -> None:
+    for start in range(0, len(items), BATCH_WRITE_MAX):
+        request: dict[str, Any] = {
+            table_name: [{"PutRequest": {"Item": i}} for i in items[start : start + BATCH_WRITE_MAX]]
+        }
+        while request:
+            response = ddb.batch_write_item(RequestItems=request)
+            request = response.get("UnprocessedItems") or {}  # type: ignore[assignment]
+
+
+def showtime_from_item(item: Mapping[str, Any]) -> Showtime:
+    return Showtime(
+        showtime_id=item["showtimeId"]["S"],
+        movie_id=item["movieId"]["S"],
+        auditorium_id=item["auditoriumId"]["S"],
+        starts_at=datetime.fromisoformat(item["startsAt"]["S"]),
+        price=Money(amount=int(item["price"]["M"]["amount"]["N"]), currency=item["price"]["M"]["currency"]["S"]),
+        hold_lease_seconds=int(item["holdLeaseSeconds"]["N"]),
+        title=item.get("title", {}).get("S"),
+    )
+
+
+def list_showtimes(
+    tenant: TenantContext,
+    *,
+    table_name: str,
+    limit: int,
+    after: str | None = None,
+    client: DynamoDBClient | None = None,
+) -> tuple[list[Showtime], str | None]:
+    """Showtimes by start time; ``after`` is the opaque cursor returned by the previous page."""
+    kwargs: dict[str, Any] = {
+        "TableName": table_name,
+        "KeyConditionExpression": "pk = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": tenant.key("SHOWTIMES")}},
+        "Limit": limit,
+    }
+    if after:
+        kwargs["ExclusiveStartKey"] = {"pk": {"S": tenant.key("SHOWTIMES")}, "sk": {"S": after}}
+    response = _client(client).query(**kwargs)
+    cursor = response.get("LastEvaluatedKey", {}).get("sk", {}).get("S")
+    return [showtime_from_item(i) for i in response.get("Items", [])], cursor
+
+
+def get_showtime(
+    tenant: TenantContext, showtime_id: str, *, table_name: str, client: DynamoDBClient | None = None
+) -> Showtime:
+    item = _get_meta(_client(client), table_name, tenant, "SHOWTIME", showtime_id)
+    if item is None:
+        raise NotFound(f"No showtime {showtime_id}.")
+    return showtime_from_item(item)
+
+
+def seat_map(
+    tenant: TenantContext,
+    showtime_id: str,
+    *,
+    table_name: str,
+    now_ms: int,
+    client: DynamoDBClient | None = None,
+) -> list[SeatView]:
+    """Every seat of the showtime and its state at ``now_ms`` (free/held/sold/unavailable), row by row."""
+    ddb = _client(client)
+    kwargs: dict[str, Any] = {
+        "TableName": table_name,
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :seat)",
+        "ExpressionAttributeValues": {
+            ":pk": {"S": seats.showtime_pk(tenant, showtime_id)},
+            ":seat": {"S": seats.SEAT_PREFIX},
+        },
+        "ConsistentRead": True,
+    }
+    views: list[SeatView] = []
+    while True:
+        response = ddb.query(**kwargs)
+        for item in response.get("Items", []):
+            seat = seats.seat_from_item(item)
+            views.append(SeatView(seat_id=seat.seat_id, state=seat.state(now_ms)))
+        if "LastEvaluatedKey" not in response:
+            break
+        kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    views.sort(key=lambda v: (v.seat_id[0], int(v.seat_id[1:])))
+    return views

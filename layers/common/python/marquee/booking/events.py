@@ -1,0 +1,59 @@
+"""Booking events of the seat lifecycle (docs/booking-data-model.md). Each is a registered ``EventData`` with a
+published JSON Schema (docs/events/). They are written by ``marquee.booking.seats`` in the same transaction as the change."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from marquee.messaging.events import EventData, register
+
+
+class _Camel(EventData):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class HeldSeatData(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    seat_id: str
+    fence: int = Field(ge=1, description="The seat's fencing token for this hold")
+
+
+@register
+class HoldCreated(_Camel):
+    event_type: ClassVar[str] = "HoldCreated"
+    hold_id: str
+    showtime_id: str
+    customer_id: str
+    seats: list[HeldSeatData]
+    lease_expires_at_ms: int
+
+
+@register
+class HoldReleased(_Camel):
+    event_type: ClassVar[str] = "HoldReleased"
+    hold_id: str
+    showtime_id: str
+    seats: list[str] = Field(description="Seats given back (those the hold still owned)")
+    reason: str
+
+
+@register
+class SeatsReserved(_Camel):
+    event_type: ClassVar[str] = "SeatsReserved"
+    hold_id: str
+    order_id: str
+    showtime_id: str
+    seats: list[str]
+
+
+@register
+class SeatsReleased(_Camel):
+    event_type: ClassVar[str] = "SeatsReleased"
+    hold_id: str
+    order_id: str
+    showtime_id: str
+    seats: list[str]

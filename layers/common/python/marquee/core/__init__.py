@@ -1,0 +1,1 @@
+"""The kernel core: environment models, cached AWS clients, typed errors, money, the camelCase wire models."""

@@ -1,0 +1,1 @@
+"""DynamoDB helpers shared by the stores: item (de)serialisation and conditional-check failure codes."""

@@ -1,0 +1,65 @@
+"""The one event envelope every domain event travels in (DESIGN.md): id, type, version, tenantId, occurredAt,
+correlationId, data. Each event type is a pydantic model of its ``data``, registered here with its version, so that
+its JSON Schema can be published and consumers can validate. Consumers dedupe on ``id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from marquee.tenancy.tenant import TenantId
+
+
+class EventData(BaseModel):
+    """Base of every event's ``data``. Subclasses set ``event_type`` and ``version``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    event_type: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+class Envelope(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    type: str
+    version: int
+    tenant_id: TenantId = Field(alias="tenantId")
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC), alias="occurredAt")
+    correlation_id: str = Field(alias="correlationId")
+    data: dict[str, Any]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True)
+
+
+EVENT_TYPES: dict[str, type[EventData]] = {}
+
+
+def register(model: type[EventData]) -> type[EventData]:
+    """Class decorator: make an event type known (schemas, validation in consumers)."""
+    EVENT_TYPES[model.event_type] = model
+    return model
+
+
+def envelope(data: EventData, *, tenant_id: str, correlation_id: str, event_id: str | None = None) -> Envelope:
+    """Wrap validated ``data`` in the envelope. Pass ``event_id`` only to make an event's id deterministic."""
+    fields: dict[str, Any] = {
+        "type": data.event_type,
+        "version": data.version,
+        "tenantId": tenant_id,
+        "correlationId": correlation_id,
+        "data": data.model_dump(mode="json", by_alias=True),
+    }
+    if event_id is not None:
+        fields["id"] = event_id
+    return Envelope(**fields)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schema of every registered event's data, by type (published under docs/ and used by tests)."""
+    return {name: model.model_json_schema(by_alias=True) for name, model in sorted(EVENT_TYPES.items())}

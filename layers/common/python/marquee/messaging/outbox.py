@@ -1,0 +1,42 @@
+"""The transactional outbox (challenge 12): an event is written in the SAME TransactWriteItems as the state change.
+
+An outbox item lives in the main table:
+    pk = TENANT#{tenant}#OUTBOX#{event id}, sk = OUTBOX
+    envelope   the event envelope as JSON (string)
+    event_type the envelope's type (for stream filters)
+    expires_at TTL (epoch seconds): the relay has long published it by then
+
+The table's stream, filtered on ``sk = OUTBOX`` INSERTs, feeds the relay, which publishes each envelope to the bus.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from marquee.messaging.events import Envelope
+from marquee.tenancy.tenant import tenant_key
+
+OUTBOX_SK = "OUTBOX"
+OUTBOX_TTL_SECONDS = 7 * 24 * 3600
+
+
+def outbox_key(tenant_id: str, event_id: str) -> dict[str, dict[str, str]]:
+    return {"pk": {"S": tenant_key(tenant_id, "OUTBOX", event_id)}, "sk": {"S": OUTBOX_SK}}
+
+
+def outbox_put(table_name: str, event: Envelope, *, now: float | None = None) -> dict[str, Any]:
+    """A TransactWriteItems ``Put`` entry for ``event``; the event id can be written only once."""
+    expires = int((now if now is not None else time.time()) + OUTBOX_TTL_SECONDS)
+    return {
+        "Put": {
+            "TableName": table_name,
+            "Item": {
+                **outbox_key(event.tenant_id, event.id),
+                "envelope": {"S": event.to_json()},
+                "event_type": {"S": event.type},
+                "expires_at": {"N": str(expires)},
+            },
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }

@@ -1,0 +1,1 @@
+"""Notifications (challenge 6, design question 10): channels and messages, providers, the delivery store, the DLQs."""

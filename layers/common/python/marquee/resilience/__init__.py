@@ -1,0 +1,1 @@
+"""Resilience: circuit breakers, the generic provider transport and credentials, deep health checks."""

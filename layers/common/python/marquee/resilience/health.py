@@ -1,0 +1,249 @@
+"""Deep health checks, reported as ``application/health+json`` (draft-inadarei-api-health-check).
+
+- A ``HealthCheck`` names one dependency probe. The runner starts every probe at once, each in its own daemon thread,
+  and waits for each one only until ITS OWN deadline: a hanging dependency becomes a ``fail`` for that check within its
+  timeout and never hangs the request. (Probes also use clients with short timeouts and no retries, see
+  ``marquee.core.aws.probe_client``, so their threads end soon after.)
+- A probe that succeeds slower than its ``warn_ms`` threshold is a ``warn``. Overall: ``fail`` if any check failed,
+  else ``warn`` if any warned, else ``pass``.
+- Adding a check is one line: ``HealthCheck("cache", "component", "redis", probe=lambda: ping())``, or one of the
+  AWS probe builders below.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from marquee.core import aws
+
+HEALTH_CONTENT_TYPE = "application/health+json"
+
+
+class Status(StrEnum):
+    PASS = "pass"  # noqa: S105 - a health status, not a password
+    WARN = "warn"
+    FAIL = "fail"
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """One named probe. ``probe`` returns nothing and raises if the dependency is unhealthy."""
+
+    component: str
+    component_type: str
+    component_id: str | None
+    probe: Callable[[], object]
+    timeout_ms: int = 2000
+    warn_ms: int = 1000
+    measurement: str = "responseTime"
+
+    @property
+    def key(self) -> str:
+        return f"{self.component}:{self.measurement}"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: HealthCheck
+    status: Status
+    latency_ms: float
+    time: datetime
+    output: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "componentType": self.check.component_type,
+            "status": self.status.value,
+            "observedValue": round(self.latency_ms, 1),
+            "observedUnit": "ms",
+            "time": self.time.isoformat().replace("+00:00", "Z"),
+        }
+        if self.check.component_id:
+            item["componentId"] = self.check.component_id
+        if self.output:
+            item["output"] = self.output
+        return item
+
+
+# The JSON Schema of a report (draft-inadarei-api-health-check), as published in the OpenAPI document.
+HEALTH_JSON_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["pass", "warn", "fail"]},
+        "serviceId": {"type": "string"},
+        "description": {"type": "string"},
+        "output": {"type": "string"},
+        "checks": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["componentType", "status", "observedValue", "observedUnit", "time"],
+                    "properties": {
+                        "componentId": {"type": "string"},
+                        "componentType": {"type": "string"},
+                        "status": {"type": "string", "enum": ["pass", "warn", "fail"]},
+                        "observedValue": {"type": "number"},
+                        "observedUnit": {"type": "string"},
+                        "time": {"type": "string", "format": "date-time"},
+                        "output": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    status: Status
+    results: tuple[CheckResult, ...]
+    service_id: str | None = None
+    description: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status is Status.FAIL
+
+    def as_json(self) -> dict[str, Any]:
+        checks: dict[str, list[dict[str, Any]]] = {}
+        for result in self.results:
+            checks.setdefault(result.check.key, []).append(result.as_json())
+        body: dict[str, Any] = {"status": self.status.value}
+        if self.service_id:
+            body["serviceId"] = self.service_id
+        if self.description:
+            body["description"] = self.description
+        if checks:
+            body["checks"] = checks
+        failed = [r.check.key for r in self.results if r.status is Status.FAIL]
+        if failed:
+            body["output"] = "failing: " + ", ".join(failed)
+        return body
+
+
+def overall(statuses: Iterable[Status]) -> Status:
+    seen = set(statuses)
+    if Status.FAIL in seen:
+        return Status.FAIL
+    if Status.WARN in seen:
+        return Status.WARN
+    return Status.PASS
+
+
+class _Probe(threading.Thread):
+    def __init__(self, check: HealthCheck, clock: Callable[[], float]) -> None:
+        super().__init__(name=f"health-{check.component}", daemon=True)
+        self.check = check
+        self.clock = clock
+        self.started_at = clock()
+        self.finished_at: float | None = None
+        self.error: str | None = None
+
+    def run(self) -> None:
+        try:
+            self.check.probe()
+        except Exception as exc:  # noqa: BLE001 - any probe error (ClientError, EndpointConnectionError...) is a "fail"
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.finished_at = self.clock()
+
+
+def run_checks(
+    checks: Sequence[HealthCheck],
+    *,
+    service_id: str | None = None,
+    description: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> HealthReport:
+    """Run ``checks`` concurrently, each bounded by its own timeout, and aggregate the results."""
+    now = datetime.now(UTC)
+    probes = [_Probe(check, clock) for check in checks]
+    for probe in probes:
+        probe.start()
+    results = []
+    for probe in probes:
+        deadline = probe.started_at + probe.check.timeout_ms / 1000.0
+        probe.join(timeout=max(deadline - clock(), 0.0))
+        results.append(_result(probe, now, clock))
+    return HealthReport(
+        status=overall(r.status for r in results),
+        results=tuple(results),
+        service_id=service_id,
+        description=description,
+    )
+
+
+def _result(probe: _Probe, now: datetime, clock: Callable[[], float]) -> CheckResult:
+    check = probe.check
+    if probe.is_alive() or probe.finished_at is None:
+        latency = (clock() - probe.started_at) * 1000.0
+        return CheckResult(check, Status.FAIL, latency, now, f"timed out after {check.timeout_ms} ms")
+    latency = (probe.finished_at - probe.started_at) * 1000.0
+    if probe.error is not None:
+        return CheckResult(check, Status.FAIL, latency, now, probe.error)
+    if latency > check.warn_ms:
+        return CheckResult(check, Status.WARN, latency, now, f"slower than {check.warn_ms} ms")
+    return CheckResult(check, Status.PASS, latency, now)
+
+
+# --- AWS dependency probes: each returns a HealthCheck; none reads data (DescribeSecret never reads the value). ---
+
+
+def dynamodb_table(table_name: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    client = aws.probe_client("dynamodb", timeout_ms)
+    return HealthCheck(
+        "dynamodb", "datastore", table_name, lambda: client.describe_table(TableName=table_name), timeout_ms, warn_ms
+    )
+
+
+def sqs_queue(queue_url: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    client = aws.probe_client("sqs", timeout_ms)
+    return HealthCheck(
+        "sqs",
+        "component",
+        queue_url,
+        lambda: client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"]),
+        timeout_ms,
+        warn_ms,
+    )
+
+
+def event_bus(bus_name: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    client = aws.probe_client("events", timeout_ms)
+    return HealthCheck(
+        "eventbridge", "component", bus_name, lambda: client.describe_event_bus(Name=bus_name), timeout_ms, warn_ms
+    )
+
+
+def secret(secret_arn: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    client = aws.probe_client("secretsmanager", timeout_ms)
+    return HealthCheck(
+        "secretsmanager",
+        "component",
+        secret_arn,
+        lambda: client.describe_secret(SecretId=secret_arn),
+        timeout_ms,
+        warn_ms,
+    )
+
+
+def state_machine(state_machine_arn: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    client = aws.probe_client("stepfunctions", timeout_ms)
+    return HealthCheck(
+        "stepfunctions",
+        "component",
+        state_machine_arn,
+        lambda: client.describe_state_machine(stateMachineArn=state_machine_arn),
+        timeout_ms,
+        warn_ms,
+    )
