@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import AwareDatetime, Field, StrictInt, StringConstraints
 
+from marquee.core.models import CamelRequest
 from marquee.core.money import Money
 from marquee.tenancy.tenant_session import TenantDataEnv
 
@@ -20,22 +20,18 @@ class CatalogEnv(TenantDataEnv):
     default_hold_lease_seconds: int = Field(ge=30, le=3600)
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-
-class CinemaRequest(_Wire):
+class CinemaRequest(CamelRequest):
     name: Name
     city: Name
 
 
-class CinemaResponse(_Wire):
+class CinemaResponse(CamelRequest):
     cinema_id: str
     name: str
     city: str
 
 
-class AuditoriumRequest(_Wire):
+class AuditoriumRequest(CamelRequest):
     cinema_id: EntityId
     name: Name
     rows: StrictInt = Field(ge=1, le=26)
@@ -43,7 +39,7 @@ class AuditoriumRequest(_Wire):
     unavailable: list[SeatId] = Field(default_factory=list, max_length=1300)
 
 
-class AuditoriumResponse(_Wire):
+class AuditoriumResponse(CamelRequest):
     auditorium_id: str
     cinema_id: str
     name: str
@@ -53,18 +49,18 @@ class AuditoriumResponse(_Wire):
     capacity: int
 
 
-class MovieRequest(_Wire):
+class MovieRequest(CamelRequest):
     title: Name
     runtime_minutes: StrictInt = Field(ge=1, le=600)
 
 
-class MovieResponse(_Wire):
+class MovieResponse(CamelRequest):
     movie_id: str
     title: str
     runtime_minutes: int
 
 
-class ShowtimeRequest(_Wire):
+class ShowtimeRequest(CamelRequest):
     movie_id: EntityId
     auditorium_id: EntityId
     starts_at: AwareDatetime
@@ -72,7 +68,7 @@ class ShowtimeRequest(_Wire):
     hold_lease_seconds: StrictInt | None = Field(default=None, ge=1, le=3600)  # 1 s: demos and expiry tests
 
 
-class ShowtimeSummary(_Wire):
+class ShowtimeSummary(CamelRequest):
     showtime_id: str
     movie_id: str
     title: str | None
@@ -82,17 +78,17 @@ class ShowtimeSummary(_Wire):
     hold_lease_seconds: int
 
 
-class ShowtimeList(_Wire):
+class ShowtimeList(CamelRequest):
     items: list[ShowtimeSummary]
     next_cursor: str | None
 
 
-class SeatOut(_Wire):
+class SeatOut(CamelRequest):
     seat_id: str
     state: str
 
 
-class SeatCounts(_Wire):
+class SeatCounts(CamelRequest):
     free: int
     held: int
     sold: int
@@ -104,7 +100,7 @@ class ShowtimeDetail(ShowtimeSummary):
     counts: SeatCounts
 
 
-class SuggestionResponse(_Wire):
+class SuggestionResponse(CamelRequest):
     """Where a party of ``party`` could sit together; ``algorithm`` says which one the caller's flag gave (v1 or v2)."""
 
     algorithm: str

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints, field_validator
 
 from marquee.booking.seats import MAX_SEATS_PER_HOLD
+from marquee.core.models import CamelRequest
 from marquee.tenancy.tenant_session import TenantDataEnv
 
 SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
@@ -18,11 +18,7 @@ class HoldsEnv(TenantDataEnv):
     """The holds function reads the lease from the showtime; nothing else is configured."""
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-
-class HoldRequest(_Wire):
+class HoldRequest(CamelRequest):
     # The size limit is checked in logic (422 with its own problem type), not here, so the list may be longer.
     # The contract says 10 (MAX_SEATS_PER_HOLD); more is refused in logic with its own problem type, too-many-seats.
     seats: list[SeatId] = Field(
@@ -37,12 +33,12 @@ class HoldRequest(_Wire):
         return value
 
 
-class HeldSeatOut(_Wire):
+class HeldSeatOut(CamelRequest):
     seat_id: str
     fence: int
 
 
-class HoldResponse(_Wire):
+class HoldResponse(CamelRequest):
     hold_id: str
     showtime_id: str
     customer_id: str

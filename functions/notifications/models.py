@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StrictBool
 
 from marquee.core.env import PowertoolsEnv
+from marquee.core.models import CamelModel, CamelRequest
 from marquee.notifications.channels import Channel, Preferences
 from marquee.notifications.store import LogEntry
 from marquee.tenancy.tenant_session import TenantDataEnv
@@ -64,22 +64,16 @@ class WorkerEnv(PowertoolsEnv):
     breaker_probe_lease_ms: int = Field(gt=0)
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-
-class PreferencesResponse(_Camel):
+class PreferencesResponse(CamelModel):
     preferences: Preferences
 
 
-class DeliveryLogResponse(_Camel):
+class DeliveryLogResponse(CamelModel):
     items: list[LogEntry]
 
 
-class StaffMessageRequest(_Camel):
+class StaffMessageRequest(CamelRequest):
     """A staff message to one customer (not transactional unless said: it waits for quiet hours)."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
 
     customer_id: str = Field(min_length=1, max_length=128)
     subject: str = Field(min_length=1, max_length=200)
@@ -88,22 +82,22 @@ class StaffMessageRequest(_Camel):
     transactional: StrictBool = False
 
 
-class EnqueuedResponse(_Camel):
+class EnqueuedResponse(CamelModel):
     event_id: str
     channels: list[Channel]
 
 
-class QueueDepth(_Camel):
+class QueueDepth(CamelModel):
     channel: Channel
     queue: dict[str, int]
     dlq: dict[str, int]
 
 
-class DlqResponse(_Camel):
+class DlqResponse(CamelModel):
     queues: list[QueueDepth]
 
 
-class RedriveResponse(_Camel):
+class RedriveResponse(CamelModel):
     channel: Channel
     mode: str
     moved: int

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from marquee.booking.orders import Step, StepStatus
 from marquee.core.env import PowertoolsEnv
+from marquee.core.models import CamelModel
 from marquee.tenancy.tenant import TenantId
 
 
@@ -15,10 +15,6 @@ class SagaEnv(PowertoolsEnv):
     # How long a charge attempt can run (the charge function's timeout + a margin): until then, "nothing captured"
     # may only mean "not captured YET", so RefundPayment looks again instead of skipping.
     charge_settle_seconds: int = Field(gt=0, le=900)
-
-
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
 
 
 class TaskError(BaseModel):
@@ -30,17 +26,15 @@ class TaskError(BaseModel):
     Cause: str | None = None
 
 
-class SagaTask(_Camel):
+class SagaTask(CamelModel):
     """The input of every step: which order, and for MarkFailed the error that sent the saga into compensation."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
 
     tenant_id: TenantId
     order_id: str = Field(pattern=r"^ord_[0-9a-f]{20}$")
     error: TaskError | None = None
 
 
-class StepResult(_Camel):
+class StepResult(CamelModel):
     step: Step
     status: StepStatus
     detail: str | None = None

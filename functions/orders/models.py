@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, StringConstraints
 
 from marquee.booking.orders import HistoryEntry, Order, OrderStatus
+from marquee.core.models import CamelModel, CamelRequest
 from marquee.core.money import Money
 from marquee.tenancy.tenant_session import TenantDataEnv
 
@@ -39,23 +39,17 @@ class OrdersEnv(TenantDataEnv):
     state_machine_arn: str = Field(min_length=1)
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-
-class PlaceOrderRequest(_Camel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
-
+class PlaceOrderRequest(CamelRequest):
     hold_id: HoldId
     card: CardNumber = Field(repr=False)
 
 
-class OrderAccepted(_Camel):
+class OrderAccepted(CamelModel):
     order_id: str
     status: OrderStatus
 
 
-class OrderView(_Camel):
+class OrderView(CamelModel):
     """What the customer sees: never the card number, only its last 4 digits."""
 
     order_id: str

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from http import HTTPStatus
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from marquee.core.errors import MarqueeError
+from marquee.core.models import CamelRequest
 from marquee.core.money import Money
 from marquee.payments.config import PaymentsEnv
 from marquee.payments.models import CardNumber, OrderId, PaymentResult, PaymentStatus, ProviderName
@@ -28,11 +28,7 @@ class PaymentsFunctionEnv(TenantDataEnv, PaymentsEnv):
     payments_idempotency_ttl_s: int = Field(gt=0)
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
-
-
-class PaymentRequest(_Camel):
+class PaymentRequest(CamelRequest):
     """``POST /payments`` body. Money is strict: integer minor units, ISO 4217, > 0 (marquee.core.money)."""
 
     amount: Money
@@ -40,7 +36,7 @@ class PaymentRequest(_Camel):
     order_id: OrderId | None = None
 
 
-class PaymentResponse(_Camel):
+class PaymentResponse(CamelRequest):
     payment_id: str
     status: PaymentStatus
     amount: Money

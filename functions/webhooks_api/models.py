@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, Field, WithJsonSchema
 
+from marquee.core.models import CamelModel, CamelRequest
 from marquee.tenancy.tenant_session import TenantDataEnv
 from marquee.webhooks.events import WEBHOOK_EVENT_TYPES
 from marquee.webhooks.models import Attempt, Delivery, DeliveryStatus, Endpoint, EndpointStatus
@@ -42,13 +42,7 @@ EventTypeName = Annotated[
 ]
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True)
-
-
-class CreateEndpointRequest(_Camel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
-
+class CreateEndpointRequest(CamelRequest):
     url: str = Field(min_length=1, max_length=2048)
     event_types: Annotated[
         list[EventTypeName],
@@ -58,7 +52,7 @@ class CreateEndpointRequest(_Camel):
     description: str | None = Field(default=None, max_length=200)
 
 
-class EndpointView(_Camel):
+class EndpointView(CamelModel):
     endpoint_id: str
     url: str
     event_types: list[str]
@@ -90,18 +84,18 @@ class EndpointCreated(EndpointView):
     secret: str = Field(repr=False)
 
 
-class EndpointList(_Camel):
+class EndpointList(CamelModel):
     endpoints: list[EndpointView]
 
 
-class SecretRotated(_Camel):
+class SecretRotated(CamelModel):
     endpoint_id: str
     secret: str = Field(repr=False)
     secret_version: int
     previous_secret_expires_at: str | None
 
 
-class AttemptView(_Camel):
+class AttemptView(CamelModel):
     number: int
     at: str
     outcome: str
@@ -115,7 +109,7 @@ class AttemptView(_Camel):
         return cls(**attempt.model_dump())
 
 
-class DeliveryView(_Camel):
+class DeliveryView(CamelModel):
     delivery_id: str
     event_id: str
     event_type: str
@@ -139,12 +133,12 @@ class DeliveryView(_Camel):
         )
 
 
-class DeliveryList(_Camel):
+class DeliveryList(CamelModel):
     endpoint_id: str
     deliveries: list[DeliveryView]
 
 
-class RedeliveryAccepted(_Camel):
+class RedeliveryAccepted(CamelModel):
     delivery_id: str
     status: DeliveryStatus
     generation: int

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
 
 from marquee.core.env import PowertoolsEnv
+from marquee.core.models import CamelRequest
 from marquee.core.money import Money
 from marquee.tenancy.tenant import TenantId
 
@@ -22,11 +22,7 @@ class InboundEnv(PowertoolsEnv):
 Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,100}$")]
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
-
-
-class ProviderEventData(_Camel):
+class ProviderEventData(CamelRequest):
     tenant_id: TenantId
     payment_id: Reference
     provider_reference: Reference = Field(description="The provider's refund or dispute id")
@@ -34,14 +30,14 @@ class ProviderEventData(_Camel):
     reason: str | None = Field(default=None, max_length=200)
 
 
-class ProviderEvent(_Camel):
+class ProviderEvent(CamelRequest):
     """What the payment provider POSTs: ``refund.succeeded`` (an asynchronous refund) or ``chargeback.created``."""
 
     type: Literal["refund.succeeded", "chargeback.created"]
     data: ProviderEventData
 
 
-class InboundAccepted(_Camel):
+class InboundAccepted(CamelRequest):
     status: Literal["recorded", "duplicate"]
     webhook_id: str
     event_id: str | None

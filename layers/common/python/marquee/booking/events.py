@@ -5,25 +5,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
+from marquee.core.models import CamelRequest
 from marquee.messaging.events import EventData, register
 
 
-class _Camel(EventData):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
-
-class HeldSeatData(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
+class HeldSeatData(CamelRequest):
     seat_id: str
     fence: int = Field(ge=1, description="The seat's fencing token for this hold")
 
 
 @register
-class HoldCreated(_Camel):
+class HoldCreated(EventData):
     event_type: ClassVar[str] = "HoldCreated"
     hold_id: str
     showtime_id: str
@@ -33,7 +27,7 @@ class HoldCreated(_Camel):
 
 
 @register
-class HoldReleased(_Camel):
+class HoldReleased(EventData):
     event_type: ClassVar[str] = "HoldReleased"
     hold_id: str
     showtime_id: str
@@ -42,7 +36,7 @@ class HoldReleased(_Camel):
 
 
 @register
-class SeatsReserved(_Camel):
+class SeatsReserved(EventData):
     event_type: ClassVar[str] = "SeatsReserved"
     hold_id: str
     order_id: str
@@ -51,7 +45,7 @@ class SeatsReserved(_Camel):
 
 
 @register
-class SeatsReleased(_Camel):
+class SeatsReleased(EventData):
     event_type: ClassVar[str] = "SeatsReleased"
     hold_id: str
     order_id: str

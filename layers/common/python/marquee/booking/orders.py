@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from marquee.core import aws
 from marquee.core.errors import MarqueeError
+from marquee.core.models import CamelModel
 from marquee.core.money import Money
 from marquee.messaging.events import Envelope, EventData, envelope, register
 from marquee.messaging.outbox import outbox_put
@@ -106,25 +106,21 @@ class OrderStateConflict(OrderError):
     title = "Order state conflict"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore")
-
-
-class SeatToken(_Model):
+class SeatToken(CamelModel):
     """A held seat and its fencing token (the fence value the hold wrote)."""
 
     seat_id: str
     fence: int
 
 
-class HistoryEntry(_Model):
+class HistoryEntry(CamelModel):
     step: Step
     status: StepStatus
     at: str
     detail: str | None = None
 
 
-class Order(_Model):
+class Order(CamelModel):
     order_id: str
     tenant_id: str
     status: OrderStatus
@@ -155,7 +151,6 @@ class Order(_Model):
 @register
 class OrderPlaced(EventData):
     event_type = "OrderPlaced"
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
     order_id: str
     hold_id: str
     customer_id: str
@@ -167,7 +162,6 @@ class OrderPlaced(EventData):
 @register
 class OrderConfirmed(EventData):
     event_type = "OrderConfirmed"
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
     order_id: str
     customer_id: str
     showtime_id: str
@@ -179,7 +173,6 @@ class OrderConfirmed(EventData):
 @register
 class OrderFailed(EventData):
     event_type = "OrderFailed"
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid")
     order_id: str
     customer_id: str
     reason: str

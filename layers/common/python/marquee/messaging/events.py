@@ -11,13 +11,13 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from marquee.core.models import CamelRequest
 from marquee.tenancy.tenant import TenantId
 
 
-class EventData(BaseModel):
-    """Base of every event's ``data``. Subclasses set ``event_type`` and ``version``."""
+class EventData(CamelRequest):
+    """Base of every event's ``data`` (camelCase, unknown fields refused). Subclasses set ``event_type`` and ``version``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     event_type: ClassVar[str]
     version: ClassVar[int] = 1
 

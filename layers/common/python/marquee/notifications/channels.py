@@ -23,9 +23,9 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator
-from pydantic.alias_generators import to_camel
 
 from marquee.core.errors import MarqueeError
+from marquee.core.models import CamelRequest
 
 # SQS refuses a message body over 256 KiB; the whole serialized notification must fit.
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -89,10 +89,8 @@ class NotANotifyingEvent(NotificationError):
     title = "Event does not notify"
 
 
-class Notification(BaseModel):
+class Notification(CamelRequest):
     """One channel's message for one customer: the SQS message body."""
-
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     event_id: str = Field(min_length=1, max_length=128)
     event_type: str = Field(min_length=1)
@@ -193,14 +191,14 @@ def _wall_clock(value: Any) -> Any:
 
 
 WALL_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")
-WallClock = Annotated[time, BeforeValidator(_wall_clock), WithJsonSchema({"type": "string", "pattern": WALL_CLOCK.pattern})]
+WallClock = Annotated[
+    time, BeforeValidator(_wall_clock), WithJsonSchema({"type": "string", "pattern": WALL_CLOCK.pattern})
+]
 
 
-class QuietHours(BaseModel):
+class QuietHours(CamelRequest):
     """A daily window, in the customer's IANA time zone, when non-transactional messages wait. It may wrap midnight
     (22:00-07:00). ``start == end`` is refused (no window, or all day: say which by removing it or opting out)."""
-
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
     start: WallClock
     end: WallClock
@@ -236,9 +234,7 @@ class QuietHours(BaseModel):
         return max(1, min(MAX_VISIBILITY_SECONDS, math.ceil(seconds)))
 
 
-class Preferences(BaseModel):
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
+class Preferences(CamelRequest):
     channels: ChannelChoices = Field(default_factory=ChannelChoices)
     quiet_hours: QuietHours | None = None
 

@@ -24,10 +24,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
 
 from marquee.core import aws
+from marquee.core.models import CamelModel
 from marquee.notifications.channels import Channel, Preferences
 from marquee.tenancy.tenant import tenant_key
 
@@ -54,9 +53,7 @@ class DeliveryStatus(StrEnum):
     DEAD_LETTERED = "DEAD_LETTERED"  # a permanent error, or an unexpected one on the last attempt: moved to the DLQ
 
 
-class LogEntry(BaseModel):
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
-
+class LogEntry(CamelModel):
     at_ms: int
     event_id: str
     event_type: str

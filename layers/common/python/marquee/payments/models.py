@@ -9,9 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
 
+from marquee.core.models import CamelRequest
 from marquee.core.money import Money
 from marquee.messaging.events import EventData, register
 
@@ -31,11 +31,7 @@ class ProviderName(StrEnum):
     SECONDARY = "secondary"
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True)
-
-
-class ChargeRequest(_Model):
+class ChargeRequest(CamelRequest):
     """What to charge. ``card`` is excluded from repr (and so from logs and tracebacks)."""
 
     amount: Money
@@ -47,7 +43,7 @@ class ChargeRequest(_Model):
         return self.card[-4:]
 
 
-class PaymentResult(_Model):
+class PaymentResult(CamelRequest):
     """A captured payment (a declined one raises ``PaymentDeclined``)."""
 
     payment_id: str
@@ -60,7 +56,7 @@ class PaymentResult(_Model):
     created_at: datetime
 
 
-class RefundResult(_Model):
+class RefundResult(CamelRequest):
     payment_id: str
     refund_id: str
     status: PaymentStatus  # always REFUNDED
@@ -72,8 +68,6 @@ class RefundResult(_Model):
 
 # ---- events (written to the outbox in the same TransactWriteItems as the payment item) -----------------------------
 class _PaymentEvent(EventData):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
     payment_id: str
     client_id: str
     order_id: str | None = None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from marquee.core.money import Money
 from marquee.messaging.events import EventData, register
@@ -28,12 +27,8 @@ BOOKING_EVENT_TYPES: frozenset[str] = frozenset(
 
 
 # ---- events -----------------------------------------------------------------------------------------------------------
-class _CamelEvent(EventData):
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
-
-
 @register
-class EndpointDisabled(_CamelEvent):
+class EndpointDisabled(EventData):
     """The tenant's endpoint failed ``consecutive_failures`` deliveries in a row and is no longer called."""
 
     event_type: ClassVar[str] = "EndpointDisabled"
@@ -43,7 +38,7 @@ class EndpointDisabled(_CamelEvent):
     last_delivery_id: str
 
 
-class _ProviderEvent(_CamelEvent):
+class _ProviderEvent(EventData):
     payment_id: str
     provider_reference: str = Field(description="The provider's refund or dispute id")
     amount: Money

@@ -8,7 +8,8 @@ from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+
+from marquee.core.models import CamelModel
 
 
 # ---- stored items -----------------------------------------------------------------------------------------------------
@@ -75,10 +76,8 @@ class Delivery(BaseModel):
     next_attempt_at: str | None = None
 
 
-class DeliveryMessage(BaseModel):
+class DeliveryMessage(CamelModel):
     """The delivery queue's message body: which delivery to attempt (the payload stays in the table)."""
-
-    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     tenant_id: str
     endpoint_id: str
