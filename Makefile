@@ -57,7 +57,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy layers/common/python/marquee localcloud
+	$(VENV)/bin/mypy layers/common/python/marquee localcloud devkit
 
 pr: lint test
 

@@ -1,4 +1,4 @@
-"""DynamoDB Query cost on moto, with and without ``localcloud.moto_speed``, side by side in one run.
+"""DynamoDB Query cost on moto, with and without ``localcloud.dynamodb.speed``, side by side in one run.
 
 moto's own ``Table.query`` sorts every item of the table before keeping one partition, so its cost grows with the
 table; the patch hands it the partition. Same process, same tables, same queries: only the patch is switched.
@@ -48,7 +48,7 @@ def moto_query_cost() -> dict[str, Any]:
     from moto import mock_aws
     from moto.dynamodb.models.table import Table
 
-    from localcloud import moto_speed
+    from localcloud.dynamodb import speed as moto_speed
 
     plain = (Table.query, Table.all_items)
     moto_speed.install()

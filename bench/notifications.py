@@ -24,9 +24,9 @@ from urllib.parse import urlparse
 
 import requests
 
+from devkit.dlq import Dlqs
+from devkit.notification_providers import provider_urls
 from localcloud.aws import local_client
-from localcloud.dlq import Dlqs
-from localcloud.notification_providers import provider_urls
 
 CHANNELS = ("email", "sms", "push")
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import requests
 
+from devkit.seed import BookingApi
 from localcloud.aws import local_client
-from localcloud.seed import BookingApi
 
 
 def _percentile(samples: list[float], p: float) -> float:

@@ -66,8 +66,8 @@ def idempotency_overhead(runs: int = 300, rounds: int = 5, warmup: int = 20) -> 
     import boto3
     from moto import mock_aws
 
-    from localcloud import dynamodb_atomicity
-    from localcloud.providers import PaymentProvider
+    from devkit.providers import PaymentProvider
+    from localcloud.dynamodb import atomicity as dynamodb_atomicity
     from marquee.core import aws
     from marquee.payments import config as payments_config
     from marquee.payments import provider as provider_client

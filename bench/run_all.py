@@ -29,7 +29,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from localcloud.deploy import deploy  # noqa: E402
+from devkit.deploy import deploy  # noqa: E402
 from tests.cloud_process import CloudProcess, free_port  # noqa: E402
 
 
@@ -68,7 +68,7 @@ def in_process_handler_latency(event: dict[str, Any], n: int) -> list[float]:
     )
     sys.path[:0] = [str(ROOT / "functions" / "health"), str(ROOT / "layers" / "common" / "python")]
     handler = importlib.import_module("handler").handler
-    from localcloud.worker_bootstrap import LambdaContext
+    from localcloud.lambda_.worker_bootstrap import LambdaContext
 
     samples = []
     for _ in range(n):
@@ -172,7 +172,7 @@ def main() -> None:
     from bench.saga import saga_throughput
     from bench.seat_race import seat_race
     from bench.webhooks import signing_cost
-    from localcloud.functions import resolve_function_name
+    from devkit.functions import resolve_function_name
 
     with tempfile.TemporaryDirectory() as tmp:
         cloud = CloudProcess(Path(tmp) / "cloud")

@@ -24,7 +24,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from localcloud.seed import BookingApi  # noqa: E402
+from devkit.seed import BookingApi  # noqa: E402
 
 
 def _percentile(samples: list[float], p: float) -> float:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--racers", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=48)
     args = parser.parse_args(argv)
-    from localcloud.deploy import deploy
+    from devkit.deploy import deploy
     from tests.cloud_process import CloudProcess
 
     with tempfile.TemporaryDirectory() as tmp:

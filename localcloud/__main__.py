@@ -1,3 +1,3 @@
-from localcloud.cli import main
+from localcloud.server import main
 
-main()
+raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Loopback HTTP servers of the local cloud (the cloud itself and its simulated providers): one way to start them."""
+"""Loopback HTTP servers (the local cloud itself, and any server an app runs beside it): one way to start them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -131,64 +131,3 @@ def serve(
     server.daemon_threads = True  # type: ignore[attr-defined]  # a ThreadingMixIn server under the hood
     threading.Thread(target=server.serve_forever, args=(poll_interval_s,), name=name, daemon=True).start()
     return server
-
-
-class SimulatedProvider(Protocol):
-    """A simulated external service the local cloud runs on loopback (payment and notification providers)."""
-
-    name: str
-    port: int
-
-    @property
-    def url(self) -> str: ...
-
-    @property
-    def running(self) -> bool: ...
-
-    def start(self) -> object: ...
-
-    def stop(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class ProviderFleet:
-    """Several simulated providers of one kind: started together, stopped and restarted one by one (the tours and tests
-    take a provider down for real: its port closes). A port already in use is reported and that provider left stopped.
-    """
-
-    def __init__(self, kind: str, providers: dict[str, SimulatedProvider]) -> None:
-        self.kind = kind
-        self.providers = providers
-
-    def start(self) -> None:
-        for provider in self.providers.values():
-            try:
-                provider.start()
-            except OSError as exc:
-                log.warning("%s %s could not listen on port %s: %s", self.kind, provider.name, provider.port, exc)
-
-    def stop(self) -> None:
-        """Stop every provider and give its port back (the cloud's shutdown)."""
-        for provider in self.providers.values():
-            provider.close()
-
-    def urls(self) -> dict[str, str]:
-        return {name: p.url for name, p in self.providers.items()}
-
-    def status(self) -> dict[str, Any]:
-        return {name: {"url": p.url, "running": p.running} for name, p in self.providers.items()}
-
-    def admin(self, name: str, action: str) -> tuple[int, dict[str, Any]]:
-        """``stop`` or ``start`` one provider; the HTTP answer as (status, body)."""
-        provider = self.providers.get(name)
-        if provider is None or action not in ("stop", "start"):
-            return 404, {"message": f"unknown {self.kind} operation {name}/{action}"}
-        if action == "stop":
-            provider.stop()
-        else:
-            try:
-                provider.start()
-            except OSError as exc:
-                return 409, {"message": f"port {provider.port} is in use: {exc}"}
-        return 200, {"provider": name, "running": provider.running, "url": provider.url}

@@ -3,7 +3,8 @@
 Requests are dispatched by path:
 - ``/_aws/execute-api/...`` and ``/restapis/{id}/{stage}/_user_request_/...``: the API Gateway front door;
 - ``/2015-03-31/functions/{name}/invocations``: Lambda Invoke, run on the runner;
-- ``/_localcloud/...``: operations of the local cloud itself (health, the simulators' URLs, stats, chaos);
+- ``/_localcloud/...``: operations of the local cloud itself (health, stats, chaos, reset), then the extensions' admin
+  routes (localcloud/extensions.py);
 - everything else: moto.
 """
 
@@ -25,9 +26,10 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import BaseWSGIServer
 
-from localcloud import appconfig_api, moto_patches
+from localcloud import extensions, patches
+from localcloud.appconfig import api as appconfig_api
 from localcloud.http import serve
-from localcloud.runner import LambdaError, LambdaRunner
+from localcloud.lambda_.runner import LambdaError, LambdaRunner
 
 log = logging.getLogger("localcloud")
 
@@ -50,13 +52,8 @@ class Settings:
     poll_interval_s: float = 0.05
     quiet: bool = False
     verbose: bool = False  # one log line per HTTP request
-    # The simulated payment providers (localcloud/providers.py: primary, secondary) and notification providers
-    # (localcloud/notification_providers.py: six). Each listens on a free port the OS picks, so clouds on any two
-    # ports run side by side; GET /_localcloud/simulators reports the URLs. A number fixes the ports instead: payment
-    # N and N + 1, notification N .. N + 5. simulators=False starts none.
-    simulators: bool = True
-    providers_port: int | None = None
-    notification_providers_port: int | None = None
+    # An app's own pieces (simulators, admin routes): objects or "module:attr" names, see localcloud/extensions.py.
+    extensions: list[Any] = field(default_factory=list)
 
     @property
     def endpoint_url(self) -> str:
@@ -81,28 +78,6 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-_queue_url_base = "http://localhost:4566"
-
-
-def serve_local_queue_urls(endpoint_url: str) -> None:
-    """CloudFormation's ``Ref`` of an ``AWS::SQS::Queue`` (its queue URL) points at this cloud, as LocalStack's does.
-
-    moto answers ``https://sqs.<region>.amazonaws.com/<account>/<name>``, so the stack's outputs and the functions'
-    queue variables named AWS. ``http://localhost:<port>/<account>/<name>`` is what boto3 and the AWS CLI accept
-    against the cloud (moto's own CreateQueue and GetQueueUrl answer the same: the request's host and port). Deleting
-    a queue, queue policies and pollers read the name from the URL's last segment, which is unchanged.
-    """
-    from moto.sqs.models import Queue
-
-    global _queue_url_base
-    _queue_url_base = endpoint_url.rstrip("/")
-    if "_localcloud_queue_url" not in Queue.__dict__:
-        Queue._localcloud_queue_url = True  # type: ignore[attr-defined]
-        Queue.physical_resource_id = property(  # type: ignore[assignment,method-assign]
-            lambda q: f"{_queue_url_base}/{q.account_id}/{q.name}"
-        )
-
-
 class LocalCloud:
     """One process: moto's threaded server, the Lambda runner, the pollers, the router and the front door."""
 
@@ -121,16 +96,10 @@ class LocalCloud:
             log_shipper=_ship_to_cloudwatch,
             async_retry_delays=self.settings.async_retry_delays,
         )
-        moto_patches.install(self.runner)
-        serve_local_queue_urls(self.settings.endpoint_url)
-        from localcloud import cfn_fillins, destinations, front_door, stepfunctions_patches
+        patches.install(self.runner, self.settings.endpoint_url)  # every moto patch, once
+        from localcloud.apigateway import front_door
+        from localcloud.lambda_ import destinations
 
-        cfn_fillins.install()
-        stepfunctions_patches.install()
-        from localcloud import dynamodb_atomicity, moto_speed
-
-        dynamodb_atomicity.install()  # serializable conditional writes and transactions under the threaded server
-        moto_speed.install()  # a Query reads its partition, not a sort of the whole table; dispatch per host cached
         self.runner.destinations = destinations.Destinations(self.settings.endpoint_url).deliver
         self.front_door = front_door.FrontDoor(self.runner)
         self.appconfig = appconfig_api.AppConfigApi()
@@ -138,14 +107,13 @@ class LocalCloud:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._accepting = True
-        self._started = False  # health answers "starting" until every component and simulator is up
+        self._started = False  # health answers "starting" until every component and extension is up
         self._inflight_http = 0
         self._http_cond = threading.Condition()
         self._moto_app: Any = None
         self._stopped = threading.Event()
         self._signals = 0
-        self.providers: Any = None  # localcloud.providers.Providers once started
-        self.notification_providers: Any = None  # localcloud.notification_providers.NotificationProviders
+        self.extensions: list[extensions.Extension] = [extensions.load(e) for e in self.settings.extensions]
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
@@ -158,54 +126,21 @@ class LocalCloud:
             self.settings.host, self.settings.port, self._wsgi, name="http", request_handler=MotoRequestHandler
         )
         self._start_components()
-        self._start_providers()
-        self._start_notification_providers()
+        for extension in self.extensions:
+            extension.start(self)
         self._started = True
         return self
 
-    def _start_notification_providers(self) -> None:
-        if not self.settings.simulators:
-            return
-        from localcloud.notification_providers import NotificationProviders
-
-        self.notification_providers = NotificationProviders(
-            host=self.settings.host,
-            first_port=self.settings.notification_providers_port or 0,
-            endpoint_url=self.settings.endpoint_url,
-        )
-        self.notification_providers.start()
-
-    def _start_providers(self) -> None:
-        if not self.settings.simulators:
-            return
-        from localcloud.providers import Providers
-
-        self.providers = Providers(
-            host=self.settings.host,
-            first_port=self.settings.providers_port or 0,
-            endpoint_url=self.settings.endpoint_url,
-        )
-        self.providers.start()
-
-    def simulators(self) -> dict[str, dict[str, str]]:
-        """The simulated providers' URLs by kind, then name (``GET /_localcloud/simulators``, the state file)."""
-        from localcloud import notification_providers, providers
-
-        found: dict[str, dict[str, str]] = {}
-        if self.providers is not None:
-            found[providers.KIND] = self.providers.urls()
-        if self.notification_providers is not None:
-            found[notification_providers.KIND] = self.notification_providers.urls()
-        return found
-
     def _start_components(self) -> None:
-        from localcloud import event_router, pollers
+        from localcloud.dynamodb.streams import StreamPoller
+        from localcloud.events.router import EventRouter
+        from localcloud.sqs.poller import SqsPoller
 
         endpoint = self.settings.endpoint_url
         self._components = [
-            pollers.SqsPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
-            pollers.StreamPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
-            event_router.EventRouter(self.runner, endpoint),
+            SqsPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
+            StreamPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
+            EventRouter(self.runner, endpoint),
         ]
         for component in self._components:
             component.start()
@@ -237,10 +172,8 @@ class LocalCloud:
         for component in self._components:
             component.stop()
         self.runner.shutdown()
-        if self.providers is not None:
-            self.providers.stop()
-        if self.notification_providers is not None:
-            self.notification_providers.stop()
+        for extension in self.extensions:
+            extension.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -375,11 +308,9 @@ class LocalCloud:
 
     def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
         if path == "/_localcloud/health":
-            if not self._started:  # the port answers before the simulators listen: not ready (nor their URLs)
-                return _json(start_response, 503, {"status": "starting"})
+            if not (self._started and all(extensions.ready(e) for e in self.extensions)):
+                return _json(start_response, 503, {"status": "starting"})  # the port answers before the extensions
             return _json(start_response, 200, {"status": "running" if self._accepting else "draining"})
-        if path == "/_localcloud/simulators":
-            return _json(start_response, 200, self.simulators())
         if path == "/_localcloud/stats":
             return _json(start_response, 200, {"workers": self.runner.stats()})
         if path.startswith("/_localcloud/chaos/kill/") and environ.get("REQUEST_METHOD") == "POST":
@@ -391,26 +322,20 @@ class LocalCloud:
             name = path.rsplit("/", 1)[-1]
             killed = self.runner.kill_busy_worker(name, limit=int(limit) if limit else None)
             return _json(start_response, 200, {"killed": killed})
-        if path.startswith("/_localcloud/providers") and self.providers is not None:
-            parts = path.strip("/").split("/")  # _localcloud, providers[, name, action]
-            if len(parts) == 4 and environ.get("REQUEST_METHOD") == "POST":
-                status, body = self.providers.admin(parts[2], parts[3])
-                return _json(start_response, status, body)
-            return _json(start_response, 200, self.providers.status())
-        if path.startswith("/_localcloud/notification-providers") and self.notification_providers is not None:
-            parts = path.strip("/").split("/")  # _localcloud, notification-providers[, name, action]
-            if len(parts) == 4 and environ.get("REQUEST_METHOD") == "POST":
-                status, body = self.notification_providers.admin(parts[2], parts[3])
-                return _json(start_response, status, body)
-            return _json(start_response, 200, self.notification_providers.status())
         if path == "/_localcloud/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.reset()
             return _json(start_response, 200, {"reset": True})
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        for extension in self.extensions:
+            answer = extensions.admin(extension, method, path, query)
+            if answer is not None:
+                return _json(start_response, *answer)
         return _json(start_response, 404, {"message": f"unknown local cloud endpoint {path}"})
 
 
 def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
-    reason = {200: "OK", 404: "Not Found", 503: "Service Unavailable"}.get(status, "")
+    reason = {200: "OK", 404: "Not Found", 409: "Conflict", 503: "Service Unavailable"}.get(status, "")
     start_response(f"{status} {reason}", [("Content-Type", "application/json")])
     return [json.dumps(body).encode()]
 
@@ -445,7 +370,7 @@ def _ship_to_cloudwatch(account: str, region: str, group: str, stream: str, even
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m localcloud.server --port N --state-dir DIR`: a bare local cloud, for tests and benchmarks."""
+    """`python -m localcloud --port N [--state-dir DIR] [--extension module:attr ...]`: a local cloud any AWS app can use."""
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__)
@@ -453,9 +378,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, default=Path(".localcloud"))
     parser.add_argument("--drain-deadline", type=float, default=10.0)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
+    parser.add_argument(
+        "--extension",
+        action="append",
+        default=[],
+        metavar="MODULE:ATTR",
+        help="an app's extension (simulators, admin routes); repeatable",
+    )
     args = parser.parse_args(argv)
     settings = Settings(
-        port=args.port, state_dir=args.state_dir, drain_deadline_s=args.drain_deadline, quiet=args.quiet
+        port=args.port,
+        state_dir=args.state_dir,
+        drain_deadline_s=args.drain_deadline,
+        quiet=args.quiet,
+        verbose=args.verbose,
+        extensions=list(args.extension),
     )
     cloud = LocalCloud(settings).start()
     print(f"local cloud listening on {settings.endpoint_url}", flush=True)

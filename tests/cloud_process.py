@@ -1,4 +1,7 @@
-"""A local cloud in its own process, as users run it: for the e2e and the graceful-shutdown tests."""
+"""A local cloud in its own process, as users run it: for the e2e and the graceful-shutdown tests.
+
+It runs with Marquee's extension (devkit/simulators.py), so deploys find the simulated providers.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +15,11 @@ from pathlib import Path
 
 import requests
 
+from devkit.state import fetch_simulators
 from localcloud.server import port_is_free
-from localcloud.state import fetch_simulators
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SIMULATORS = "devkit.simulators:Simulators"  # the extension that runs the simulated providers
 
 
 def free_port() -> int:
@@ -34,7 +38,14 @@ def free_port() -> int:
 
 
 class CloudProcess:
-    def __init__(self, state_dir: Path, *, drain_deadline: float = 10.0, port: int | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        drain_deadline: float = 10.0,
+        port: int | None = None,
+        extensions: tuple[str, ...] = (SIMULATORS,),
+    ) -> None:
         self.port = port or free_port()
         self.state_dir = state_dir
         self.log_path = state_dir / "cloud.log"
@@ -44,13 +55,14 @@ class CloudProcess:
             [
                 sys.executable,
                 "-m",
-                "localcloud.server",
+                "localcloud",
                 "--port",
                 str(self.port),
                 "--state-dir",
                 str(state_dir),
                 "--drain-deadline",
                 str(drain_deadline),
+                *(arg for extension in extensions for arg in ("--extension", extension)),
             ],
             cwd=PROJECT_ROOT,
             stdout=self._log,

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from localcloud.identity import token_for
+from devkit.identity import token_for
 
 _tokens: dict[tuple[str, str, str], str] = {}
 

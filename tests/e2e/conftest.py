@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from devkit.deploy import deploy
 from localcloud.aws import local_client
-from localcloud.deploy import deploy
 from tests.cloud_process import CloudProcess
 
 

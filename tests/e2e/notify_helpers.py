@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 
 import requests
 
-from localcloud.identity import token_for
-from localcloud.notification_providers import provider_urls
+from devkit.identity import token_for
+from devkit.notification_providers import provider_urls
 from tests import waiting
 
 WAIT_S = 30

@@ -16,8 +16,8 @@ from typing import Any
 
 import requests
 
+from devkit.identity import token_for
 from localcloud.aws import local_client
-from localcloud.identity import token_for
 from marquee.booking import seats
 from marquee.tenancy.tenant import TenantContext
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from localcloud.identity import token_for
+from devkit.identity import token_for
 
 
 def _token(deployed: dict[str, Any], tenant: str, user: str, group: str = "customer") -> str:

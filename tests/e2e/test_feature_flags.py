@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from localcloud.flags import FlagError, FlagsClient, set_flag
-from localcloud.identity import token_for
+from devkit.flags import FlagError, FlagsClient, set_flag
+from devkit.identity import token_for
 
 MAX_AGE_SECONDS = 5  # infra/constants.py FLAGS_MAX_AGE_SECONDS
 
@@ -98,7 +98,7 @@ def test_the_secondary_as_primary_flag_moves_a_tenants_payments_without_a_deploy
 def test_the_seat_suggestion_rollout_switches_algorithms_by_percentage(deployed: dict[str, Any]) -> None:
     """seat_suggestions_v2 is a MODULO_RANGE rollout on the user's bucket: at 0 % everyone gets v1 (front row), at
     100 % everyone gets v2 (centre), within the cache age, no deploy."""
-    from localcloud.seed import BookingApi
+    from devkit.seed import BookingApi
 
     booking = BookingApi(deployed["endpoint"], deployed["outputs"])
     showtime = booking.showtime("t-suggest", rows=5, per_row=10)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from localcloud.identity import token_for
+from devkit.identity import token_for
 from tests.waiting import wait_for
 
 CARD = "4242424242424242"

@@ -2,7 +2,7 @@
 
 Payments:
 Eight threads POST /payments with fresh Idempotency-Keys while ``RotateSecret`` runs the four steps on the Lambda
-runner (``localcloud.secrets_cli.rotate``, what ``marquee secrets rotate primary`` calls). No call may fail. After the
+runner (``devkit.secrets_cli.rotate``, what ``marquee secrets rotate primary`` calls). No call may fail. After the
 local target's cache age (PAYMENTS_SECRET_MAX_AGE_S = 5 s, infra/constants.py) every payment uses the new key version,
 as the provider's per-version counters show.
 
@@ -24,9 +24,9 @@ from typing import Any
 import pytest
 import requests
 
+from devkit.identity import token_for
+from devkit.secrets_cli import Rotation, rotate
 from infra import constants
-from localcloud.identity import token_for
-from localcloud.secrets_cli import Rotation, rotate
 from tests.e2e.notify_helpers import Notify, wait_for
 
 CARD = "4242424242424242"

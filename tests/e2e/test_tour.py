@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.tour import Scenario, ScenarioFailed, Tour, all_scenarios, scenario_id
+from devkit.tour import Scenario, ScenarioFailed, Tour, all_scenarios, scenario_id
 
 SCENARIOS = all_scenarios()
 ROOT = Path(__file__).resolve().parents[2]

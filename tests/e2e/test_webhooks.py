@@ -16,7 +16,7 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from localcloud.identity import token_for
+from devkit.identity import token_for
 from tests import waiting
 from tests.integration.webhooks.receiver import Receiver
 

@@ -62,7 +62,7 @@ def method_paths(resources: Resources) -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_only_resource_types_the_local_cloud_can_create(resources: Resources) -> None:
     """The local cloud's own check (moto's models plus the fill-ins) accepts every type in the template."""
-    from localcloud import cfn_fillins
+    from localcloud.cloudformation import resource_types as cfn_fillins
 
     cfn_fillins.install()
     types = {r["Type"] for r in resources.values()}

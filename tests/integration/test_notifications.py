@@ -17,7 +17,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.notification_providers import NotificationProvider
+from devkit.notification_providers import NotificationProvider
 from marquee.core import aws
 from marquee.notifications.providers import clear_caches
 from tests.integration.conftest import LambdaContext, invoke, load_event, only_tenant_sessions, use_tenant_role

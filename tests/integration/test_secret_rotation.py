@@ -19,7 +19,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.secretsmanager.models import secretsmanager_backends
 
-from localcloud.providers import PaymentProvider
+from devkit.providers import PaymentProvider
 from tests.integration.conftest import REGION, LambdaContext, load_event, load_function
 
 SECRET = "marquee/payments/primary"  # noqa: S105 - a secret name, not a value

@@ -16,6 +16,7 @@ import pytest
 
 from localcloud.aws import local_client
 from localcloud.server import LocalCloud, Settings
+from tests.cloud_process import SIMULATORS
 
 ROLE = "arn:aws:iam::123456789012:role/local-test"
 
@@ -33,6 +34,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         state_dir=tmp_path_factory.mktemp("localcloud"),
         async_retry_delays=(0.2, 0.4),
         quiet=True,
+        extensions=[SIMULATORS],  # Marquee's simulated providers, as `marquee cloud up` runs the cloud
     )
     local = LocalCloud(settings).start()
     yield local

@@ -1,4 +1,4 @@
-"""Parity tests for the CloudFormation fill-ins (localcloud/cfn_fillins.py).
+"""Parity tests for the CloudFormation fill-ins (localcloud/cloudformation/resource_types.py).
 
 Each test deploys a template into moto's CloudFormation in-process, the way `cdk deploy` does against the local cloud,
 and then looks at the resources through the ordinary boto3 APIs of their services.
@@ -17,8 +17,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.cloudformation import parsing
 
-from localcloud import appconfig_store
-from localcloud.cfn_fillins import install
+from localcloud.appconfig import store as appconfig_store
+from localcloud.cloudformation.resource_types import install
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -1091,7 +1091,7 @@ def test_install_is_idempotent_and_wins_over_a_rebuilt_map(aws: Aws) -> None:
     assert "AWS::Cognito::UserPool" not in parsing.get_model_map()
     install()
     assert "AWS::Cognito::UserPool" in parsing.get_model_map()
-    assert parsing.get_model_map()["AWS::ApiGateway::Method"].__module__ == "localcloud.fillins.apigateway"
+    assert parsing.get_model_map()["AWS::ApiGateway::Method"].__module__ == "localcloud.cloudformation.fillins.apigateway"
     out = aws.deploy("identity", user_pool_template())
     assert out["PoolId"].startswith(f"{REGION}_")
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.event_router import Cron, EventRouter, render_template, schedule_due
+from localcloud.events.router import Cron, EventRouter, render_template, schedule_due
 from tests.localcloud.test_sqs_poller import seen, wait_for
 
 ROLE = "arn:aws:iam::123456789012:role/local-test"

@@ -1,4 +1,4 @@
-"""Parity tests for ``localcloud.moto_speed``: the same Query answers as AWS documents, at the cost of one partition.
+"""Parity tests for ``localcloud.dynamodb.speed``: the same Query answers as AWS documents, at the cost of one partition.
 
 AWS: a Query reads the items of one partition key, in sort-key order (reversed with ScanIndexForward=false); key
 conditions narrow the sort-key range; Limit caps the items *evaluated*, FilterExpression then drops items from that

@@ -1,4 +1,4 @@
-"""The simulated notification providers (localcloud/notification_providers.py): what the workers rely on."""
+"""The simulated notification providers (devkit/notification_providers.py): what the workers rely on."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from localcloud.notification_providers import PROVIDER_NAMES, NotificationProvider, NotificationProviders, provider_urls
+from devkit.notification_providers import PROVIDER_NAMES, NotificationProvider, NotificationProviders, provider_urls
 
 KEY = "k-123"
 

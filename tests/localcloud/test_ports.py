@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import requests
 
+from devkit.deploy import DeployFailed, simulator_context
 from localcloud.aws import local_client
-from localcloud.deploy import DeployFailed, simulator_context
 from localcloud.http import PortInUse, port_holder, serve
 from localcloud.server import port_is_free
 from tests.cloud_process import PROJECT_ROOT, CloudProcess, free_port
@@ -128,12 +128,12 @@ def test_two_clouds_on_neighbouring_ports_run_side_by_side(tmp_path: Path) -> No
 # ---- the CLI: up, down, up at once ------------------------------------------------------------------------------------
 @pytest.fixture
 def marquee(tmp_path: Path) -> Iterator[Callable[..., subprocess.CompletedProcess[str]]]:
-    """Runs `marquee ...` (python -m localcloud) as a user would, with its state in a temporary folder."""
+    """Runs `marquee ...` (python -m devkit) as a user would, with its state in a temporary folder."""
     env = {**os.environ, "LOCALCLOUD_STATE_DIR": str(tmp_path / "state")}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "localcloud", *args],
+            [sys.executable, "-m", "devkit", *args],
             cwd=PROJECT_ROOT,
             env=env,
             capture_output=True,
@@ -233,7 +233,7 @@ def test_a_stack_queue_url_points_at_the_cloud_and_works_with_boto3(aws: Callabl
 
 
 def test_deploy_takes_the_simulator_urls_from_the_running_cloud(endpoint: str) -> None:
-    from localcloud.providers import provider_urls
+    from devkit.providers import provider_urls
 
     args = simulator_context(endpoint)
     context = dict(arg.split("=", 1) for arg in args[1::2])

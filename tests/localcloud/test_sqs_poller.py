@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.pollers import SqsPoller
+from localcloud.sqs.poller import SqsPoller
 from tests import waiting
 from tests.localcloud.conftest import log_messages
 
@@ -362,7 +362,7 @@ def test_drain_deadline_passes_and_the_unfinished_message_becomes_visible_again(
 def test_an_idle_fifo_queue_is_short_polled_less_and_less_often_down_to_four_times_a_second() -> None:
     """moto's long poll spins while a message group is blocked, so FIFO queues are short-polled; an empty queue backs
     off (doubling from the poll interval up to 250 ms) instead of costing the server 20 requests/s per queue."""
-    from localcloud.pollers import fifo_idle_wait
+    from localcloud.sqs.poller import fifo_idle_wait
 
     assert [fifo_idle_wait(0.05, n) for n in range(1, 7)] == [0.05, 0.1, 0.2, 0.25, 0.25, 0.25]
     assert fifo_idle_wait(0.0, 1) == 0.01  # never a busy loop

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from localcloud import stepfunctions_patches
+from localcloud.stepfunctions import patches as stepfunctions_patches
 from tests.localcloud.conftest import log_messages
 from tests.localcloud.test_sqs_poller import wait_for
 
@@ -188,7 +188,7 @@ def test_lambda_tasks_share_one_client_that_marks_them_as_in_flight_work(cloud: 
     carries the header that lets a draining cloud finish running executions."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
-    from localcloud.stepfunctions_patches import INTERNAL_HEADER
+    from localcloud.stepfunctions.patches import INTERNAL_HEADER
 
     first = lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda")
     assert lambda_eval_utils.boto_client_for(region="us-east-1", service="lambda") is first

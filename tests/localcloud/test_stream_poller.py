@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.pollers import RecordFilter
+from localcloud.lambda_.event_sources import RecordFilter
 from tests.localcloud import test_sqs_poller
 from tests.localcloud.test_sqs_poller import seen, wait_for
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from localcloud import cli, state
-from localcloud.functions import EventFileError, load_event
+from devkit import cli, state
+from devkit.functions import EventFileError, load_event
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.feature_flags.schema import SchemaValidator
 
-from localcloud.flags import FlagError, parse_bool, set_flag
+from devkit.flags import FlagError, parse_bool, set_flag
 from marquee.core.flags import flag_context, user_bucket
 from marquee.tenancy.tenant import TenantContext
 

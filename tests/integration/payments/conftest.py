@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from localcloud.providers import PaymentProvider
+from devkit.providers import PaymentProvider
 from marquee.payments import config as payments_config
 from marquee.payments import provider as provider_client
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from localcloud import dynamodb_atomicity
+from localcloud.dynamodb import atomicity as dynamodb_atomicity
 from marquee.core.money import Money
 from marquee.payments import ChargeRequest, PaymentResult, ProviderUnavailable, charge, payment_id_for
 from marquee.resilience.breaker import BreakerState, DynamoDBBreakerStore

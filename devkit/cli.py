@@ -1,0 +1,463 @@
+"""`marquee`: the one command surface of the local cloud (the Makefile targets call it)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from devkit import state
+
+app = typer.Typer(help="Marquee: the local cloud, deploys, invokes and the scenario tour.", no_args_is_help=True)
+cloud_app = typer.Typer(help="Start, stop and inspect the Docker-free local cloud.", no_args_is_help=True)
+auth_app = typer.Typer(help="Tenants, users and tokens (Cognito on the local cloud).", no_args_is_help=True)
+app.add_typer(cloud_app, name="cloud")
+app.add_typer(auth_app, name="auth")
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+PortOption = Annotated[int, typer.Option(help="Port on 127.0.0.1 (LocalStack's default).")]
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def require_cloud() -> state.CloudState:
+    running = state.running_cloud()
+    if running is None:
+        raise _fail("no local cloud is running: start one with `marquee cloud up --detach` (or `make up`).")
+    return running
+
+
+# ---- cloud ------------------------------------------------------------------------------------------------------------
+@cloud_app.command("up")
+def cloud_up(
+    port: PortOption = 4566,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Run in the background; `marquee cloud down` stops it.")
+    ] = False,
+    drain_deadline: Annotated[float, typer.Option(help="Seconds in-flight work may take to finish on SIGTERM.")] = 10.0,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every HTTP request.")] = False,
+) -> None:
+    """Start the local cloud on localhost:PORT."""
+    running = state.running_cloud()
+    if running is not None:
+        if running.port == port and state.is_healthy(port):
+            console.print(f"local cloud already running (pid {running.pid}) at {running.endpoint_url}")
+            return
+        raise _fail(
+            f"a local cloud is already running (pid {running.pid}, port {running.port}); `marquee cloud down` first."
+        )
+    if detach:
+        _start_detached(port, drain_deadline)
+        return
+    from devkit.simulators import Simulators
+    from localcloud.http import PortInUse
+    from localcloud.server import LocalCloud, Settings
+
+    simulators = Simulators()  # Marquee's simulated providers, plugged in through the cloud's extension hook
+    try:
+        cloud = LocalCloud(
+            Settings(
+                port=port,
+                state_dir=state.STATE_DIR,
+                drain_deadline_s=drain_deadline,
+                verbose=verbose,
+                extensions=[simulators],
+            )
+        ).start()
+    except PortInUse as exc:
+        raise _fail(str(exc)) from exc
+    state.write_state(state.CloudState(pid=_pid(), port=port, started_at=time.time(), simulators=simulators.urls()))
+    console.print(f"local cloud listening on {cloud.settings.endpoint_url} (Ctrl-C drains and stops)")
+    try:
+        code = cloud.serve_until_signal()
+    finally:
+        current = state.read_state()
+        if current is not None and current.pid == _pid():
+            state.clear_state()
+    raise typer.Exit(code)
+
+
+def _pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def port_in_use_message(port: int) -> str:
+    from localcloud.http import port_holder
+
+    holder = port_holder(port)
+    by = f" by {holder}" if holder else ""
+    return f"port {port} on 127.0.0.1 is already in use{by}. Is LocalStack or another local cloud running? Use --port."
+
+
+def _start_detached(port: int, drain_deadline: float) -> None:
+    from localcloud.server import port_is_free
+
+    if not port_is_free(port):
+        raise _fail(port_in_use_message(port))
+    state.STATE_DIR.mkdir(parents=True, exist_ok=True)
+    log = state.LOG_FILE.open("ab")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devkit",
+            "cloud",
+            "up",
+            "--port",
+            str(port),
+            "--drain-deadline",
+            str(drain_deadline),
+        ],
+        cwd=state.PROJECT_ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    if not state.wait_healthy(port, timeout=30):
+        proc.terminate()
+        raise _fail(f"the local cloud did not become healthy; see {_shown(state.LOG_FILE)}")
+    state.write_state(
+        state.CloudState(pid=proc.pid, port=port, started_at=time.time(), simulators=state.fetch_simulators(port))
+    )
+    console.print(f"local cloud running in the background (pid {proc.pid}) at http://localhost:{port}")
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user should read it: relative to the project when inside it."""
+    try:
+        return path.relative_to(state.PROJECT_ROOT)
+    except ValueError:
+        return path
+
+
+@cloud_app.command("down")
+def cloud_down(timeout: Annotated[float, typer.Option(help="Seconds to wait for the drain.")] = 20.0) -> None:
+    """Stop a detached local cloud gracefully (SIGTERM: drain, then exit)."""
+    running = state.running_cloud()
+    if running is None:
+        state.clear_state()
+        console.print("no local cloud running")
+        return
+    if not state.stop_cloud(running, timeout):
+        raise _fail(f"pid {running.pid} did not exit within {timeout:.0f} s; send a second SIGTERM to force it.")
+    state.clear_state()
+    console.print(f"local cloud stopped (pid {running.pid})")
+
+
+@cloud_app.command("status")
+def cloud_status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Is it running, where, and what is deployed (stack outputs)."""
+    running = state.running_cloud()
+    info: dict[str, Any] = {
+        "running": running is not None and state.is_healthy(running.port),
+        "pid": running.pid if running else None,
+        "endpoint": running.endpoint_url if running else None,
+        "outputs": state.read_outputs(),
+    }
+    if info["running"] and running is not None:
+        import requests
+
+        info["workers"] = requests.get(f"http://127.0.0.1:{running.port}/_localcloud/stats", timeout=5).json()[
+            "workers"
+        ]
+        try:
+            info["simulators"] = state.fetch_simulators(running.port)
+        except requests.RequestException:  # a cloud of an older version: what its state file recorded, if anything
+            info["simulators"] = running.simulators
+    if as_json:
+        print(json.dumps(info, indent=2))
+        return
+    console.print(
+        f"local cloud: {'[green]running[/]' if info['running'] else '[red]stopped[/]'}"
+        + (f" at {info['endpoint']} (pid {info['pid']})" if info["running"] else "")
+    )
+    if info.get("simulators"):
+        table = Table("simulated provider", "url", title="simulators (ports from the OS)")
+        for kind, urls in info["simulators"].items():
+            for name, url in urls.items():
+                table.add_row(f"{kind} {name}", url)
+        console.print(table)
+    if info["outputs"]:
+        table = Table("output", "value", title=f"stack {state.STACK_NAME}")
+        for key, value in sorted(info["outputs"].items()):
+            table.add_row(key, str(value))
+        console.print(table)
+    if not info["running"]:
+        raise typer.Exit(1)
+
+
+@cloud_app.command("reset")
+def cloud_reset() -> None:
+    """Forget every deployed resource (the cloud keeps running)."""
+    import requests
+
+    running = require_cloud()
+    requests.post(f"http://127.0.0.1:{running.port}/_localcloud/reset", timeout=30).raise_for_status()
+    state.OUTPUTS_FILE.unlink(missing_ok=True)
+    console.print("local cloud reset: no resources, no warm workers")
+
+
+@cloud_app.command("logs")
+def cloud_logs(
+    function: Annotated[
+        str | None, typer.Argument(help="A function (e.g. health); omit for the cloud's own log.")
+    ] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n")] = 50,
+) -> None:
+    """Show a function's CloudWatch log lines, or the local cloud's console log."""
+    if function is None:
+        if not state.LOG_FILE.exists():
+            raise _fail("no log yet: the cloud writes one when started with --detach")
+        for line in state.LOG_FILE.read_text(errors="replace").splitlines()[-lines:]:
+            print(line)
+        return
+    running = require_cloud()
+    from devkit.functions import resolve_function_name
+
+    name = resolve_function_name(function, running.endpoint_url)
+    logs = _client("logs", running.endpoint_url)
+    events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}")["events"]
+    for event in events[-lines:]:
+        print(event["message"])
+
+
+def _client(service: str, endpoint: str) -> Any:
+    from localcloud.aws import local_client
+
+    return local_client(service, endpoint)
+
+
+# ---- deploy and invoke ------------------------------------------------------------------------------------------------
+@app.command("deploy")
+def deploy_command(
+    port: PortOption = 4566,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show the CDK CLI's output only if it fails.")] = False,
+) -> None:
+    """Deploy the stack with the real CDK CLI (bootstrap once), starting the local cloud if needed."""
+    from devkit.deploy import DeployFailed, deploy
+
+    running = state.running_cloud()
+    if running is None:
+        _start_detached(port, 10.0)
+        running = require_cloud()
+    try:
+        result = deploy(running.endpoint_url, quiet=quiet)
+    except DeployFailed as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"deployed {state.STACK_NAME} in {result.seconds:.1f} s"
+        + (" (bootstrapped first)" if result.bootstrapped else "")
+        + f"; outputs in {_shown(result.outputs_file)}"
+    )
+
+
+@app.command("invoke")
+def invoke_command(
+    function: Annotated[str, typer.Argument(help="The function: its folder under functions/ (e.g. health).")],
+    event: Annotated[Path, typer.Option("--event", "-e", help="A JSON event file, e.g. events/health/liveness.json.")],
+    local: Annotated[
+        bool,
+        typer.Option(
+            "--local", help="Run the handler in this process (debuggable); AWS calls still go to the local cloud."
+        ),
+    ] = False,
+) -> None:
+    """Invoke a function with a sample event and print the response."""
+    from devkit.functions import EventFileError, FunctionLookupError, invoke_deployed, invoke_in_process, load_event
+
+    try:
+        payload = load_event(event)
+    except EventFileError as exc:
+        raise _fail(str(exc), code=2) from exc
+    running = require_cloud()
+    try:
+        run = invoke_in_process if local else invoke_deployed
+        result = run(function, payload, running.endpoint_url)
+    except FunctionLookupError as exc:
+        raise _fail(str(exc), code=2) from exc
+    print(json.dumps(result, indent=2))
+
+
+# ---- auth -------------------------------------------------------------------------------------------------------------
+@auth_app.command("token")
+def auth_token(
+    tenant: Annotated[str, typer.Option(help="Tenant id (a cinema chain).")],
+    user: Annotated[str, typer.Option(help="User name.")],
+    group: Annotated[str, typer.Option(help="customer or staff.")] = "customer",
+) -> None:
+    """Create the tenant's user if needed and print an id token for it."""
+    from devkit.identity import IdentityError, token_for
+
+    running = require_cloud()
+    try:
+        print(token_for(running.endpoint_url, tenant=tenant, user=user, group=group))
+    except IdentityError as exc:
+        raise _fail(str(exc)) from exc
+
+
+# ---- feature flags ----------------------------------------------------------------------------------------------------
+flags_app = typer.Typer(
+    help="Feature flags (AppConfig): change them at run time, without a deploy.", no_args_is_help=True
+)
+app.add_typer(flags_app, name="flags")
+
+
+@flags_app.command("list")
+def flags_list() -> None:
+    """The deployed flags, with the configuration version that is live."""
+    from devkit.flags import FlagError, FlagsClient
+
+    try:
+        version, flags = FlagsClient(require_cloud().endpoint_url).current()
+    except FlagError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"flags version {version}:")
+    print(json.dumps(flags, indent=2))
+
+
+@flags_app.command("set")
+def flags_set(
+    name: Annotated[str, typer.Argument(help="The flag, e.g. sms_notifications.")],
+    value: Annotated[str | None, typer.Argument(help="Its default: true or false.")] = None,
+    tenants: Annotated[
+        str | None, typer.Option(help="Comma-separated tenants it is on for ('' removes the rule).")
+    ] = None,
+    percent: Annotated[int | None, typer.Option(help="Percentage rollout by user (0 removes the rule).")] = None,
+) -> None:
+    """Change a flag and deploy the new flags: running functions see it within their cache age."""
+    from devkit.flags import FlagError, FlagsClient, parse_bool, set_flag
+
+    try:
+        client = FlagsClient(require_cloud().endpoint_url)
+        _, flags = client.current()
+        default = None if value is None else parse_bool(value)
+        tenant_list = None if tenants is None else [t.strip() for t in tenants.split(",") if t.strip()]
+        version = client.deploy(set_flag(flags, name, default=default, tenants=tenant_list, percent=percent))
+    except FlagError as exc:
+        raise _fail(str(exc), code=2) from exc
+    console.print(f"deployed flags version {version}: {name} changed")
+
+
+# ---- dead-letter queues -----------------------------------------------------------------------------------------------
+dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive (back to the source queue).", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+QueueArgument = Annotated[
+    str, typer.Argument(help="A source queue's name, or a notification channel (email, sms, push).")
+]
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """Every queue with a DLQ, and how many messages its DLQ holds."""
+    from devkit.dlq import Dlqs
+
+    print(json.dumps(Dlqs(require_cloud().endpoint_url).summary(), indent=2))
+
+
+@dlq_app.command("show")
+def dlq_show(
+    queue: QueueArgument, limit: Annotated[int, typer.Option(help="At most this many (max 10).")] = 10
+) -> None:
+    """Peek at a queue's dead letters: group, receive count, the recorded error, the body."""
+    from devkit.dlq import DlqError, Dlqs
+
+    try:
+        print(json.dumps(Dlqs(require_cloud().endpoint_url).show(queue, limit), indent=2))
+    except DlqError as exc:
+        raise _fail(str(exc), code=2) from exc
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(queue: QueueArgument) -> None:
+    """Move a queue's dead letters back to it, and report the counts."""
+    from devkit.dlq import DlqError, Dlqs
+
+    try:
+        print(json.dumps(Dlqs(require_cloud().endpoint_url).redrive(queue), indent=2))
+    except DlqError as exc:
+        raise _fail(str(exc), code=2) from exc
+
+
+# ---- secrets ----------------------------------------------------------------------------------------------------------
+secrets_app = typer.Typer(help="Secrets Manager: rotate a secret now (the four-step rotation).", no_args_is_help=True)
+app.add_typer(secrets_app, name="secrets")
+
+
+ROTATE_HELP = (
+    "primary, secondary (payment providers), email-primary .. push-backup (notification providers), or a name."
+)
+
+
+@secrets_app.command("rotate")
+def secrets_rotate(
+    name: Annotated[str, typer.Argument(help=ROTATE_HELP)],
+) -> None:
+    """Rotate a secret now: createSecret, setSecret, testSecret, finishSecret. Prints versions, never values."""
+    from devkit.secrets_cli import RotationFailed, rotate
+
+    try:
+        print(json.dumps(rotate(require_cloud().endpoint_url, name).as_json(), indent=2))
+    except RotationFailed as exc:
+        raise _fail(str(exc), code=2) from exc
+
+
+# ---- demo -------------------------------------------------------------------------------------------------------------
+@app.command("demo")
+def demo(port: PortOption = 4566) -> None:
+    """Start the local cloud, deploy with the real CDK CLI and run the scenario tour."""
+    from devkit.tour import run_tour
+
+    if state.running_cloud() is None:
+        _start_detached(port, 10.0)
+    console.print("deploying the stack with the real CDK CLI (bootstrap first on a new cloud)...")
+    deploy_command(port, quiet=True)
+    running = require_cloud()
+    passed, failed = run_tour(running.endpoint_url, console)
+    console.print(f"demo: {passed} scenarios passed, {failed} failed")
+    console.print("the local cloud is still running: try the README's curl examples, and `make down` to stop it")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("seed")
+def seed_command(
+    tenants: Annotated[int, typer.Option(min=1, max=20, help="Tenants to create (seed-1, seed-2, ...).")] = 3,
+    showtimes: Annotated[int, typer.Option(min=1, max=500, help="Showtimes per tenant.")] = 50,
+) -> None:
+    """Create realistic catalog data through the deployed API (staff tokens, the real request path)."""
+    from devkit.seed import SeedError, seed
+
+    running = require_cloud()
+    outputs = state.read_outputs()
+    if not outputs:
+        raise _fail("the stack is not deployed: run `marquee deploy` first")
+    try:
+        report = seed(running.endpoint_url, outputs, tenants=tenants, showtimes=showtimes, console=console)
+    except SeedError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"seeded {report.tenants} tenants: {report.cinemas} cinemas, {report.auditoriums} auditoriums, "
+        f"{report.movies} movies, {report.showtimes} showtimes, {report.seats} seats"
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

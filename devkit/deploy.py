@@ -1,0 +1,175 @@
+"""Deploy with the real AWS CDK CLI (npm aws-cdk, pinned to 2.x) onto the local cloud.
+
+The CLI sees an ordinary AWS endpoint: ``AWS_ENDPOINT_URL=http://localhost:<port>`` (the host must be ``localhost``: moto
+reads a CloudFormation TemplateURL's host as a bucket name), moto's fixed test credentials, and ``CDK_HOME`` inside the
+project, because a shared ~/.cdk caches account ids across projects and breaks bootstrap.
+
+The simulated providers' URLs come from the running cloud (``GET /_localcloud/simulators``: the OS picks their ports),
+so a deploy works for any cloud, whatever its port or state folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from botocore.exceptions import ClientError
+
+from devkit.state import ACCOUNT, OUTPUTS_FILE, PROJECT_ROOT, REGION, STACK_NAME
+from localcloud.aws import local_client
+
+BOOTSTRAP_QUALIFIER = "hnb659fds"
+# The local cloud's deploys synthesize into their own folder, so a `cdk synth` elsewhere never races them.
+CLOUD_ASSEMBLY = PROJECT_ROOT / ".localcloud" / "cdk.out"
+QUIET_NODE = {
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION": "1",
+    "JSII_SILENCE_WARNING_KNOWN_BROKEN_NODE_VERSION": "1",
+    "CDK_DISABLE_VERSION_CHECK": "1",
+    "CDK_DISABLE_CLI_TELEMETRY": "1",
+    "NODE_NO_WARNINGS": "1",
+}
+
+
+class DeployFailed(Exception):
+    pass
+
+
+@dataclass
+class DeployResult:
+    seconds: float
+    bootstrapped: bool
+    outputs_file: Path
+
+
+def cdk_environment(endpoint_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(QUIET_NODE)
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint_url,
+            # S3 by IP: the SDK then addresses buckets path-style (bucket.localhost does not resolve everywhere),
+            # while CloudFormation keeps "localhost" (moto reads a TemplateURL's host as a bucket name otherwise).
+            "AWS_ENDPOINT_URL_S3": endpoint_url.replace("//localhost:", "//127.0.0.1:"),
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "CDK_DEFAULT_ACCOUNT": ACCOUNT,
+            "CDK_DEFAULT_REGION": REGION,
+            "CDK_HOME": str(PROJECT_ROOT / ".cdk"),
+        }
+    )
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    return env
+
+
+def cdk_binary() -> Path:
+    binary = PROJECT_ROOT / "node_modules" / ".bin" / "cdk"
+    if not binary.exists():
+        raise DeployFailed("The CDK CLI is not installed: run `make setup` (npm install of the pinned aws-cdk 2.x).")
+    return binary
+
+
+def is_bootstrapped(endpoint_url: str) -> bool:
+    ssm = local_client("ssm", endpoint_url)
+    try:
+        ssm.get_parameter(Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version")
+    except ClientError:
+        return False
+    return True
+
+
+def _run(args: list[str], env: dict[str, str], quiet: bool) -> None:
+    result = subprocess.run(args, cwd=PROJECT_ROOT, env=env, capture_output=quiet, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout or "")[-4000:] if quiet else ""
+        raise DeployFailed(
+            f"`{' '.join(Path(a).name if i == 0 else a for i, a in enumerate(args))}` failed (exit {result.returncode})\n{detail}"
+        )
+
+
+# CDK context the stack reads (infra/constants.py): the simulated providers' URLs, and the cloud's endpoint for the
+# output LocalApiUrl.
+PAYMENT_URL_CONTEXT = {"primary": "marquee:paymentPrimaryUrl", "secondary": "marquee:paymentSecondaryUrl"}
+NOTIFICATION_URL_CONTEXT_PREFIX = "marquee:notificationProvider:"
+LOCAL_ENDPOINT_CONTEXT = "marquee:localEndpoint"
+
+
+def simulator_context(endpoint_url: str) -> list[str]:
+    """The running cloud's simulated providers (their ports come from the OS) as CDK context: asked over HTTP.
+
+    The simulators come with Marquee's extension of the cloud (devkit/simulators.py): a bare `python -m localcloud`
+    has none, and the deploy says so.
+    """
+    import requests
+
+    from devkit.state import fetch_simulators
+
+    try:
+        simulators = fetch_simulators(endpoint_url)
+    except requests.HTTPError as exc:
+        raise DeployFailed(
+            f"the cloud at {endpoint_url} does not report its simulated providers ({exc}): is it this project's "
+            "local cloud, of this version, with its extension? Restart it with `marquee cloud down` and "
+            "`marquee cloud up --detach`."
+        ) from exc
+    except requests.RequestException as exc:
+        raise DeployFailed(f"no local cloud answers at {endpoint_url} ({type(exc).__name__}): start one first") from exc
+    args: list[str] = []
+    for name, url in simulators.get("payment", {}).items():
+        if name in PAYMENT_URL_CONTEXT:
+            args += ["-c", f"{PAYMENT_URL_CONTEXT[name]}={url}"]
+    for name, url in simulators.get("notification", {}).items():
+        args += ["-c", f"{NOTIFICATION_URL_CONTEXT_PREFIX}{name}={url}"]
+    return args
+
+
+def local_endpoint_context(endpoint_url: str) -> list[str]:
+    """The cloud's endpoint as CDK context: the stack then outputs ``LocalApiUrl`` (the API on this cloud)."""
+    return ["-c", f"{LOCAL_ENDPOINT_CONTEXT}={endpoint_url.rstrip('/')}"]
+
+
+def deploy(
+    endpoint_url: str, *, quiet: bool = False, outputs_file: Path = OUTPUTS_FILE, assembly: Path = CLOUD_ASSEMBLY
+) -> DeployResult:
+    """`cdk bootstrap` once per local cloud lifetime, then `cdk deploy --require-approval never`."""
+    started = time.perf_counter()
+    env = cdk_environment(endpoint_url)
+    cdk = str(cdk_binary())
+    bootstrapped = False
+    if not is_bootstrapped(endpoint_url):
+        _run(
+            [cdk, "bootstrap", f"aws://{ACCOUNT}/{REGION}", "-c", "marquee:target=local", "--output", str(assembly)],
+            env,
+            quiet,
+        )
+        bootstrapped = True
+    outputs_file.parent.mkdir(parents=True, exist_ok=True)
+    _run(
+        [
+            cdk,
+            "deploy",
+            STACK_NAME,
+            "--require-approval",
+            "never",
+            "-c",
+            "marquee:target=local",
+            *simulator_context(endpoint_url),
+            *local_endpoint_context(endpoint_url),
+            "--outputs-file",
+            str(outputs_file),
+            "--output",
+            str(assembly),
+            "--progress",
+            "events",
+        ],
+        env,
+        quiet,
+    )
+    return DeployResult(time.perf_counter() - started, bootstrapped, outputs_file)

@@ -1,0 +1,1 @@
+"""API Gateway: the front door (REST routes at LocalStack's URLs, Lambda proxy, Cognito authorizer)."""

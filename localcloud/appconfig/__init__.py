@@ -1,0 +1,1 @@
+"""AppConfig: the data plane moto lacks (sessions, latest configuration) and its deployment store."""

@@ -1,0 +1,1 @@
+"""CloudFormation: fill-ins for the resource types moto lacks, and strict resource types on deploy."""

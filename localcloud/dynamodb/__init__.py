@@ -1,0 +1,1 @@
+"""DynamoDB: the Streams poller, serializable writes under the threaded server, and a faster Query."""

@@ -1,0 +1,1 @@
+"""EventBridge: the router (rules, input transformers, targets, archives) and scheduled rules."""

@@ -1,0 +1,618 @@
+"""The EventBridge router: PutEvents matches rules at once and a background dispatcher delivers to their targets.
+
+moto matches rules inside PutEvents and delivers synchronously there, and has no Lambda or Step Functions target.
+Here moto's ``Rule.send_to_targets`` only enqueues the matched deliveries; dispatcher threads deliver them:
+- Lambda targets as asynchronous (Event) invokes on the runner, SNS, SQS (FIFO with SqsParameters.MessageGroupId,
+  the queue needing content-based deduplication as on AWS), Step Functions (StartExecution, the event as input);
+- event bus, archive, log group and API destination targets with moto's own code;
+- Input, InputPath and InputTransformer (InputPathsMap + InputTemplate, with AWS's quoting rules);
+- RetryPolicy (MaximumRetryAttempts, MaximumEventAgeInSeconds; short local delays) for retriable errors, then the
+  target's DeadLetterConfig queue; errors such as a missing target resource go to the DLQ without retries;
+- disabled rules do not match, and schedule-only rules match no event (moto's matcher would match every event);
+- ScheduleExpression rules (rate and AWS's six-field cron) fire on the minute with the "Scheduled Event" shape; tests
+  call ``EventRouter.tick(now)`` instead of waiting for the clock.
+"""
+
+from __future__ import annotations
+
+import calendar
+import copy
+import heapq
+import itertools
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from localcloud.lambda_.runner import FunctionNotFound, LambdaError, LambdaRunner
+
+log = logging.getLogger("localcloud.events")
+
+DISPATCHERS = 4
+RETRY_DELAYS_S = (0.1, 0.2, 0.5, 1.0)  # EventBridge backs off exponentially over hours; locally, a few seconds at most
+DEFAULT_MAX_RETRIES = 185
+DEFAULT_MAX_EVENT_AGE_S = 86400
+SCHEDULER_INTERVAL_S = 1.0
+NOT_RETRIED = {  # AWS sends these straight to the DLQ: retrying cannot help
+    "ResourceNotFoundException",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+    "StateMachineDoesNotExist",
+    "InvalidExecutionInput",
+    "InvalidParameterValue",
+    "InvalidParameterValueException",
+    "NotFoundException",
+    "AccessDeniedException",
+    "UnsupportedTarget",
+}
+
+_state: dict[str, Any] = {"router": None, "installed": False}
+_install_lock = threading.Lock()
+
+
+class DeliveryFailed(Exception):
+    """A target call failed; ``code`` decides whether it is retried."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# ---- moto patch ------------------------------------------------------------------------------------------------------
+def install(router: EventRouter) -> None:
+    """Idempotent: routes moto's rule deliveries to ``router`` (the latest router created wins)."""
+    with _install_lock:
+        _state["router"] = router
+        if _state["installed"]:
+            return
+        _state["installed"] = True
+        from moto.events.models import Rule
+
+        original_send = Rule.send_to_targets
+        original_init = Rule.__init__
+        _state["original_send"] = original_send
+
+        def send_to_targets(self: Rule, event: dict[str, Any], transform_input: bool = True) -> None:
+            current: EventRouter | None = _state["router"]
+            if current is None:
+                original_send(self, event, transform_input)  # type: ignore[arg-type]
+                return
+            current.route(self, event, transform_input)
+
+        def __init__(self: Rule, *args: Any, **kwargs: Any) -> None:
+            original_init(self, *args, **kwargs)
+            self.localcloud_created = time.time()  # type: ignore[attr-defined]  # rate(...) counts from creation
+
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
+        Rule.__init__ = __init__  # type: ignore[method-assign]
+
+
+def _moto_send(rule: Any, target: dict[str, Any], event: dict[str, Any], transform_input: bool) -> None:
+    """moto's own delivery to one target (event bus, archive, log group, API destination), outside PutEvents."""
+    from moto.events.models import EventPattern
+
+    proxy = copy.copy(rule)
+    proxy.targets = [target]
+    proxy.event_pattern = EventPattern(None, {})
+    _state["original_send"](proxy, event, transform_input)
+
+
+# ---- input: Input, InputPath, InputTransformer -----------------------------------------------------------------------
+PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+
+
+def target_input(target: dict[str, Any], event: dict[str, Any], rule_arn: str, rule_name: str) -> str:
+    """The text a target receives: the event, or what Input / InputPath / InputTransformer make of it."""
+    delivered = public_event(event)
+    if "Input" in target and target["Input"] is not None:
+        return str(target["Input"])
+    if target.get("InputPath"):
+        return json.dumps(_json_path(target["InputPath"], delivered))
+    transformer = target.get("InputTransformer")
+    if transformer:
+        values = {name: _json_path(path, delivered) for name, path in (transformer.get("InputPathsMap") or {}).items()}
+        values.update(
+            {
+                "aws.events.rule-arn": rule_arn,
+                "aws.events.rule-name": rule_name,
+                "aws.events.event.ingestion-time": _iso(event.get("ingestion-time", time.time())),
+                "aws.events.event": delivered,
+                "aws.events.event.json": delivered,
+            }
+        )
+        return render_template(transformer.get("InputTemplate") or "", values)
+    return json.dumps(delivered)
+
+
+def render_template(template: str, values: dict[str, Any]) -> str:
+    """AWS's substitution: inside a JSON string a value goes in as text; outside, as JSON (strings get quotes)."""
+    out: list[str] = []
+    in_string = False
+    i = 0
+    while i < len(template):
+        char = template[i]
+        if in_string and char == "\\":
+            out.append(template[i : i + 2])
+            i += 2
+            continue
+        match = PLACEHOLDER.match(template, i) if char == "<" else None
+        if match and match.group(1) in values:
+            out.append(_substitute(values[match.group(1)], in_string))
+            i = match.end()
+            continue
+        if char == '"':
+            in_string = not in_string
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def _substitute(value: Any, in_string: bool) -> str:
+    if not in_string:
+        return json.dumps(value)
+    text = value if isinstance(value, str) else ("" if value is None else json.dumps(value))
+    return json.dumps(text)[1:-1]
+
+
+def _json_path(path: str, event: dict[str, Any]) -> Any:
+    from jsonpath_ng.ext import parse
+
+    matches = parse(path).find(event)
+    return matches[0].value if matches else None
+
+
+def public_event(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as targets see it: ISO time, without moto's internal fields."""
+    shown = {k: v for k, v in event.items() if k != "ingestion-time"}
+    if isinstance(shown.get("time"), (int, float)):
+        shown["time"] = _iso(float(shown["time"]))
+    return shown
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(float(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- schedules: rate(...) and AWS cron(...) --------------------------------------------------------------------------
+RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
+RATE_MINUTES = {"minute": 1, "minutes": 1, "hour": 60, "hours": 60, "day": 1440, "days": 1440}
+MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
+DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+
+
+class InvalidSchedule(ValueError):
+    """A ScheduleExpression the evaluator cannot read."""
+
+
+class Cron:
+    """AWS's six-field cron (minutes hours day-of-month month day-of-week year), in UTC.
+
+    Supports ``*``, ``?``, lists, ranges, steps, month and day names, and in day-of-month ``L``, ``LW``, ``nW``;
+    in day-of-week ``nL`` (last such weekday of the month) and ``n#k`` (k-th such weekday). Day-of-week is 1-7, SUN=1.
+    """
+
+    def __init__(self, expression: str) -> None:
+        fields = expression.split()
+        if len(fields) != 6:
+            raise InvalidSchedule(f"cron needs 6 fields, got {len(fields)}: {expression!r}")
+        self.minutes, self.hours, self.dom, self.months, self.dow, self.years = fields
+
+    def matches(self, when: datetime) -> bool:
+        return (
+            when.minute in _values(self.minutes, 0, 59)
+            and when.hour in _values(self.hours, 0, 23)
+            and when.month in _values(self.months, 1, 12, MONTHS)
+            and when.year in _values(self.years, 1970, 2199)
+            and self._day_matches(when)
+        )
+
+    def _day_matches(self, when: datetime) -> bool:
+        dom_ok = self.dom == "?" or _dom_matches(self.dom, when)
+        dow_ok = self.dow == "?" or _dow_matches(self.dow, when)
+        return dom_ok and dow_ok
+
+
+def _values(spec: str, low: int, high: int, names: dict[str, int] | None = None) -> set[int]:
+    found: set[int] = set()
+    for part in spec.upper().split(","):
+        found |= _part_values(part, low, high, names or {})
+    return found
+
+
+def _part_values(part: str, low: int, high: int, names: dict[str, int]) -> set[int]:
+    base, _, step_text = part.partition("/")
+    step = int(step_text) if step_text else 1
+    if base in ("*", "?"):
+        start, end = low, high
+    elif "-" in base:
+        first, last = base.split("-", 1)
+        start, end = _number(first, names), _number(last, names)
+    else:
+        start = _number(base, names)
+        end = high if step_text else start
+    if end < start:  # a wrapping range such as FRI-MON
+        return {v for v in range(low, high + 1) if v >= start or v <= end}
+    return set(range(start, end + 1, step))
+
+
+def _number(text: str, names: dict[str, int]) -> int:
+    if text in names:
+        return names[text]
+    if not text.isdigit():
+        raise InvalidSchedule(f"unsupported cron value {text!r}")
+    return int(text)
+
+
+def _last_day(when: datetime) -> int:
+    return calendar.monthrange(when.year, when.month)[1]
+
+
+def _dom_matches(spec: str, when: datetime) -> bool:
+    spec = spec.upper()
+    if spec == "L":
+        return when.day == _last_day(when)
+    if spec.endswith("W"):
+        target = _last_day(when) if spec == "LW" else int(spec[:-1])
+        return when.day == _nearest_weekday(when, target)
+    return when.day in _values(spec, 1, 31)
+
+
+def _nearest_weekday(when: datetime, day: int) -> int:
+    """The weekday nearest to ``day`` in the same month (Saturday -> Friday, Sunday -> Monday, never across months)."""
+    day = min(day, _last_day(when))
+    weekday = when.replace(day=day).weekday()  # Monday = 0
+    if weekday == 5:
+        return day - 1 if day > 1 else day + 2
+    if weekday == 6:
+        return day + 1 if day < _last_day(when) else day - 2
+    return day
+
+
+def _dow_matches(spec: str, when: datetime) -> bool:
+    spec = spec.upper()
+    today = (when.weekday() + 1) % 7 + 1  # SUN=1 ... SAT=7
+    if "#" in spec:
+        day, nth = spec.split("#")
+        return today == _number(day, DAYS) and (when.day - 1) // 7 + 1 == int(nth)
+    if spec.endswith("L") and spec != "L":
+        return today == _number(spec[:-1], DAYS) and when.day + 7 > _last_day(when)
+    if spec == "L":
+        return today == 7
+    return today in _values(spec, 1, 7, DAYS)
+
+
+def schedule_due(expression: str, created: float, minute: datetime) -> bool:
+    """Whether a rule with this ScheduleExpression fires at ``minute`` (UTC, seconds ignored)."""
+    expression = expression.strip()
+    if expression.startswith("cron(") and expression.endswith(")"):
+        return Cron(expression[5:-1]).matches(minute)
+    rate = RATE.match(expression)
+    if not rate:
+        raise InvalidSchedule(f"unsupported ScheduleExpression {expression!r}")
+    period = int(rate.group(1)) * RATE_MINUTES[rate.group(2)]
+    start = datetime.fromtimestamp(created, UTC).replace(second=0, microsecond=0)
+    elapsed = int((minute.replace(second=0, microsecond=0) - start).total_seconds() // 60)
+    return elapsed > 0 and period > 0 and elapsed % period == 0
+
+
+def scheduled_event(rule: Any, minute: datetime) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": rule.account_id,
+        "time": minute.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": rule.region_name,
+        "resources": [rule.arn],
+        "detail": {},
+    }
+
+
+# ---- deliveries ------------------------------------------------------------------------------------------------------
+@dataclass(order=True)
+class _Scheduled:
+    due: float
+    seq: int
+    delivery: _Delivery = field(compare=False)
+
+
+@dataclass
+class _Delivery:
+    rule: Any
+    target: dict[str, Any]
+    event: dict[str, Any]
+    transform_input: bool
+    first_attempt: float = field(default_factory=time.time)
+    attempts: int = 0
+
+
+class _DelayQueue:
+    """Deliveries ready now or after a retry delay."""
+
+    def __init__(self) -> None:
+        self._heap: list[_Scheduled] = []
+        self._cond = threading.Condition()
+        self._seq = itertools.count()
+
+    def put(self, delivery: _Delivery | None, delay: float = 0.0) -> None:
+        with self._cond:
+            item = _Scheduled(time.monotonic() + delay, next(self._seq), delivery)  # type: ignore[arg-type]
+            heapq.heappush(self._heap, item)
+            self._cond.notify()
+
+    def get(self) -> _Delivery | None:
+        with self._cond:
+            while True:
+                if self._heap and self._heap[0].due <= time.monotonic():
+                    return heapq.heappop(self._heap).delivery
+                timeout = self._heap[0].due - time.monotonic() if self._heap else None
+                self._cond.wait(timeout=timeout)
+
+
+class EventRouter:
+    def __init__(self, runner: LambdaRunner, endpoint_url: str) -> None:
+        self.runner = runner
+        self.endpoint_url = endpoint_url
+        self._queue = _DelayQueue()
+        self._pending = 0
+        self._pending_cond = threading.Condition()
+        self._accepting = True
+        self._stopped = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
+        self._last_minute: datetime | None = None
+        install(self)
+        from localcloud.stepfunctions import patches as stepfunctions_patches
+
+        stepfunctions_patches.install()  # unnamed StartExecution, as Step Functions targets use it
+
+    # -- lifecycle
+    def start(self) -> None:
+        self._accepting = True
+        self._stopped.clear()
+        if self._threads:
+            return
+        for i in range(DISPATCHERS):
+            self._threads.append(threading.Thread(target=self._dispatch_loop, name=f"events-{i}", daemon=True))
+        self._threads.append(threading.Thread(target=self._schedule_loop, name="events-schedule", daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def stop_accepting(self) -> None:
+        """Schedules stop firing; deliveries already queued go on."""
+        self._accepting = False
+
+    def drain(self, deadline: float) -> bool:
+        with self._pending_cond:
+            while self._pending:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    log.warning("%d EventBridge deliveries still queued at the deadline are dropped", self._pending)
+                    return False
+                self._pending_cond.wait(timeout=remaining)
+        return True
+
+    def stop(self) -> None:
+        self._stopped.set()
+        for _ in range(DISPATCHERS):
+            self._queue.put(None)
+        self._threads = []
+
+    # -- routing (inside PutEvents: matching only)
+    def route(self, rule: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+        if rule.state != "ENABLED":
+            return
+        if rule.scheduled_expression and not rule.event_pattern.dump():
+            return  # a schedule-only rule matches no event
+        if not rule.event_pattern.matches_event(event):
+            return
+        for target in list(rule.targets):
+            self._enqueue(_Delivery(rule, copy.deepcopy(target), copy.deepcopy(event), transform_input))
+
+    def _enqueue(self, delivery: _Delivery, delay: float = 0.0) -> None:
+        if delivery.attempts == 0:
+            with self._pending_cond:
+                self._pending += 1
+        self._queue.put(delivery, delay)
+
+    def _resolved(self) -> None:
+        with self._pending_cond:
+            self._pending -= 1
+            self._pending_cond.notify_all()
+
+    # -- schedules
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """Fires the scheduled rules due at ``now``'s minute (UTC); returns their ARNs. The clock calls this every
+        minute; tests call it with any time."""
+        minute = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
+        fired = []
+        for rule in _scheduled_rules():
+            try:
+                due = schedule_due(rule.scheduled_expression, getattr(rule, "localcloud_created", time.time()), minute)
+            except InvalidSchedule as exc:
+                log.warning("rule %s: %s", rule.arn, exc)
+                continue
+            if due:
+                fired.append(rule.arn)
+                event = scheduled_event(rule, minute)
+                for target in list(rule.targets):
+                    self._enqueue(_Delivery(rule, copy.deepcopy(target), event, True))
+        return fired
+
+    def _schedule_loop(self) -> None:
+        while not self._stopped.wait(SCHEDULER_INTERVAL_S):
+            minute = datetime.now(UTC).replace(second=0, microsecond=0)
+            last, self._last_minute = self._last_minute, minute
+            if last is None or minute <= last or not self._accepting:
+                continue
+            step = last + timedelta(minutes=1)
+            while step <= minute:
+                self.tick(step)
+                step += timedelta(minutes=1)
+
+    # -- delivering
+    def _dispatch_loop(self) -> None:
+        while True:
+            delivery = self._queue.get()
+            if delivery is None:
+                return
+            try:
+                self._attempt(delivery)
+            except Exception:  # noqa: BLE001 - a broken delivery must not kill the dispatcher
+                log.exception("delivery to %s failed inside the router", delivery.target.get("Arn"))
+                self._resolved()
+
+    def _attempt(self, delivery: _Delivery) -> None:
+        delivery.attempts += 1
+        try:
+            self._send(delivery)
+        except DeliveryFailed as exc:
+            self._failed(delivery, exc)
+            return
+        self._resolved()
+
+    def _failed(self, delivery: _Delivery, exc: DeliveryFailed) -> None:
+        policy = delivery.target.get("RetryPolicy") or {}
+        retries = int(policy.get("MaximumRetryAttempts", DEFAULT_MAX_RETRIES))
+        max_age = float(policy.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE_S))
+        delay = RETRY_DELAYS_S[min(delivery.attempts - 1, len(RETRY_DELAYS_S) - 1)]
+        condition = None
+        if exc.code not in NOT_RETRIED:
+            if delivery.attempts > retries:
+                condition = "MaximumRetryAttempts"
+            elif time.time() + delay - delivery.first_attempt > max_age:
+                condition = "MaximumEventAgeInSeconds"
+            else:
+                self._queue.put(delivery, delay)
+                return
+        self._dead_letter(delivery, exc, condition)
+        self._resolved()
+
+    def _send(self, delivery: _Delivery) -> None:
+        target, rule = delivery.target, delivery.rule
+        arn: str = target["Arn"]
+        parts = arn.split(":")
+        service, region = parts[2], parts[3] or rule.region_name
+        if service == "events" or service == "logs":
+            self._via_moto(delivery)
+            return
+        payload = (
+            target_input(target, delivery.event, rule.arn, rule.name)
+            if delivery.transform_input
+            else json.dumps(public_event(delivery.event))
+        )
+        if service == "lambda":
+            self._to_lambda(arn, payload, region)
+        elif service == "sqs":
+            self._to_sqs(arn, payload, region, target)
+        elif service == "states":
+            self._call(
+                lambda: self._client("stepfunctions", region).start_execution(stateMachineArn=arn, input=payload)
+            )
+        elif service == "sns":
+            self._call(lambda: self._client("sns", region).publish(TopicArn=arn, Message=payload))
+        else:
+            raise DeliveryFailed("UnsupportedTarget", f"{service} targets are not supported by the local cloud")
+
+    def _via_moto(self, delivery: _Delivery) -> None:
+        try:
+            _moto_send(delivery.rule, delivery.target, delivery.event, delivery.transform_input)
+        except (KeyError, ValueError, AttributeError, NotImplementedError) as exc:
+            raise DeliveryFailed("ResourceNotFoundException", f"{type(exc).__name__}: {exc}") from exc
+        except ClientError as exc:
+            raise DeliveryFailed(exc.response["Error"]["Code"], str(exc)) from exc
+
+    def _to_lambda(self, arn: str, payload: str, region: str) -> None:
+        try:
+            self.runner.invoke_async(arn, payload.encode(), region=region)
+        except FunctionNotFound as exc:
+            raise DeliveryFailed("ResourceNotFoundException", str(exc)) from exc
+        except LambdaError as exc:
+            raise DeliveryFailed(exc.code, str(exc)) from exc
+
+    def _to_sqs(self, arn: str, payload: str, region: str, target: dict[str, Any]) -> None:
+        _, _, _, _, account, name = arn.split(":")
+        sqs = self._client("sqs", region)
+        url = self._call(lambda: sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account))["QueueUrl"]
+        kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": payload}
+        if name.endswith(".fifo"):
+            attributes = self._call(
+                lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ContentBasedDeduplication"])
+            )
+            if attributes.get("Attributes", {}).get("ContentBasedDeduplication") != "true":
+                raise DeliveryFailed("InvalidParameterValue", "a FIFO queue target needs content-based deduplication")
+            kwargs["MessageGroupId"] = (target.get("SqsParameters") or {}).get("MessageGroupId")
+            if not kwargs["MessageGroupId"]:
+                raise DeliveryFailed("InvalidParameterValue", "a FIFO queue target needs SqsParameters.MessageGroupId")
+        self._call(lambda: sqs.send_message(**kwargs))
+
+    @staticmethod
+    def _call(fn: Any) -> Any:
+        try:
+            return fn()
+        except ClientError as exc:
+            raise DeliveryFailed(exc.response["Error"]["Code"], str(exc)) from exc
+        except BotoCoreError as exc:
+            raise DeliveryFailed("ServiceUnavailable", str(exc)) from exc
+
+    def _dead_letter(self, delivery: _Delivery, exc: DeliveryFailed, condition: str | None) -> None:
+        """The event goes to the target's DLQ with AWS's attributes; without a DLQ it is dropped (and logged)."""
+        dlq = (delivery.target.get("DeadLetterConfig") or {}).get("Arn")
+        if not dlq:
+            log.warning("event %s dropped for target %s: %s", delivery.event.get("id"), delivery.target.get("Arn"), exc)
+            return
+        attributes = {
+            "RULE_ARN": delivery.rule.arn,
+            "TARGET_ARN": delivery.target["Arn"],
+            "ERROR_CODE": exc.code,
+            "ERROR_MESSAGE": str(exc)[:1000],
+            "RETRY_ATTEMPTS": str(delivery.attempts - 1),
+        }
+        if condition:
+            attributes["EXHAUSTED_RETRY_CONDITION"] = condition
+        _, _, _, region, account, name = dlq.split(":")
+        sqs = self._client("sqs", region)
+        try:
+            url = sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)["QueueUrl"]
+            sqs.send_message(
+                QueueUrl=url,
+                MessageBody=json.dumps(public_event(delivery.event)),
+                MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
+            )
+        except (ClientError, BotoCoreError) as error:
+            log.warning("event %s lost: its dead-letter queue %s failed: %s", delivery.event.get("id"), dlq, error)
+
+    def _client(self, service: str, region: str) -> Any:
+        with self._clients_lock:
+            key = (service, region)
+            if key not in self._clients:
+                self._clients[key] = boto3.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    config=Config(retries={"max_attempts": 1}),
+                )
+            return self._clients[key]
+
+
+def _scheduled_rules() -> Iterator[Any]:
+    from moto.events.models import events_backends
+
+    for _account, regions in list(events_backends.items()):
+        for _region, backend in list(regions.items()):
+            bus = backend.event_buses.get("default")
+            for rule in list(bus.rules.values()) if bus else []:
+                if rule.scheduled_expression and rule.state == "ENABLED":
+                    yield rule

@@ -1,4 +1,0 @@
-"""CloudFormation fill-ins: resource types moto's CloudFormation lacks, created for real in moto's backends.
-
-Nothing here is public: `localcloud.cfn_fillins.install()` registers these models with moto.
-"""

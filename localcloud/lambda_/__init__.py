@@ -1,0 +1,1 @@
+"""Lambda: the runner (warm workers per function), the worker bootstrap, async destinations, event source mappings."""

@@ -1,0 +1,1 @@
+"""Step Functions: moto's ASL interpreter, with Lambda tasks run on the runner."""

@@ -1,2 +1,0 @@
-"""Scenario modules of the tour: every module in this package is imported by `localcloud.tour`, and registers its
-scenarios with ``@scenario``. One module per capability (e.g. seat_holds.py, payments.py)."""
