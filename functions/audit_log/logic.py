@@ -9,11 +9,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from marquee.messaging.events import Envelope
+from marquee.messaging.inbox import inbox_put, seen_before
 from marquee.tenancy.tenant import tenant_key
 
 from models import CONSUMER, AuditEnv
-
-INBOX_IS_NEW = "attribute_not_exists(pk)"
 
 
 def append_once(event: Envelope, *, env: AuditEnv, client: Any, now: float | None = None) -> bool:
@@ -23,17 +22,7 @@ def append_once(event: Envelope, *, env: AuditEnv, client: Any, now: float | Non
     try:
         client.transact_write_items(
             TransactItems=[
-                {
-                    "Put": {
-                        "TableName": env.inbox_table_name,
-                        "Item": {
-                            "pk": {"S": f"{CONSUMER}#{event.id}"},
-                            "tenant_id": {"S": event.tenant_id},
-                            "expires_at": {"N": str(expires)},
-                        },
-                        "ConditionExpression": INBOX_IS_NEW,
-                    }
-                },
+                inbox_put(env.inbox_table_name, CONSUMER, event.id, expires_at=expires, tenant_id=event.tenant_id),
                 {
                     "Put": {
                         "TableName": env.table_name,
@@ -49,8 +38,7 @@ def append_once(event: Envelope, *, env: AuditEnv, client: Any, now: float | Non
             ]
         )
     except ClientError as exc:
-        reasons = exc.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        if seen_before(exc):
             return False  # seen before: the inbox absorbs the duplicate
         raise
     return True

@@ -19,6 +19,7 @@ from marquee.booking import seats
 from marquee.booking.errors import NotFound, UnprocessableError
 from marquee.core import aws
 from marquee.core.money import Money
+from marquee.dynamo.conditions import ITEM_IS_NEW
 from marquee.tenancy.tenant import TenantContext
 
 if TYPE_CHECKING:
@@ -29,7 +30,6 @@ else:
 META = "META"
 ROW_LETTERS = string.ascii_uppercase  # at most 26 rows: A..Z
 BATCH_WRITE_MAX = 25
-ITEM_IS_NEW = "attribute_not_exists(pk)"
 
 
 class Cinema(BaseModel):

@@ -19,12 +19,10 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from enum import StrEnum
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pydantic import Field
 
@@ -32,6 +30,9 @@ from marquee.core import aws
 from marquee.core.errors import MarqueeError
 from marquee.core.models import CamelModel
 from marquee.core.money import Money
+from marquee.dynamo.conditions import CONDITION_FAILED, error_code
+from marquee.dynamo.items import attribute, from_item, plain, to_attributes
+from marquee.dynamo.transactions import cancellation_reasons, is_cancelled
 from marquee.messaging.events import Envelope, EventData, envelope, register
 from marquee.messaging.outbox import outbox_put
 from marquee.tenancy.tenant import tenant_key
@@ -52,10 +53,6 @@ ORDER_IS_PENDING = "#status = :pending"
 # Forward steps may act only while no compensation has begun: a step that Step Functions gave up on (States.Timeout)
 # can still be running, and must not charge, sell or confirm after the saga started undoing the order.
 NOT_COMPENSATING = "attribute_not_exists(compensating)"
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
 
 class OrderStatus(StrEnum):
     PENDING = "PENDING"
@@ -198,29 +195,8 @@ def order_event(order: Order, data: EventData) -> Envelope:
     return envelope(data, tenant_id=order.tenant_id, correlation_id=order.order_id, event_id=event_id)
 
 
-def to_attributes(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the models want ints."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, set):
-        return frozenset(_plain(v) for v in value)
-    if isinstance(value, Decimal):
-        return int(value)
-    return value
-
-
 def order_from_item(item: Mapping[str, Any]) -> Order:
-    values = _plain(from_item(item))
+    values = plain(from_item(item))
     values.pop("pk", None)
     values.pop("sk", None)
     return Order.model_validate(values)
@@ -309,12 +285,12 @@ class OrderStore:
         values: dict[str, Any] = {
             ":step": {"S": step.value},
             ":steps": {"SS": [step.value]},
-            ":entry": {"L": [_serializer.serialize(history_entry(step, status, detail))]},
+            ":entry": {"L": [attribute(history_entry(step, status, detail))]},
         }
         sets = ["#history = list_append(#history, :entry)"]
         for index, (name, value) in enumerate((set_values or {}).items()):
             names[f"#s{index}"] = name
-            values[f":s{index}"] = _serializer.serialize(value)
+            values[f":s{index}"] = attribute(value)
             sets.append(f"#s{index} = :s{index}")
         condition = f"({STEP_NOT_RECORDED})"
         if require_pending:
@@ -347,7 +323,7 @@ class OrderStore:
                 ExpressionAttributeValues={":now": {"N": str(now_ms)}, ":pending": {"S": OrderStatus.PENDING.value}},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED:
                 return False
             raise
         return True
@@ -365,7 +341,7 @@ class OrderStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED:
                 return self.require(order.tenant_id, order.order_id)  # CONFIRMED or FAILED already
             raise
         return order_from_item(response["Attributes"])
@@ -387,7 +363,6 @@ class OrderStore:
         try:
             self.client.transact_write_items(TransactItems=list(items))  # type: ignore[arg-type]
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                reasons = exc.response.get("CancellationReasons") or []
-                raise TransactionCancelled(reasons) from exc
+            if is_cancelled(exc):
+                raise TransactionCancelled(cancellation_reasons(exc)) from exc
             raise

@@ -39,6 +39,8 @@ from marquee.booking.errors import (
 )
 from marquee.booking.events import HeldSeatData, HoldCreated, HoldReleased, SeatsReleased, SeatsReserved
 from marquee.core import aws
+from marquee.dynamo.conditions import ITEM_IS_NEW
+from marquee.dynamo.transactions import cancellation_reasons, is_cancelled
 from marquee.messaging.events import EventData, envelope
 from marquee.messaging.outbox import outbox_put
 from marquee.tenancy.tenant import TenantContext
@@ -66,7 +68,6 @@ SEAT_HELD_BY_HOLD = "holder = :hold AND fence = :token AND attribute_not_exists(
 SEAT_SOLD_TO_ORDER = "sold_to = :order"
 HOLD_IS_ACTIVE = "hold_status = :active"
 HOLD_IS_CONVERTED_TO_ORDER = "hold_status = :converted AND order_id = :order"
-ITEM_IS_NEW = "attribute_not_exists(pk)"
 
 
 class HoldStatus(StrEnum):
@@ -224,15 +225,6 @@ def _event_put(
     return outbox_put(table_name, event)
 
 
-def _cancellation_codes(exc: ClientError) -> list[dict[str, Any]]:
-    reasons: list[dict[str, Any]] = exc.response.get("CancellationReasons") or []  # type: ignore[assignment]
-    return reasons
-
-
-def _is_cancelled(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "TransactionCanceledException"
-
-
 # ---- reads -----------------------------------------------------------------------------------------------------------
 def get_hold(tenant: TenantContext, hold_id: str, *, table_name: str, client: DynamoDBClient | None = None) -> Hold:
     """The hold, read consistently; ``HoldNotFound`` if it is not in this tenant."""
@@ -352,9 +344,9 @@ def create_hold(
     try:
         ddb.transact_write_items(TransactItems=items)
     except ClientError as exc:
-        if not _is_cancelled(exc):
+        if not is_cancelled(exc):
             raise
-        reasons = _cancellation_codes(exc)
+        reasons = cancellation_reasons(exc)
         taken = [
             held.seat_id
             for held, reason in zip(hold.seats, reasons, strict=False)
@@ -427,12 +419,12 @@ def convert_hold(
     try:
         ddb.transact_write_items(TransactItems=items)
     except ClientError as exc:
-        if not _is_cancelled(exc):
+        if not is_cancelled(exc):
             raise
         current = get_hold(tenant, hold_id, table_name=table_name, client=ddb)
         if current.status is HoldStatus.CONVERTED and current.order_id == order_id:
             return current  # a concurrent retry converted it: the work is done
-        reasons = _cancellation_codes(exc)
+        reasons = cancellation_reasons(exc)
         lost = [s.seat_id for s, r in zip(hold.seats, reasons, strict=False) if r.get("Code") not in (None, "None")]
         hold_failed = len(reasons) > len(hold.seats) and reasons[len(hold.seats)].get("Code") not in (None, "None")
         if lost or hold_failed:
@@ -485,7 +477,7 @@ def release_hold(
         try:
             ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if not _is_cancelled(exc):
+            if not is_cancelled(exc):
                 raise
             continue  # something moved (a concurrent release, a takeover): read again and decide again
         return ReleaseResult(
@@ -554,7 +546,7 @@ def release_sold(
         try:
             ddb.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if not _is_cancelled(exc):
+            if not is_cancelled(exc):
                 raise
             continue
         return ReleaseResult(

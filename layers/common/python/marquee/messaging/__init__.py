@@ -1,4 +1,4 @@
-"""Messaging kernel: queue and stream consumers that never fail silently (and, later, the outbox and the inbox)."""
+"""Messaging kernel: the event envelope, the outbox, the inbox, and queue and stream consumers that never fail silently."""
 
 from marquee.messaging.consumer import (
     FAILED_METRIC,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from marquee.dynamo.conditions import ITEM_IS_NEW
 from marquee.messaging.events import Envelope
 from marquee.tenancy.tenant import tenant_key
 
@@ -37,6 +38,6 @@ def outbox_put(table_name: str, event: Envelope, *, now: float | None = None) ->
                 "event_type": {"S": event.type},
                 "expires_at": {"N": str(expires)},
             },
-            "ConditionExpression": "attribute_not_exists(pk)",
+            "ConditionExpression": ITEM_IS_NEW,
         }
     }

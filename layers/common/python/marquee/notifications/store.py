@@ -27,6 +27,7 @@ from botocore.exceptions import ClientError
 
 from marquee.core import aws
 from marquee.core.models import CamelModel
+from marquee.dynamo.conditions import CONDITION_FAILED, error_code
 from marquee.notifications.channels import Channel, Preferences
 from marquee.tenancy.tenant import tenant_key
 
@@ -149,7 +150,7 @@ class NotificationStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != CONDITION_FAILED:
                 raise
             old = exc.response.get("Item") or {}
             if old.get("delivery_status", {}).get("S") == DeliveryStatus.SENT.value:
@@ -191,7 +192,7 @@ class NotificationStore:
                 ExpressionAttributeValues={":zero": _n(0), ":sending": _s("SENDING"), ":owner": _s(claim.owner)},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if error_code(exc) != CONDITION_FAILED:
                 raise  # not ours any more: the lease ran out and another worker took it; nothing to release
 
     # ---- the delivery log -------------------------------------------------------------------------------------------

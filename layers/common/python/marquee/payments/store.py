@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 
 from marquee.core import aws
 from marquee.core.money import Money
+from marquee.dynamo.conditions import CONDITION_FAILED, TRANSACTION_CANCELED, error_code
 from marquee.messaging.events import Envelope
 from marquee.messaging.outbox import outbox_put
 from marquee.payments.errors import PaymentInFlight
@@ -98,10 +99,6 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code"))
-
-
 class PaymentStore:
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
         self.table_name = table_name
@@ -162,7 +159,7 @@ class PaymentStore:
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED:
                 raise PaymentInFlight(f"Payment {payment_id} is being charged by another request.") from exc
             raise
         provider = item.get("provider", {}).get("S")
@@ -188,7 +185,7 @@ class PaymentStore:
         try:
             self._update_attempt(tenant_id, payment_id, owner, "SET lease_until_ms = :zero", {":zero": {"N": "0"}})
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":  # settled (deleted) or taken over: nothing to release
+            if error_code(exc) != CONDITION_FAILED:  # settled (deleted) or taken over: nothing to release
                 raise
 
     def _update_attempt(
@@ -238,7 +235,7 @@ class PaymentStore:
                 ]
             )
         except ClientError as exc:
-            if _code(exc) != "TransactionCanceledException":
+            if error_code(exc) != TRANSACTION_CANCELED:
                 raise
             existing = self.get(payment.tenant_id, payment.payment_id)
             if existing is None:  # our lease was taken over before we could settle: let the caller retry
@@ -274,7 +271,7 @@ class PaymentStore:
                 ]
             )
         except ClientError as exc:
-            if _code(exc) != "TransactionCanceledException":
+            if error_code(exc) != TRANSACTION_CANCELED:
                 raise
             current = self.get(payment.tenant_id, payment.payment_id)
             if current is None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from marquee.core import aws
+from marquee.dynamo.conditions import CONDITION_FAILED, TRANSACTION_CANCELED, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -367,8 +368,7 @@ class DynamoDBBreakerStore:
                     TransactItems=[{"Put": put}, {"Put": self._transition_put(transition)}]  # type: ignore[typeddict-item]
                 )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in ("ConditionalCheckFailedException", "TransactionCanceledException"):
+            if error_code(exc) in (CONDITION_FAILED, TRANSACTION_CANCELED):
                 return False
             raise BreakerStoreError(str(exc)) from exc
         except BotoCoreError as exc:

@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from marquee.core import aws
+from marquee.dynamo.conditions import CONDITION_FAILED, ITEM_IS_NEW, TRANSACTION_CANCELED, error_code
+from marquee.dynamo.items import from_item, plain, to_attributes
+from marquee.dynamo.transactions import cancellation_reasons
 from marquee.messaging.events import Envelope, envelope
+from marquee.messaging.inbox import inbox_put, seen_before
 from marquee.messaging.outbox import outbox_put
 from marquee.tenancy.tenant import tenant_key
 from marquee.webhooks.errors import (
@@ -41,32 +44,6 @@ else:
 DELIVERY_TTL_SECONDS = 30 * 24 * 3600
 INBOX_TTL_SECONDS = 24 * 3600  # longer than the 5-minute window: a replay past TTL is refused by its timestamp
 INBOX_CONSUMER = "webhooks-inbound"
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def _to_item(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
-
-
-def _from_item(item: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; every number stored here is an integer."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if type(value).__name__ == "Decimal":
-        return int(value)
-    return value
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def endpoint_key(tenant_id: str, endpoint_id: str) -> dict[str, dict[str, str]]:
@@ -97,9 +74,10 @@ class WebhookStore:
 
     # -- endpoints
     def put_endpoint(self, endpoint: Endpoint) -> None:
-        item = {**endpoint_key(endpoint.tenant_id, endpoint.endpoint_id), **_to_item(endpoint.model_dump(mode="json"))}
+        attributes = to_attributes(endpoint.model_dump(mode="json"), skip_none=True)
+        item = {**endpoint_key(endpoint.tenant_id, endpoint.endpoint_id), **attributes}
         item["entity"] = {"S": "WEBHOOK_ENDPOINT"}
-        self.client.put_item(TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        self.client.put_item(TableName=self.table_name, Item=item, ConditionExpression=ITEM_IS_NEW)
 
     def get_endpoint(self, tenant_id: str, endpoint_id: str) -> Endpoint:
         item = self.client.get_item(
@@ -107,7 +85,7 @@ class WebhookStore:
         ).get("Item")
         if not item:
             raise EndpointNotFound(f"No webhook endpoint {endpoint_id!r} in this tenant.")
-        return Endpoint.model_validate(_from_item(item))
+        return Endpoint.model_validate(plain(from_item(item)))
 
     def list_endpoints(self, tenant_id: str) -> list[Endpoint]:
         endpoints: list[Endpoint] = []
@@ -121,7 +99,7 @@ class WebhookStore:
         }
         while True:
             page = self.client.query(**kwargs)
-            endpoints.extend(Endpoint.model_validate(_from_item(i)) for i in page.get("Items", []))
+            endpoints.extend(Endpoint.model_validate(plain(from_item(i))) for i in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return endpoints
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -135,10 +113,10 @@ class WebhookStore:
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED:
                 raise EndpointNotFound(f"No webhook endpoint {endpoint_id!r} in this tenant.") from exc
             raise
-        return Endpoint.model_validate(_from_item(old["Attributes"]))
+        return Endpoint.model_validate(plain(from_item(old["Attributes"])))
 
     def _update_endpoint(
         self, tenant_id: str, endpoint_id: str, update: str, condition: str, values: dict[str, Any]
@@ -154,13 +132,13 @@ class WebhookStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != CONDITION_FAILED:
                 raise
             old = exc.response.get("Item")
             if not old:
                 raise EndpointNotFound(f"No webhook endpoint {endpoint_id!r} in this tenant.") from exc
             raise EndpointDisabledError(f"The webhook endpoint {endpoint_id!r} is disabled.") from exc
-        return Endpoint.model_validate(_from_item(result["Attributes"]))
+        return Endpoint.model_validate(plain(from_item(result["Attributes"])))
 
     def claim_rotation(self, endpoint: Endpoint, *, now: float) -> Endpoint:
         """Move the endpoint to the next secret version; only one of two racing rotations wins (409 for the other)."""
@@ -200,7 +178,7 @@ class WebhookStore:
                 ExpressionAttributeValues={":zero": {"N": "0"}},
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != CONDITION_FAILED:
                 raise
 
     def record_endpoint_failure(
@@ -218,7 +196,7 @@ class WebhookStore:
                 ReturnValues="UPDATED_NEW",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED:
                 return False  # deleted or already disabled
             raise
         failures = int(result["Attributes"]["consecutive_failures"]["N"])
@@ -253,7 +231,7 @@ class WebhookStore:
             ]
             self.client.transact_write_items(TransactItems=disable)
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException":
+            if error_code(exc) == TRANSACTION_CANCELED:
                 return False  # a racing failure disabled it first (one event only)
             raise
         return True
@@ -264,7 +242,7 @@ class WebhookStore:
         the caller enqueues it again; None means it is already being (or was) delivered."""
         item = {
             **delivery_key(delivery.tenant_id, delivery.endpoint_id, delivery.delivery_id),
-            **_to_item(delivery.model_dump(mode="json")),
+            **to_attributes(delivery.model_dump(mode="json"), skip_none=True),
             "expires_at": {"N": str(int(now + DELIVERY_TTL_SECONDS))},
             "entity": {"S": "WEBHOOK_DELIVERY"},
         }
@@ -272,13 +250,13 @@ class WebhookStore:
             self.client.put_item(
                 TableName=self.table_name,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression=ITEM_IS_NEW,
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if _code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != CONDITION_FAILED:
                 raise
-            existing = Delivery.model_validate(_from_item(exc.response.get("Item") or item))
+            existing = Delivery.model_validate(plain(from_item(exc.response.get("Item") or item)))
             return existing if existing.delivery_status is DeliveryStatus.PENDING else None
         return delivery
 
@@ -288,7 +266,7 @@ class WebhookStore:
         ).get("Item")
         if not item:
             raise DeliveryNotFound(f"No delivery {delivery!r} for this endpoint.")
-        return Delivery.model_validate(_from_item(item))
+        return Delivery.model_validate(plain(from_item(item)))
 
     def list_deliveries(self, tenant_id: str, endpoint_id: str, *, limit: int) -> list[Delivery]:
         """The newest ``limit`` deliveries (delivery ids sort by event time)."""
@@ -302,7 +280,7 @@ class WebhookStore:
             ScanIndexForward=False,
             Limit=limit,
         )
-        return [Delivery.model_validate(_from_item(i)) for i in page.get("Items", [])]
+        return [Delivery.model_validate(plain(from_item(i))) for i in page.get("Items", [])]
 
     def record_attempt(
         self,
@@ -319,7 +297,7 @@ class WebhookStore:
         )
         values: dict[str, Any] = {
             ":empty": {"L": []},
-            ":attempt": {"L": [{"M": _to_item(attempt.model_dump(mode="json"))}]},
+            ":attempt": {"L": [{"M": to_attributes(attempt.model_dump(mode="json"), skip_none=True)}]},
             ":status": {"S": status.value},
             ":now": {"S": now_iso(now)},
         }
@@ -359,10 +337,10 @@ class WebhookStore:
                 ReturnValues="ALL_NEW",
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED:
                 raise DeliveryNotFound(f"No delivery {delivery!r} for this endpoint.") from exc
             raise
-        return Delivery.model_validate(_from_item(result["Attributes"]))
+        return Delivery.model_validate(plain(from_item(result["Attributes"])))
 
     # -- inbound provider events
     def record_provider_event(
@@ -383,16 +361,7 @@ class WebhookStore:
         reference = str(record["provider_reference"])
         pk = tenant_key(tenant_id, "PAYMENT", payment_id)
         items: list[Any] = [
-            {
-                "Put": {
-                    "TableName": self.inbox_table_name,
-                    "Item": {
-                        "pk": {"S": f"{INBOX_CONSUMER}#{webhook_id}"},
-                        "expires_at": {"N": str(int(now + INBOX_TTL_SECONDS))},
-                    },
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
+            inbox_put(self.inbox_table_name, INBOX_CONSUMER, webhook_id, expires_at=int(now + INBOX_TTL_SECONDS)),
             {
                 "ConditionCheck": {
                     "TableName": self.table_name,
@@ -406,11 +375,11 @@ class WebhookStore:
                     "Item": {
                         "pk": {"S": pk},
                         "sk": {"S": f"{kind}#{reference}"},
-                        **_to_item({**record, "event_id": event.id, "webhook_id": webhook_id}),
+                        **to_attributes({**record, "event_id": event.id, "webhook_id": webhook_id}, skip_none=True),
                         "recorded_at": {"S": now_iso(now)},
                         "entity": {"S": f"PAYMENT_{kind}"},
                     },
-                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "ConditionExpression": ITEM_IS_NEW,
                 }
             },
             outbox_put(self.table_name, event, now=now),
@@ -418,11 +387,11 @@ class WebhookStore:
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if _code(exc) != "TransactionCanceledException":
+            if error_code(exc) != TRANSACTION_CANCELED:
                 raise
-            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
+            if seen_before(exc):  # the inbox entry (item 0): a replay
                 return ProviderEventRecorded(duplicate=True)
+            reasons = [r.get("Code", "None") for r in cancellation_reasons(exc)]
             if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
                 raise PaymentNotFound(f"No payment {payment_id!r} in tenant {tenant_id!r}.") from exc
             if len(reasons) > 2 and reasons[2] == "ConditionalCheckFailed":
