@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 LAYER_DIR = ROOT / "layers" / "common" / "python"
 # A function's own modules, imported by bare name exactly as in its Lambda asset; cleared between loads.
-BARE_MODULES = ("handler", "logic", "models", "api", "router", "worker", "adapters")
+BARE_MODULES = ("handler", "logic", "models", "api", "router", "worker", "adapters", "suggestions", "dlq")
 _LOAD_ENV = re.compile(r"^env = load_env\((\w+)\)", re.MULTILINE)
 
 # Env values that a placeholder cannot guess (cross-field rules).

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from marquee.booking import catalog, suggestions
+from marquee.booking import catalog
 from marquee.booking.seats import now_ms
 from marquee.core import flags
 from marquee.tenancy.tenant import TenantContext
 
+import suggestions
 from models import (
     AuditoriumRequest,
     AuditoriumResponse,

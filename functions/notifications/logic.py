@@ -22,7 +22,6 @@ from marquee.notifications.channels import (
     group_id,
     notifications_for,
 )
-from marquee.notifications.dlq import depth, redrive
 from marquee.notifications.providers import AllProvidersFailed, ChannelSender, MessageRejected, SendOutcome
 from marquee.notifications.store import (
     AlreadySent,
@@ -33,6 +32,7 @@ from marquee.notifications.store import (
 )
 from marquee.tenancy.tenant import TenantContext
 
+from dlq import depth, redrive
 from models import QueueDepth, QueuesEnv, RedriveResponse, StaffMessageRequest
 
 

@@ -1,1 +1,1 @@
-"""The booking domain: catalog, seats and holds, orders, their errors and events, seat suggestions."""
+"""The booking domain: catalog, seats and holds, orders, their errors and events."""

@@ -1,4 +1,4 @@
-"""Dead-letter queue operations for the notification queues (staff API; the CLI has its own in localcloud/dlq.py).
+"""Dead-letter queue operations for the notification queues (staff API; the CLI has its own in devkit/dlq.py).
 
 Redrive uses SQS ``StartMessageMoveTask`` (AWS: FIFO DLQs included, asynchronous, the task reports its own counts).
 Where that API does not exist (the local cloud: moto 5.2.5 does not implement it), it moves the messages itself:
