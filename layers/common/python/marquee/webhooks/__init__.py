@@ -1,5 +1,9 @@
 """Signed webhooks (challenge 10): Standard Webhooks signing and verification, the stored items, the secrets.
 
+One module per job: ``signing`` (secrets, signatures, outbound headers, delivery ids), ``signing_secrets`` (the
+Secrets Manager document and its cache), ``inbound`` (verifying provider webhooks), ``models`` (endpoint, delivery,
+attempt, queue message), ``store`` (DynamoDB), ``queue`` (SQS), ``events``, ``errors``, ``ssrf`` (the URL guard).
+
 Signing and verification use the official ``standardwebhooks`` library (1.1.0):
 - ``Webhook(secret).sign(msg_id, timestamp, body)`` gives one ``v1,<base64 HMAC-SHA256 of id.timestamp.body>``. It
   signs with one secret, so during a rotation's overlap window ``signature_header`` signs once per secret and joins
