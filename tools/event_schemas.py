@@ -3,7 +3,8 @@
     python -m tools.event_schemas          # (re)write the files
     python -m tools.event_schemas --check  # exit 1 if a committed file differs from its model
 
-Every module of the ``marquee`` layer is imported first, so that each ``@register``ed event type is known. A test
+Every module of the ``marquee`` layer, subpackages included (``pkgutil.walk_packages``), is imported first, so that
+each ``@register``ed event type is known, whichever package defines it. A test
 (tests/unit/test_event_schemas.py) fails when a committed schema no longer matches its model.
 """
 
