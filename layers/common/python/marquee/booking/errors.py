@@ -1,4 +1,4 @@
-"""Typed errors of the booking core (catalog, holds, seat conversion). Each maps to one problem type (problem.py).
+"""Typed errors of the booking core (catalog, holds, seat conversion). Each maps to one problem type (http/problem.py).
 
 Class names matter: Step Functions matches the saga's Catch/Retry on the error NAME, so ``HoldExpired`` is a business
 error the saga compensates for, never retried.

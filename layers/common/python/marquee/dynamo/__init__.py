@@ -1,1 +1,1 @@
-"""DynamoDB helpers shared by the stores: item (de)serialisation and conditional-check failure codes."""
+"""DynamoDB helpers shared by the stores: items, named conditions and error codes, transaction cancellation reasons."""
