@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import Field
 
-from marquee.core import aws
 from marquee.core.errors import MarqueeError
 from marquee.core.models import CamelModel
 from marquee.core.money import Money
 from marquee.dynamo.conditions import CONDITION_FAILED, error_code
 from marquee.dynamo.items import attribute, from_item, plain, to_attributes
+from marquee.dynamo.store import TableStore
 from marquee.dynamo.transactions import cancellation_reasons, is_cancelled
 from marquee.messaging.events import Envelope, EventData, envelope, register
 from marquee.messaging.outbox import outbox_put
@@ -235,16 +235,8 @@ class TransactionCancelled(Exception):
         return any(r.get("Code") == "TransactionConflict" for r in self.reasons)
 
 
-class OrderStore:
+class OrderStore(TableStore):
     """The order item and the transactions that change it."""
-
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def get(self, tenant_id: str, order_id: str) -> Order | None:
         response = self.client.get_item(

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from marquee.core import aws
 from marquee.core.models import CamelModel
 from marquee.dynamo.conditions import CONDITION_FAILED, error_code
+from marquee.dynamo.store import TableStore
 from marquee.notifications.channels import Channel, Preferences
 from marquee.tenancy.tenant import tenant_key
 
@@ -93,15 +93,7 @@ def _n(value: float) -> dict[str, str]:
     return {"N": str(value)}
 
 
-class NotificationStore:
-    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
+class NotificationStore(TableStore):
     # ---- preferences -----------------------------------------------------------------------------------------------
     def get_preferences(self, tenant_id: str, customer_id: str) -> Preferences:
         item = self.client.get_item(

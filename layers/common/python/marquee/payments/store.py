@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from marquee.core import aws
 from marquee.core.money import Money
 from marquee.dynamo.conditions import CONDITION_FAILED, TRANSACTION_CANCELED, error_code
+from marquee.dynamo.store import TableStore
 from marquee.messaging.events import Envelope
 from marquee.messaging.outbox import outbox_put
 from marquee.payments.errors import PaymentInFlight
@@ -99,15 +99,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class PaymentStore:
-    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
+class PaymentStore(TableStore):
     # ---- reads ------------------------------------------------------------------------------------------------------
     def get(self, tenant_id: str, payment_id: str) -> StoredPayment | None:
         item = self.client.get_item(

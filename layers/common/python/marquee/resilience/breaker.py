@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from marquee.core import aws
 from marquee.dynamo.conditions import CONDITION_FAILED, TRANSACTION_CANCELED, error_code
+from marquee.dynamo.store import TableStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -306,17 +306,9 @@ def breaker_pk(name: str) -> str:
     return f"BREAKER#{name}"
 
 
-class DynamoDBBreakerStore:
+class DynamoDBBreakerStore(TableStore):
     """Breaker records in the ops table: ``pk = BREAKER#{name}``, ``sk = STATE``; transitions under the same pk with
     ``sk = TRANSITION#{at_ms}#{random}`` (TTL ``expires_at``)."""
-
-    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     def load(self, name: str) -> BreakerRecord:
         try:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from botocore.exceptions import ClientError
 
-from marquee.core import aws
 from marquee.dynamo.conditions import CONDITION_FAILED, ITEM_IS_NEW, TRANSACTION_CANCELED, error_code
 from marquee.dynamo.items import from_item, plain, to_attributes
+from marquee.dynamo.store import TableStore
 from marquee.dynamo.transactions import cancellation_reasons
 from marquee.messaging.events import Envelope, envelope
 from marquee.messaging.inbox import inbox_put, seen_before
@@ -58,19 +58,14 @@ def payment_key(tenant_id: str, payment_id: str) -> dict[str, dict[str, str]]:
     return {"pk": {"S": tenant_key(tenant_id, "PAYMENT", payment_id)}, "sk": {"S": "META"}}
 
 
-class WebhookStore:
+class WebhookStore(TableStore):
     """The data access of the webhook capability: endpoints, deliveries, inbound provider events (DynamoDB only)."""
 
     ENDPOINT_IS_ACTIVE: ClassVar[str] = "attribute_exists(pk) AND endpoint_status = :active"
 
     def __init__(self, table_name: str, *, inbox_table_name: str | None = None, client: DynamoDBClient | None = None):
-        self.table_name = table_name
+        super().__init__(table_name, client)
         self.inbox_table_name = inbox_table_name
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
 
     # -- endpoints
     def put_endpoint(self, endpoint: Endpoint) -> None:
