@@ -20,7 +20,6 @@ from typing import Any, Protocol
 from marquee.notifications.channels import Notification
 from marquee.resilience import provider_http
 from marquee.resilience.breaker import BreakerOpen, CircuitBreaker
-from marquee.resilience.provider_credentials import CredentialsUnusable, ProviderCredentials
 from marquee.resilience.provider_http import NOT_REACHED_STATUSES
 
 
@@ -83,11 +82,8 @@ def clear_caches() -> None:
 class ProviderClient(provider_http.ProviderEndpoint):
     """``POST {url}/v1/messages`` {channel, to, subject, body} with Bearer key and Idempotency-Key."""
 
-    def credentials(self, *, force_fetch: bool = False) -> ProviderCredentials:
-        try:
-            return self.read_secret(force_fetch=force_fetch)
-        except CredentialsUnusable as exc:
-            raise NotReached(str(exc)) from None
+    def not_reached(self, detail: str) -> Exception:
+        return NotReached(detail)
 
     def send(self, message: Notification) -> str:
         """The provider's message id; a ``SendError`` subclass otherwise."""

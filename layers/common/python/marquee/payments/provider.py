@@ -17,11 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
 from marquee.core.money import Money
 from marquee.resilience import provider_http
-from marquee.resilience.provider_credentials import CredentialsUnusable, ProviderCredentials
 from marquee.resilience.provider_http import NOT_REACHED_STATUSES
 
 
@@ -62,13 +59,8 @@ def clear_caches() -> None:
 
 
 class ProviderClient(provider_http.ProviderEndpoint):
-    def credentials(self, *, force_fetch: bool = False) -> ProviderCredentials:
-        try:
-            return self.read_secret(force_fetch=force_fetch)
-        except GetParameterError as exc:
-            raise ProviderNotReached(f"{self.name}: secret {self.secret_id} could not be read") from exc
-        except CredentialsUnusable as exc:
-            raise ProviderNotReached(f"{self.name}: {exc}") from None
+    def not_reached(self, detail: str) -> Exception:
+        return ProviderNotReached(f"{self.name}: {detail}")
 
     def charge(self, idempotency_key: str, amount: Money, card: str, description: str | None) -> ProviderCharge:
         body = {"amount": amount.amount, "currency": amount.currency, "card": card, "description": description}

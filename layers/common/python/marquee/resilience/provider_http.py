@@ -18,8 +18,14 @@ from functools import cache
 from typing import Any, Protocol
 
 import urllib3
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from marquee.resilience.provider_credentials import ProviderCredentials, read_credentials, secrets_provider
+from marquee.resilience.provider_credentials import (
+    CredentialsUnusable,
+    ProviderCredentials,
+    read_credentials,
+    secrets_provider,
+)
 
 NOT_REACHED_STATUSES = frozenset({401, 403, 429, 503})
 
@@ -43,8 +49,8 @@ class CredentialsReader(Protocol):
 class ProviderEndpoint:
     """What both provider clients share: the provider's name, its secret, timeouts and the secret's cache age.
 
-    Subclasses define ``credentials()`` (each classifies an unreadable secret in its own error types) and map
-    ``NotSent``/``NoAnswer`` from ``post`` to their own outcomes."""
+    Subclasses define ``not_reached()`` (the error of their own types that ``credentials()`` raises for a secret that
+    cannot be read or is malformed) and map ``NotSent``/``NoAnswer`` from ``post`` to their own outcomes."""
 
     def __init__(
         self, name: str, secret_id: str, *, connect_timeout_ms: int, read_timeout_ms: int, secret_max_age_s: int
@@ -60,6 +66,16 @@ class ProviderEndpoint:
         return read_credentials(self.secret_id, max_age_s=self.secret_max_age_s, force_fetch=force_fetch)
 
     def credentials(self, *, force_fetch: bool = False) -> ProviderCredentials:
+        """The secret; ``not_reached(...)`` when it cannot be read or is not a ``{url, apiKey}`` document."""
+        try:
+            return self.read_secret(force_fetch=force_fetch)
+        except GetParameterError as exc:
+            raise self.not_reached(f"secret {self.secret_id} could not be read") from exc
+        except CredentialsUnusable as exc:
+            raise self.not_reached(str(exc)) from None
+
+    def not_reached(self, detail: str) -> Exception:
+        """The subclass's "nothing was sent, another provider may be tried" error, carrying ``detail``."""
         raise NotImplementedError
 
     def post(self, path: str, idempotency_key: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
