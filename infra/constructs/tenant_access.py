@@ -8,24 +8,22 @@ each request are one tenant's keys only. The function's own role has no data acc
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra import constants
 from infra.constructs.function import PythonFunction
 
-ITEM_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:Query",
-]
+# The item-level actions the session policy (marquee.tenancy.tenant_session) narrows: one list, in the layer's file.
+ITEM_ACTIONS_FILE = constants.LAYER_DIR / "python" / "marquee" / "tenancy" / "tenant_item_actions.json"
+
+
+def item_actions() -> list[str]:
+    return [str(action) for action in json.loads(ITEM_ACTIONS_FILE.read_text())]
 
 
 class TenantAccess(Construct):
@@ -44,7 +42,7 @@ class TenantAccess(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="TenantItemsOfTheMainTable",
-                actions=ITEM_ACTIONS,
+                actions=item_actions(),
                 resources=[table.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TENANT#*"]}},
             )

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from infra import constants
+from marquee.tenancy.tenant_session import ITEM_ACTIONS, session_policy
 
 from .conftest import of_type
 from .test_template import method_paths
@@ -101,6 +102,18 @@ def test_tenant_facing_functions_reach_data_only_through_the_tenant_role(resourc
             if any(a.startswith("dynamodb:") for a in _list(s["Action"])) and main_table in json.dumps(s["Resource"])
         ]
         assert on_main_table == [], f"{name} has direct access to the main table: {on_main_table}"
+
+
+def test_tenant_role_allows_exactly_the_item_actions_the_session_policy_narrows(resources: Resources) -> None:
+    (tenant_role_id,) = [k for k in of_type(resources, "AWS::IAM::Role") if k.startswith("TenantAccess")]
+    (policy,) = [
+        p["Properties"]["PolicyDocument"]["Statement"]
+        for p in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": tenant_role_id} in p["Properties"]["Roles"]
+    ]
+    session = session_policy("t1", ["arn:aws:dynamodb:us-east-1:000000000000:table/main"])["Statement"][0]
+    assert _list(policy[0]["Action"]) == session["Action"] == list(ITEM_ACTIONS)
+    assert "dynamodb:Query" in ITEM_ACTIONS and "dynamodb:Scan" not in ITEM_ACTIONS
 
 
 def _list(value: Any) -> list[str]:

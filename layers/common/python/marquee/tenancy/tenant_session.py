@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -34,16 +35,11 @@ else:
 
 REFRESH_MARGIN_S = 300
 SESSION_DURATION_S = 3600
-# Item-level actions only: a transaction is authorized through the actions of its items.
-ITEM_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:Query",
+ITEM_ACTIONS_FILE = "tenant_item_actions.json"
+# Item-level actions only: a transaction is authorized through the actions of its items. The tenant-access role
+# (infra/constructs/tenant_access.py) allows the same list, read from the same file.
+ITEM_ACTIONS: tuple[str, ...] = tuple(
+    json.loads(resources.files("marquee.tenancy").joinpath(ITEM_ACTIONS_FILE).read_text())
 )
 
 
