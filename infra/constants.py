@@ -142,7 +142,7 @@ OUTPUT_WEBHOOK_INBOUND_SECRET_ARN = "WebhookInboundSecretArn"  # noqa: S105 - an
 # (AWS's advice for SQS event sources); backoff is exponential with jitter, base * 2**(attempt - 1) capped.
 NOTIFICATION_CHANNELS = ("email", "sms", "push")
 NOTIFICATION_PROVIDER_ROLES = ("primary", "backup")
-NOTIFICATION_EVENT_TYPES = ["OrderConfirmed", "OrderFailed", "PaymentRefunded", "HoldExpiring"]
+NOTIFICATION_EVENT_TYPES = ["OrderConfirmed", "OrderFailed", "PaymentRefunded"]  # = NOTIFYING_EVENTS (a test checks)
 NOTIFICATION_QUEUE_PREFIX = "marquee-notify-"
 NOTIFICATION_SECRET_PREFIX = "marquee/notifications/"  # noqa: S105 - a name prefix, not a secret
 NOTIFICATION_PROVIDER_URL_CONTEXT_PREFIX = "marquee:notificationProvider:"

@@ -194,7 +194,10 @@ def _quiet(tour: Tour) -> list[str]:
     expect(put.status_code == 200, f"PUT preferences gave {put.status_code}: {put.text}")
     published = time.time() * 1000
     n.publish("OrderConfirmed", "t1", customer, orderId="ord_q")
-    n.publish("HoldExpiring", "t1", customer, holdId="hold_q")
+    staff = tour.token("t1", "tour-staff", "staff")
+    reminder = {"customerId": customer, "subject": "A reminder", "body": "Doors open at 19:30."}  # not transactional
+    sent = tour.call("POST", "/notifications", token=staff, json=reminder)
+    expect(sent.status_code == 202, f"POST /notifications gave {sent.status_code}: {sent.text}")
     both = _wait(lambda: len(n.delivered("email-primary", customer)) == 2 and n.delivered("email-primary", customer))
     expect(bool(both), "the reminder never arrived")
     lines = [f"quiet hours {quiet['start']}-{quiet['end']} UTC"]
@@ -246,7 +249,7 @@ def _failover(tour: Tour) -> list[str]:
     n.provider("email-primary", "stop")
     try:
         for customer in customers:
-            n.publish("PaymentRefunded", "t1", customer, paymentId="pay_tour")
+            n.publish("PaymentRefunded", "t1", customer, paymentId="pay_tour", clientId=customer)
         expect(bool(_wait(lambda: all(n.delivered("email-backup", c) for c in customers))), "backup never sent")
     finally:
         n.provider("email-primary", "start")

@@ -115,7 +115,9 @@ def test_quiet_hours_delay_a_reminder_but_not_a_receipt(notify: Notify) -> None:
     assert notify.call("PUT", "/me/notification-preferences", token, json={"quietHours": quiet}).status_code == 200
     published = time.time() * 1000
     notify.publish("OrderConfirmed", "t1", customer, orderId="ord_q")
-    notify.publish("HoldExpiring", "t1", customer, holdId="hold_q")
+    staff = notify.token("t1", "notify-staff", "staff")
+    reminder = {"customerId": customer, "subject": "A reminder", "body": "Doors open at 19:30."}  # not transactional
+    assert notify.call("POST", "/notifications", staff, json=reminder).status_code == 202
     receipt = wait_for(lambda: notify.delivered("email-primary", customer))
     assert receipt[0]["subject"] == "Your tickets are confirmed"
     assert receipt[0]["receivedAtMs"] - published < 4000
@@ -130,7 +132,7 @@ def test_primary_down_fails_over_to_the_backup(notify: Notify) -> None:
     customer = f"fo-{uuid.uuid4().hex[:8]}"
     notify.provider("email-primary", "stop")
     try:
-        notify.publish("PaymentRefunded", "t1", customer, paymentId="pay_1")
+        notify.publish("PaymentRefunded", "t1", customer, paymentId="pay_1", clientId=customer)
         wait_for(lambda: notify.delivered("email-backup", customer))
     finally:
         notify.provider("email-primary", "start")

@@ -96,7 +96,11 @@ def test_a_notifying_event_becomes_one_message_per_channel_in_the_customers_grou
     assert {m.idempotency_key for m in messages} == {"evt-1:email", "evt-1:sms", "evt-1:push"}
     assert all(m.transactional and "ord_1" in m.body for m in messages)
     assert group_id("t1", "cust-1") == "t1#cust-1"
-    assert not notifications_for(_envelope("HoldExpiring", holdId="h"), now_ms=1)[0].transactional
+    # Every event that notifies is transactional (money, a purchase): only staff messages may wait for quiet hours.
+    assert notifications_for(_envelope("OrderFailed", reason="declined"), now_ms=1)[0].transactional
+    # A refund names the customer as the payment's client (PaymentRefunded has no customerId).
+    refunded = _envelope("PaymentRefunded", clientId="cust-2", paymentId="pay_1")
+    assert {(m.customer_id, m.transactional) for m in notifications_for(refunded, now_ms=1)} == {("cust-2", True)}
 
 
 def test_other_events_and_events_without_a_customer_are_refused() -> None:

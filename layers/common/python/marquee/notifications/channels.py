@@ -48,10 +48,12 @@ class Template(BaseModel):
     subject: str
     body: str
     transactional: bool
+    recipient: str = "customerId"  # the field of the event's data that names the customer to notify
 
 
 # Transactional messages are about money or a purchase the customer just made: they are sent in quiet hours too.
-# HoldExpiring (a reminder) and staff messages wait for the quiet hours to end.
+# Every event that notifies is transactional; staff messages (not transactional unless staff say so) wait for the quiet
+# hours to end. The keys are event types with a registered model (tests/unit/test_event_contracts.py).
 NOTIFYING_EVENTS: dict[str, Template] = {
     "OrderConfirmed": Template(
         subject="Your tickets are confirmed", body="Order {orderId} is confirmed. Enjoy the show!", transactional=True
@@ -62,12 +64,10 @@ NOTIFYING_EVENTS: dict[str, Template] = {
         transactional=True,
     ),
     "PaymentRefunded": Template(
-        subject="Your refund is on its way", body="Payment {paymentId} was refunded.", transactional=True
-    ),
-    "HoldExpiring": Template(
-        subject="Your seats are about to be released",
-        body="Hold {holdId} expires soon: complete your order to keep your seats.",
-        transactional=False,
+        subject="Your refund is on its way",
+        body="Payment {paymentId} was refunded.",
+        transactional=True,
+        recipient="clientId",  # the client the payment was charged for: the order's customer, in the saga
     ),
 }
 STAFF_MESSAGE_TYPE = "StaffMessage"
@@ -150,7 +150,7 @@ def notifications_for(envelope: dict[str, Any], *, now_ms: int) -> list[Notifica
                 "eventId": envelope.get("id"),
                 "eventType": envelope.get("type"),
                 "tenantId": envelope.get("tenantId"),
-                "customerId": data.get("customerId"),
+                "customerId": data.get(template.recipient),
                 "channel": channel,
                 "subject": _render(template.subject, data),
                 "body": _render(template.body, data),
