@@ -57,7 +57,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy layers/common/python/marquee localcloud devkit
+	$(VENV)/bin/mypy layers/common/python/marquee localcloud devkit functions
 
 pr: lint test
 

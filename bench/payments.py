@@ -28,7 +28,6 @@ for entry in (str(ROOT / "layers" / "common" / "python"), str(ROOT)):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-FUNCTION_DIR = ROOT / "functions" / "payments"
 EVENT = ROOT / "events" / "payments" / "create_payment.json"
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -157,15 +156,11 @@ def _constant_keys(key: str) -> Callable[[], frozenset[str]]:
 
 
 def _load_handler() -> Any:
-    saved: dict[str, Any] = {m: sys.modules.pop(m) for m in ("handler", "logic", "models") if m in sys.modules}
-    sys.path.insert(0, str(FUNCTION_DIR))
-    try:
-        return importlib.import_module("handler")
-    finally:
-        sys.path.remove(str(FUNCTION_DIR))
-        for module in ("handler", "logic", "models"):
-            sys.modules.pop(module, None)
-        sys.modules.update(saved)
+    """``functions.payments.handler`` as a fresh cold start (as its Lambda handler setting names it)."""
+    from tools.api_functions import forget_package
+
+    forget_package("functions.payments")
+    return importlib.import_module("functions.payments.handler")
 
 
 def main() -> None:

@@ -66,8 +66,8 @@ def in_process_handler_latency(event: dict[str, Any], n: int) -> list[float]:
             "AWS_DEFAULT_REGION": "us-east-1",
         }
     )
-    sys.path[:0] = [str(ROOT / "functions" / "health"), str(ROOT / "layers" / "common" / "python")]
-    handler = importlib.import_module("handler").handler
+    sys.path[:0] = [str(ROOT), str(ROOT / "layers" / "common" / "python")]
+    handler = importlib.import_module("functions.health.handler").handler
     from localcloud.lambda_.worker_bootstrap import LambdaContext
 
     samples = []

@@ -107,7 +107,8 @@ def invoke_in_process(function: str, event: Any, endpoint_url: str) -> dict[str,
             "AWS_SECRET_ACCESS_KEY": "test",
         }
     )
-    sys.path[:0] = [str(PROJECT_ROOT / "functions" / function), str(PROJECT_ROOT / "layers" / "common" / "python")]
+    # The handler setting names the package as the asset lays it out: functions.<folder>.handler.<entry>.
+    sys.path[:0] = [str(PROJECT_ROOT), str(PROJECT_ROOT / "layers" / "common" / "python")]
     module_name, _, attr = config["Handler"].rpartition(".")
     handler = getattr(importlib.import_module(module_name), attr)
     context = LambdaContext(

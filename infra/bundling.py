@@ -1,4 +1,5 @@
-"""Docker-free bundling of the common layer: pip on the host, implemented as CDK ``ILocalBundling``.
+"""Docker-free bundling, implemented as CDK ``ILocalBundling``: the common layer (pip on the host) and each function's
+code (its package copied under its own name, ``FunctionPackageBundling`` below).
 
 CDK asks the local bundler first and only falls back to the Docker ``image`` when it returns ``False``. This bundler
 never returns ``False``: it either builds the layer or raises ``LayerBuildError``, so Docker is never used.
@@ -151,3 +152,41 @@ def layer_bundling(*, layer_dir: Path, target: str, cache_root: Path, image: Doc
         image=image,
         local=PipLayerBundling(layer_dir=layer_dir, target=target, cache_root=cache_root),
     )
+
+
+def function_source_hash(functions_dir: Path, folder: str) -> str:
+    """Asset hash of a function's code: ``functions/__init__.py`` and ``functions/<folder>/``, links followed."""
+    digest = hashlib.sha256(b"functions-package-v1")  # the staging layout: bump it if the layout changes
+    files = [functions_dir / "__init__.py", *(p for p in (functions_dir / folder).rglob("*") if p.is_file())]
+    for path in sorted(files):
+        if "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}:
+            continue
+        digest.update(str(path.relative_to(functions_dir.parent)).encode())
+        digest.update(path.read_bytes())  # a link's target (functions/health/openapi.json -> docs/openapi.json)
+    return digest.hexdigest()
+
+
+@jsii.implements(ILocalBundling)
+class FunctionPackageBundling:
+    """Stages ``<output>/functions/__init__.py`` + ``<output>/functions/<folder>/``: the package keeps its name in the
+    asset, so the handler setting is ``functions.<folder>.handler.<entry>`` and the function's relative imports work
+    exactly as in-process. Links are copied as the files they point to."""
+
+    def __init__(self, *, functions_dir: Path, folder: str) -> None:
+        self.functions_dir = functions_dir
+        self.folder = folder
+
+    def try_bundle(self, output_dir: str, options: object = None, **_: object) -> bool:
+        """Called by CDK before any Docker bundling; always copies (or raises), so Docker is never reached."""
+        package = Path(output_dir) / self.functions_dir.name
+        package.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(self.functions_dir / "__init__.py", package / "__init__.py")
+        shutil.copytree(
+            self.functions_dir / self.folder, package / self.folder, dirs_exist_ok=True, ignore=IGNORED_NAMES
+        )
+        return True
+
+
+def function_bundling(*, functions_dir: Path, folder: str, image: DockerImage) -> BundlingOptions:
+    """Bundling options whose ``image`` is required by CDK but never used (the local bundler always succeeds)."""
+    return BundlingOptions(image=image, local=FunctionPackageBundling(functions_dir=functions_dir, folder=folder))

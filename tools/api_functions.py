@@ -1,9 +1,9 @@
 """The REST API's functions, loaded in-process without AWS: for the OpenAPI generator and the route/bad-input tests.
 
 An API function is a module under ``functions/`` that builds its app with ``ApiResolver(...)``. Loading one imports it
-as its Lambda asset does (its directory on ``sys.path``, ``handler``/``logic``/``models`` by bare name), with an
-environment of placeholders that satisfies its env model: cold-start validation runs for real, and nothing touches AWS
-until a route runs past validation.
+under the name its Lambda handler setting uses (``functions.<name>.handler``, its package's modules dropped first, so
+that it is a cold start), with an environment of placeholders that satisfies its env model: cold-start validation runs
+for real, and nothing touches AWS until a route runs past validation.
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from typing import Any, get_args, get_origin
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
 LAYER_DIR = ROOT / "layers" / "common" / "python"
-# A function's own modules, imported by bare name exactly as in its Lambda asset; cleared between loads.
-BARE_MODULES = ("handler", "logic", "models", "api", "router", "worker", "adapters", "suggestions", "dlq")
 _LOAD_ENV = re.compile(r"^env = load_env\((\w+)\)", re.MULTILINE)
 
 # Env values that a placeholder cannot guess (cross-field rules).
@@ -42,6 +40,11 @@ class ApiFunction:
     @property
     def path(self) -> Path:
         return FUNCTIONS_DIR / self.name / f"{self.module}.py"
+
+    @property
+    def package(self) -> str:
+        """The function's package, as in its asset and its Lambda handler setting: ``functions.<name>``."""
+        return f"{FUNCTIONS_DIR.name}.{self.name}"
 
 
 def api_functions() -> list[ApiFunction]:
@@ -101,35 +104,34 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def forget_package(package: str) -> None:
+    """Drop a function package and its modules from ``sys.modules``: the next import of it is a cold start."""
+    for name in [m for m in sys.modules if m == package or m.startswith(f"{package}.")]:
+        del sys.modules[name]
+
+
 def load(function: ApiFunction, env: dict[str, str] | None = None) -> ModuleType:
     """Import the function's app module as a fresh cold start, with placeholder env unless ``env`` is given."""
-    if str(LAYER_DIR) not in sys.path:
-        sys.path.append(str(LAYER_DIR))
-    directory = str(function.path.parent)
-    saved = {m: sys.modules.pop(m) for m in BARE_MODULES if m in sys.modules}
-    sys.path.insert(0, directory)
-    try:
-        if env is None:
-            models = importlib.import_module("models")
-            match = _LOAD_ENV.search(function.path.read_text())
-            if match is None:
-                raise LookupError(f"{function.path} has no `env = load_env(Model)` line")
-            env = {
-                "AWS_DEFAULT_REGION": "us-east-1",
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_NAMESPACE": "MarqueeOpenApi",
-                **placeholder_env(getattr(models, match.group(1))),
-                **OVERRIDES.get(function.name, {}),
-            }
-        with _environment(env):
-            module = importlib.import_module(function.module)
-        module.function_models = sys.modules.get("models")  # type: ignore[attr-defined] # its request/response models
-        return module
-    finally:
-        sys.path.remove(directory)
-        for module in BARE_MODULES:
-            sys.modules.pop(module, None)
-        sys.modules.update(saved)
+    for directory in (str(ROOT), str(LAYER_DIR)):
+        if directory not in sys.path:
+            sys.path.append(directory)
+    forget_package(function.package)
+    models = importlib.import_module(f"{function.package}.models")
+    if env is None:
+        match = _LOAD_ENV.search(function.path.read_text())
+        if match is None:
+            raise LookupError(f"{function.path} has no `env = load_env(Model)` line")
+        env = {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_NAMESPACE": "MarqueeOpenApi",
+            **placeholder_env(getattr(models, match.group(1))),
+            **OVERRIDES.get(function.name, {}),
+        }
+    with _environment(env):
+        module = importlib.import_module(f"{function.package}.{function.module}")
+    module.function_models = models  # type: ignore[attr-defined] # its request/response models, for the generator
+    return module
 
 
 def load_all() -> dict[ApiFunction, ModuleType]:

@@ -3,6 +3,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -12,8 +13,8 @@ from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 from marquee.messaging.events import Envelope
 
-from logic import append_once
-from models import AuditEnv
+from .logic import append_once
+from .models import AuditEnv
 
 env = load_env(AuditEnv)
 logger = Logger()
@@ -35,5 +36,5 @@ def record_handler(record: SQSRecord) -> bool:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

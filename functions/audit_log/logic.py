@@ -12,7 +12,7 @@ from marquee.messaging.events import Envelope
 from marquee.messaging.inbox import inbox_put, seen_before
 from marquee.tenancy.tenant import tenant_key
 
-from models import CONSUMER, AuditEnv
+from .models import CONSUMER, AuditEnv
 
 
 def append_once(event: Envelope, *, env: AuditEnv, client: Any, now: float | None = None) -> bool:

@@ -12,8 +12,8 @@ from marquee.core.env import load_env
 from marquee.http import ApiResolver, created_response
 from marquee.tenancy.tenant import current_tenant
 
-import logic
-from models import (
+from . import logic
+from .models import (
     AuditoriumRequest,
     AuditoriumResponse,
     CatalogEnv,

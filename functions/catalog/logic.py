@@ -9,8 +9,8 @@ from marquee.booking.seats import now_ms
 from marquee.core import flags
 from marquee.tenancy.tenant import TenantContext
 
-import suggestions
-from models import (
+from . import suggestions
+from .models import (
     AuditoriumRequest,
     AuditoriumResponse,
     CatalogEnv,

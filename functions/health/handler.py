@@ -18,8 +18,8 @@ from marquee.http import ApiResolver
 from marquee.resilience.health import HEALTH_CONTENT_TYPE, HEALTH_JSON_SCHEMA, HealthReport
 from marquee.tenancy.tenant import current_tenant
 
-from logic import deep_health, liveness
-from models import HealthEnv
+from .logic import deep_health, liveness
+from .models import HealthEnv
 
 env = load_env(HealthEnv)
 logger = Logger()

@@ -6,7 +6,7 @@ from marquee.resilience import health
 from marquee.resilience.health import HealthCheck, HealthReport, Status
 from marquee.tenancy.tenant import TenantContext
 
-from models import HealthEnv
+from .models import HealthEnv
 
 STAFF_GROUP = "staff"
 

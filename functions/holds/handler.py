@@ -13,8 +13,8 @@ from marquee.core.env import load_env
 from marquee.http import ApiResolver, created_response
 from marquee.tenancy.tenant import current_tenant
 
-import logic
-from models import MAX_BODY_BYTES, HoldRequest, HoldResponse, HoldsEnv
+from . import logic
+from .models import MAX_BODY_BYTES, HoldRequest, HoldResponse, HoldsEnv
 
 env = load_env(HoldsEnv)
 logger = Logger()

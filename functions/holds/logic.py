@@ -6,7 +6,7 @@ from marquee.booking import seats
 from marquee.booking.errors import HoldNotFound, UnprocessableError
 from marquee.tenancy.tenant import TenantContext
 
-from models import HeldSeatOut, HoldRequest, HoldResponse, HoldsEnv
+from .models import HeldSeatOut, HoldRequest, HoldResponse, HoldsEnv
 
 
 class TooManySeats(UnprocessableError):

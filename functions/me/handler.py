@@ -9,8 +9,8 @@ from marquee.core.env import load_env
 from marquee.http import ApiResolver
 from marquee.tenancy.tenant import current_tenant
 
-from logic import describe_caller, features_for
-from models import FeaturesResponse, MeEnv, MeResponse
+from .logic import describe_caller, features_for
+from .models import FeaturesResponse, MeEnv, MeResponse
 
 env = load_env(MeEnv)
 logger = Logger()

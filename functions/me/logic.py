@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from marquee.core.flags import enabled_features, flags_env
 from marquee.tenancy.tenant import TenantContext
 
-from models import FeaturesResponse, MeResponse
+from .models import FeaturesResponse, MeResponse
 
 
 def describe_caller(caller: TenantContext) -> MeResponse:

@@ -22,8 +22,8 @@ from marquee.notifications.channels import Channel, Preferences
 from marquee.notifications.store import NotificationStore
 from marquee.tenancy.tenant import TenantContext, current_tenant
 
-import logic
-from models import (
+from . import logic
+from .models import (
     ApiEnv,
     DeliveryLogResponse,
     DlqResponse,

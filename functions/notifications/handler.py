@@ -1,8 +1,8 @@
 """Entry points of the notification functions, all from this one code folder. Each function's handler setting names
 one of them:
-- ``handler.api``: the REST API (api.py);
-- ``handler.route``: the router, target of the EventBridge rule (router.py);
-- ``handler.work``: a channel worker, CHANNEL=email|sms|push (worker.py).
+- ``functions.notifications.handler.api``: the REST API (api.py);
+- ``functions.notifications.handler.route``: the router, target of the EventBridge rule (router.py);
+- ``functions.notifications.handler.work``: a channel worker, CHANNEL=email|sms|push (worker.py).
 
 Each imports its own module on the first invocation of the execution environment (its cold start), which validates
 that function's environment model; the other functions' modules, and their variables, are never needed.
@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 def _entry(module: str) -> Any:
-    return importlib.import_module(module).handler
+    return importlib.import_module(f".{module}", __package__).handler
 
 
 def api(event: dict, context: LambdaContext) -> dict:

@@ -32,8 +32,8 @@ from marquee.notifications.store import (
 )
 from marquee.tenancy.tenant import TenantContext
 
-from dlq import depth, redrive
-from models import QueueDepth, QueuesEnv, RedriveResponse, StaffMessageRequest
+from .dlq import depth, redrive
+from .models import QueueDepth, QueuesEnv, RedriveResponse, StaffMessageRequest
 
 
 def now_ms() -> int:

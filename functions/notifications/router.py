@@ -18,8 +18,8 @@ from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder
 from marquee.messaging.events import Envelope
 
-from logic import route_event
-from models import RouterEnv
+from .logic import route_event
+from .models import RouterEnv
 
 env = load_env(RouterEnv)
 logger = Logger()

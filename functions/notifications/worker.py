@@ -13,11 +13,14 @@ like a transient failure. On the queue's last allowed receive (MAX_RECEIVE_COUNT
 with ErrorType and ErrorMessage, instead of leaving SQS to move it there with no error at all.
 """
 
+from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
@@ -31,8 +34,8 @@ from marquee.notifications.store import NotificationStore
 from marquee.resilience.breaker import BreakerConfig, CircuitBreaker, DynamoDBBreakerStore
 from marquee.tenancy.tenant import TenantContext
 
-from logic import Deferred, PermanentFailure, TransientFailure, WorkerDeps, deliver, record_failure
-from models import WorkerEnv
+from .logic import Deferred, PermanentFailure, TransientFailure, WorkerDeps, deliver, record_failure
+from .models import WorkerEnv
 
 env = load_env(WorkerEnv)
 logger = Logger()
@@ -154,11 +157,11 @@ def record_handler(record: SQSRecord) -> str:
     return status.value
 
 
-def schedule_retries(event: dict, failures: list[dict]) -> None:
+def schedule_retries(event: dict, failures: Sequence[PartialItemFailures]) -> None:
     """Move each failed message's visibility to its retry delay; skipped messages take their group's delay."""
     failed = {f["itemIdentifier"] for f in failures}
     group_delay: dict[str, int] = {}
-    entries = []
+    entries: list[dict[str, Any]] = []
     for record in event.get("Records", []):
         message_id = record["messageId"]
         group = record.get("attributes", {}).get("MessageGroupId", "")
@@ -174,10 +177,10 @@ def schedule_retries(event: dict, failures: list[dict]) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     retry_in.clear()
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    schedule_retries(event, list(response.get("batchItemFailures", [])))
-    return dict(response)
+    schedule_retries(event, response.get("batchItemFailures", []))
+    return response

@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from marquee.booking.orders import OrderStore
 from marquee.core.env import load_env
 
-import logic
-from models import SagaEnv, SagaTask
+from . import logic
+from .models import SagaEnv, SagaTask
 
 env = load_env(SagaEnv)
 logger = Logger()

@@ -36,7 +36,7 @@ from marquee.booking.orders import (
 )
 from marquee.tenancy.tenant import TenantContext
 
-from models import SagaTask, StepResult
+from .models import SagaTask, StepResult
 
 MAX_REASON_CHARS = 300
 
@@ -150,6 +150,7 @@ def refund_payment(task: SagaTask, store: OrderStore, *, charge_settle_ms: int) 
     if order.status is OrderStatus.CONFIRMED:
         return StepResult(step=Step.REFUND, status=StepStatus.SKIPPED, detail="order confirmed: nothing to undo")
     payment_id = order.payment_id or payments.payment_id_for(order.tenant_id, order.customer_id, charge_key(order))
+    values: dict[str, str]
     try:
         refunded = payments.refund(order.tenant_id, order.customer_id, refund_key(order), payment_id)
     except payments.PaymentNotRefundable:

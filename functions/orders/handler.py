@@ -14,8 +14,8 @@ from marquee.core.env import load_env
 from marquee.http import ApiResolver, accepted_response
 from marquee.tenancy.tenant import TenantContext, current_tenant
 
-from logic import get_order, place_order
-from models import MAX_BODY_BYTES, OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
+from .logic import get_order, place_order
+from .models import MAX_BODY_BYTES, OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
 
 env = load_env(OrdersEnv)
 logger = Logger()

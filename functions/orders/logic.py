@@ -30,7 +30,7 @@ from marquee.core import aws
 from marquee.core.money import Money
 from marquee.tenancy.tenant import TenantContext
 
-from models import OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
+from .models import OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
 
 # The order's transaction re-checks the hold it was priced from: still ACTIVE, still the caller's, lease not over.
 HOLD_STILL_USABLE = f"{seats.HOLD_IS_ACTIVE} AND customer_id = :customer AND lease_expires_at_ms > :now"

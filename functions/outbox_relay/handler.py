@@ -8,6 +8,7 @@ batch's position to the on-failure queue. Re-publishing is safe: consumers dedup
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -15,8 +16,8 @@ from marquee.core import aws
 from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 
-from logic import PublishFailed, publish
-from models import OutboxRecord, RelayEnv
+from .logic import PublishFailed, publish
+from .models import OutboxRecord, RelayEnv
 
 env = load_env(RelayEnv)
 logger = Logger()
@@ -40,5 +41,5 @@ def record_handler(record: DynamoDBRecord) -> str:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -7,7 +7,7 @@ from typing import Any
 from marquee.core.errors import MarqueeError
 from marquee.messaging.events import Envelope
 
-from models import OutboxRecord, RelayEnv
+from .models import OutboxRecord, RelayEnv
 
 
 class PublishFailed(MarqueeError):

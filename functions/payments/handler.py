@@ -17,8 +17,8 @@ from marquee.payments.config import PaymentsDeps, default_deps
 from marquee.payments.store import PaymentStore
 from marquee.tenancy.tenant import TenantContext, current_tenant
 
-from logic import create_payment, idempotency_config, idempotency_key, parse_body, payment_request, read_payment
-from models import IDEMPOTENCY_KEY_HEADER, MAX_BODY_BYTES, REPLAYED_HEADER, PaymentResponse, PaymentsFunctionEnv
+from .logic import create_payment, idempotency_config, idempotency_key, parse_body, payment_request, read_payment
+from .models import IDEMPOTENCY_KEY_HEADER, MAX_BODY_BYTES, REPLAYED_HEADER, PaymentResponse, PaymentsFunctionEnv
 
 env = load_env(PaymentsFunctionEnv)
 logger = Logger()
@@ -53,7 +53,7 @@ def _payment_problem(exc: PaymentError) -> Response[str]:
 def post_payment() -> Response[str]:
     event = app.current_event
     caller = current_tenant(app)
-    document = parse_body(event.body, base64_encoded=event.is_base64_encoded)
+    document = parse_body(event.body, base64_encoded=bool(event.is_base64_encoded))
     key = idempotency_key(event.headers.get(IDEMPOTENCY_KEY_HEADER))
     payment_request(document)  # refused before the tenant's session or the key is touched
     outcome = create_payment(

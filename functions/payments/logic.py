@@ -48,7 +48,7 @@ from marquee.payments import (
 from marquee.payments.config import PaymentsDeps
 from marquee.tenancy.tenant import TenantContext
 
-from models import (
+from .models import (
     MAX_BODY_BYTES,
     MAX_IDEMPOTENCY_KEY_LENGTH,
     DuplicateJsonKey,

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
 
-from models import RotationError, SecretMetadata
+from .models import RotationError, SecretMetadata
 
 NOT_FOUND = "ResourceNotFoundException"
 
@@ -33,7 +33,7 @@ class SecretsManagerStore:
         if version_id is not None:
             options["VersionId"] = version_id
         try:
-            raw = self.reader.get(secret_id, max_age=0, force_fetch=True, **options)
+            raw = self.reader.get(secret_id, max_age=0, transform=None, force_fetch=True, **options)
         except GetParameterError as exc:
             cause = exc.__cause__ or exc.__context__  # Powertools re-raises inside its except block
             if isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") == NOT_FOUND:

@@ -7,9 +7,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from marquee.core import aws
 from marquee.core.env import load_env
 
-from adapters import ProviderKeyApi, SecretsManagerStore
-from logic import rotate
-from models import RotationEnv, RotationEvent
+from .adapters import ProviderKeyApi, SecretsManagerStore
+from .logic import rotate
+from .models import RotationEnv, RotationEvent
 
 env = load_env(RotationEnv)
 logger = Logger()

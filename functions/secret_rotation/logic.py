@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from models import (
+from .models import (
     AWSCURRENT,
     AWSPENDING,
     KeyNotAccepted,

@@ -16,7 +16,7 @@ from marquee.webhooks.queue import DeliveryQueue
 from marquee.webhooks.signing_secrets import SigningSecrets
 from marquee.webhooks.store import WebhookStore
 
-from logic import (
+from .logic import (
     create_endpoint,
     delete_endpoint,
     enable_endpoint,
@@ -26,7 +26,7 @@ from logic import (
     redeliver,
     rotate_secret,
 )
-from models import (
+from .models import (
     CreateEndpointRequest,
     DeliveryList,
     EndpointCreated,

@@ -17,7 +17,7 @@ from marquee.webhooks.signing_secrets import SigningSecrets
 from marquee.webhooks.ssrf import Resolver, check_url
 from marquee.webhooks.store import WebhookStore
 
-from models import (
+from .models import (
     DELIVERIES_PAGE,
     CreateEndpointRequest,
     DeliveryList,

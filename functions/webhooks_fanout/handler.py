@@ -4,6 +4,7 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -14,8 +15,8 @@ from marquee.messaging.events import Envelope
 from marquee.webhooks.queue import DeliveryQueue
 from marquee.webhooks.store import WebhookStore
 
-from logic import fan_out
-from models import FanoutEnv
+from .logic import fan_out
+from .models import FanoutEnv
 
 env = load_env(FanoutEnv)
 logger = Logger()
@@ -42,5 +43,5 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

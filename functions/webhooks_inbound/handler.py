@@ -12,8 +12,8 @@ from marquee.core.env import load_env
 from marquee.http import ApiResolver
 from marquee.webhooks.store import WebhookStore
 
-from logic import receive_payment_event
-from models import InboundAccepted, InboundEnv
+from .logic import receive_payment_event
+from .models import InboundAccepted, InboundEnv
 
 env = load_env(InboundEnv)
 logger = Logger()

@@ -18,7 +18,7 @@ from marquee.webhooks.events import ChargebackReported, RefundReported
 from marquee.webhooks.inbound import verify_inbound
 from marquee.webhooks.store import WebhookStore
 
-from models import InboundAccepted, ProviderEvent
+from .models import InboundAccepted, ProviderEvent
 
 KINDS: dict[str, tuple[Literal["REFUND", "CHARGEBACK"], type[RefundReported] | type[ChargebackReported]]] = {
     "refund.succeeded": ("REFUND", RefundReported),

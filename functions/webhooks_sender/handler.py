@@ -7,6 +7,7 @@ delivery's attempt log and retried on the delivery schedule (logic.record_crash)
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -17,8 +18,8 @@ from marquee.webhooks.queue import DeliveryQueue
 from marquee.webhooks.signing_secrets import SigningSecrets
 from marquee.webhooks.store import WebhookStore
 
-from logic import DeliveryFailed, deliver, record_crash
-from models import SenderEnv
+from .logic import DeliveryFailed, deliver, record_crash
+from .models import SenderEnv
 
 env = load_env(SenderEnv)
 logger = Logger()
@@ -79,5 +80,5 @@ def note_crash(message: DeliveryMessage, error: Exception, *, receipt_handle: st
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -31,7 +31,7 @@ from marquee.webhooks.signing_secrets import SigningSecrets
 from marquee.webhooks.ssrf import HttpResult, Resolver, Target, UrlRejected, check_url, post
 from marquee.webhooks.store import WebhookStore
 
-from models import SenderEnv
+from .models import SenderEnv
 
 Poster = Callable[..., HttpResult]
 JITTER = 0.1  # up to +10 % on each delay, so that endpoints that failed together are not retried together

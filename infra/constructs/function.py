@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration, SymlinkFollowMode
+from aws_cdk import AssetHashType, Duration, SymlinkFollowMode
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra import constants
+from infra.bundling import function_bundling, function_source_hash
 from infra.nag import Waiver, waive
-
-ASSET_EXCLUDES = ["__pycache__", "*.pyc", "*.pyo"]
 
 
 class PythonFunction(Construct):
-    """``functions/<name>/`` deployed as ``handler.handler`` on Python 3.11 with the common layer.
+    """The package ``functions.<name>`` deployed on Python 3.11 with the common layer, entry ``handler.handler``.
 
+    ``handler`` names the entry inside the package; the Lambda handler setting is ``functions.<code>.<handler>``, and the
+    asset holds ``functions/__init__.py`` and ``functions/<code>/`` (see ``FunctionPackageBundling``).
     Several functions can share one code folder with their own handlers (the order saga's steps):
     ``code="order_saga", handler="handler.reserve_seats"``. ``name`` stays the service name.
     """
@@ -60,17 +61,25 @@ class PythonFunction(Construct):
         if target == constants.TARGET_LOCAL:
             powertools["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon in the local cloud
 
+        folder = code or name
+        runtime = lambda_.Runtime.PYTHON_3_11
         self.function = lambda_.Function(
             self,
             "Function",
             description=description,
-            runtime=lambda_.Runtime.PYTHON_3_11,
+            runtime=runtime,
             architecture=lambda_.Architecture.X86_64,  # the layer's wheels are built for x86_64
-            handler=handler,
+            handler=f"{constants.FUNCTIONS_DIR.name}.{folder}.{handler}",
             # Links are followed: the health function serves docs/openapi.json through functions/health/openapi.json.
             code=lambda_.Code.from_asset(
-                str(constants.FUNCTIONS_DIR / (code or name)),
-                exclude=ASSET_EXCLUDES,
+                str(constants.FUNCTIONS_DIR / folder),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=function_source_hash(constants.FUNCTIONS_DIR, folder),
+                bundling=function_bundling(
+                    functions_dir=constants.FUNCTIONS_DIR,
+                    folder=folder,
+                    image=runtime.bundling_image,  # required by the API; never used: local bundling always succeeds
+                ),
                 follow_symlinks=SymlinkFollowMode.ALWAYS,
             ),
             layers=[layer],

@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 from infra import constants
-from infra.bundling import LayerBuildError, PipLayerBundling, cache_key, pip_arguments, source_hash
+from infra.bundling import (
+    FunctionPackageBundling,
+    LayerBuildError,
+    PipLayerBundling,
+    cache_key,
+    function_source_hash,
+    pip_arguments,
+    source_hash,
+)
 
 from .conftest import of_type
 
@@ -69,17 +77,62 @@ def test_bundled_layer_holds_marquee_and_its_dependencies(synthesis) -> None:  #
     assert not [n for n in names if "__pycache__" in n]
 
 
-def test_function_assets_are_the_function_directories(synthesis) -> None:  # noqa: ANN001
+def test_function_assets_are_their_packages_under_their_own_names(synthesis) -> None:  # noqa: ANN001
+    """Each asset holds ``functions/__init__.py`` and ``functions/<name>/`` only, so that the handler setting
+    ``functions.<name>.handler.handler`` and the package's relative imports work as in-process."""
     synthesis.require()
     manifest = json.loads((synthesis.outdir / "Marquee.assets.json").read_text())
     packaging = {f["source"]["path"] for f in manifest["files"].values()}
     for name in ("health", "me"):
-        key = next(
-            p["Properties"]["Code"]["S3Key"]
+        props = next(
+            p["Properties"]
             for p in of_type(synthesis.template_json["Resources"], "AWS::Lambda::Function").values()
             if p["Properties"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == name
         )
+        assert props["Handler"] == f"functions.{name}.handler.handler"
+        key = props["Code"]["S3Key"]
         asset = synthesis.outdir / f"asset.{key.removesuffix('.zip')}"
         assert f"asset.{key.removesuffix('.zip')}" in packaging
-        assert {"handler.py", "logic.py", "models.py"} <= {p.name for p in asset.iterdir()}
-        assert not (asset / "__pycache__").exists()
+        assert [p.name for p in asset.iterdir()] == ["functions"]
+        assert {p.name for p in (asset / "functions").iterdir()} == {"__init__.py", name}
+        assert {"__init__.py", "handler.py", "logic.py", "models.py"} <= {
+            p.name for p in (asset / "functions" / name).iterdir()
+        }
+        assert not [p for p in asset.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
+    # The link functions/health/openapi.json -> docs/openapi.json is staged as the document itself.
+    health = next(p for p in packaging if (synthesis.outdir / p / "functions" / "health").is_dir())
+    staged = synthesis.outdir / health / "functions" / "health" / "openapi.json"
+    assert not staged.is_symlink()
+    assert staged.read_bytes() == (constants.REPO_ROOT / "docs" / "openapi.json").read_bytes()
+
+
+def test_function_bundling_stages_the_package_under_its_own_name(tmp_path: Path) -> None:
+    functions = tmp_path / "functions"
+    (functions / "demo" / "__pycache__").mkdir(parents=True)
+    (functions / "other").mkdir()
+    (functions / "__init__.py").write_text("")
+    (functions / "demo" / "__init__.py").write_text("")
+    (functions / "demo" / "handler.py").write_text("from .logic import x\n")
+    (functions / "demo" / "__pycache__" / "handler.cpython-311.pyc").write_bytes(b"\0")
+    (functions / "other" / "handler.py").write_text("")
+    (tmp_path / "doc.json").write_text("{}")
+    (functions / "demo" / "doc.json").symlink_to(tmp_path / "doc.json")
+    before = function_source_hash(functions, "demo")
+
+    output = tmp_path / "asset"
+    output.mkdir()
+    assert FunctionPackageBundling(functions_dir=functions, folder="demo").try_bundle(str(output))
+    assert sorted(str(p.relative_to(output)) for p in output.rglob("*")) == [
+        "functions",
+        "functions/__init__.py",
+        "functions/demo",
+        "functions/demo/__init__.py",
+        "functions/demo/doc.json",
+        "functions/demo/handler.py",
+    ]
+    assert not (output / "functions" / "demo" / "doc.json").is_symlink()
+
+    (functions / "other" / "handler.py").write_text("x = 1\n")
+    assert function_source_hash(functions, "demo") == before  # another function's code is not in this asset
+    (tmp_path / "doc.json").write_text('{"v": 2}')
+    assert function_source_hash(functions, "demo") != before  # a link's target is

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,13 +17,11 @@ import pytest
 from moto import mock_aws
 
 from marquee.core import aws
+from tools.api_functions import forget_package
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS_DIR = ROOT / "functions"
 EVENTS_DIR = ROOT / "events"
 REGION = "us-east-1"
-# A function's own modules, imported top-level exactly as in its Lambda asset (handler.handler).
-FUNCTION_MODULES = ("handler", "logic", "models")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -45,18 +42,11 @@ class LambdaContext:
         return 10_000
 
 
-def load_function(name: str) -> ModuleType:
-    """Import ``functions/<name>/handler.py`` as a fresh cold start (its env model is validated now)."""
-    path = str(FUNCTIONS_DIR / name)
-    saved = {m: sys.modules.pop(m) for m in FUNCTION_MODULES if m in sys.modules}
-    sys.path.insert(0, path)
-    try:
-        return importlib.import_module("handler")
-    finally:
-        sys.path.remove(path)
-        for module in FUNCTION_MODULES:
-            sys.modules.pop(module, None)
-        sys.modules.update(saved)
+def load_function(name: str, module: str = "handler") -> ModuleType:
+    """Import ``functions.<name>.<module>`` (as its Lambda handler setting names it) as a fresh cold start: the
+    package's modules are dropped first, and its env model is validated now."""
+    forget_package(f"functions.{name}")
+    return importlib.import_module(f"functions.{name}.{module}")
 
 
 def load_event(relative: str) -> dict[str, Any]:

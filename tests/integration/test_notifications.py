@@ -5,11 +5,8 @@ batch sends nothing twice (the delivery record per (event, channel), and the pro
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -20,24 +17,21 @@ from moto import mock_aws
 from devkit.notification_providers import NotificationProvider
 from marquee.core import aws
 from marquee.notifications.providers import clear_caches
-from tests.integration.conftest import LambdaContext, invoke, load_event, only_tenant_sessions, use_tenant_role
+from tests.integration.conftest import (
+    LambdaContext,
+    invoke,
+    load_event,
+    load_function,
+    only_tenant_sessions,
+    use_tenant_role,
+)
 
-FOLDER = Path(__file__).resolve().parents[2] / "functions" / "notifications"
-MODULES = ("handler", "api", "router", "worker", "logic", "models")
 API_KEY = "test-key-0123456789"
 
 
 def load(module: str) -> ModuleType:
-    """Import ``functions/notifications/<module>.py`` as a fresh cold start."""
-    saved = {m: sys.modules.pop(m) for m in MODULES if m in sys.modules}
-    sys.path.insert(0, str(FOLDER))
-    try:
-        return importlib.import_module(module)
-    finally:
-        sys.path.remove(str(FOLDER))
-        for name in MODULES:
-            sys.modules.pop(name, None)
-        sys.modules.update(saved)
+    """Import ``functions.notifications.<module>`` as a fresh cold start."""
+    return load_function("notifications", module)
 
 
 @pytest.fixture

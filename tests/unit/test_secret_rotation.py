@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import importlib
 import json
-import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "secret_rotation"
 URL = "http://provider.test"
 OLD_KEY = "old-key-0123456789abcdefghij"
 
 
 @pytest.fixture(scope="module")
-def fn() -> Iterator[tuple[ModuleType, ModuleType]]:
-    saved = {m: sys.modules.pop(m) for m in ("logic", "models") if m in sys.modules}
-    sys.path.insert(0, str(FUNCTION_DIR))
-    try:
-        yield importlib.import_module("logic"), importlib.import_module("models")
-    finally:
-        sys.path.remove(str(FUNCTION_DIR))
-        for module in ("logic", "models"):
-            sys.modules.pop(module, None)
-        sys.modules.update(saved)
+def fn() -> tuple[ModuleType, ModuleType]:
+    """The function's logic and models modules (they read no environment at import)."""
+    return importlib.import_module("functions.secret_rotation.logic"), importlib.import_module(
+        "functions.secret_rotation.models"
+    )
 
 
 class FakeSecrets:

@@ -2,18 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
-FUNCTION_DIR = Path(__file__).resolve().parents[2] / "functions" / "catalog"  # only the catalog function uses them
-sys.path.insert(0, str(FUNCTION_DIR))
-try:
-    suggestions = importlib.import_module("suggestions")
-finally:
-    sys.path.remove(str(FUNCTION_DIR))
-    sys.modules.pop("suggestions", None)  # a bare name, as in the Lambda asset: do not leak it into other tests
-suggest_v1, suggest_v2 = suggestions.suggest_v1, suggestions.suggest_v2
+from functions.catalog.suggestions import suggest_v1, suggest_v2  # only the catalog function uses them
 
 ALL = [f"{row}{n}" for row in "ABCDE" for n in range(1, 11)]
 

@@ -1,0 +1,1 @@
+"""The catalog function (``functions/catalog/``), packaged as ``functions.catalog``."""

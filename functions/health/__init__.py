@@ -1,0 +1,1 @@
+"""The health function (``functions/health/``), packaged as ``functions.health``."""

@@ -1,0 +1,1 @@
+"""The holds function (``functions/holds/``), packaged as ``functions.holds``."""

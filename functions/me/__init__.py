@@ -1,0 +1,1 @@
+"""The me function (``functions/me/``), packaged as ``functions.me``."""

@@ -1,0 +1,1 @@
+"""The notifications function (``functions/notifications/``), packaged as ``functions.notifications``."""

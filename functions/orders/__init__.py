@@ -1,0 +1,1 @@
+"""The orders function (``functions/orders/``), packaged as ``functions.orders``."""

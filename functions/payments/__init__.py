@@ -1,0 +1,1 @@
+"""The payments function (``functions/payments/``), packaged as ``functions.payments``."""

@@ -1,0 +1,1 @@
+"""The secret_rotation function (``functions/secret_rotation/``), packaged as ``functions.secret_rotation``."""

@@ -1,0 +1,1 @@
+"""The webhooks_fanout function (``functions/webhooks_fanout/``), packaged as ``functions.webhooks_fanout``."""
