@@ -10,8 +10,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from marquee.booking.orders import OrderConfirmed, OrderFailed
+from marquee.core.money import Money
+from marquee.messaging.events import envelope
 from marquee.notifications.channels import (
     MAX_MESSAGE_BYTES,
+    NOTIFYING_EVENTS,
     Channel,
     MessageTooLarge,
     NotANotifyingEvent,
@@ -32,6 +36,7 @@ from marquee.notifications.providers import (
     Rejected,
     Route,
 )
+from marquee.payments.models import PaymentRefundedEvent, ProviderName
 from marquee.resilience.breaker import BreakerConfig, BreakerRecord, CircuitBreaker, Transition
 
 
@@ -101,6 +106,33 @@ def test_a_notifying_event_becomes_one_message_per_channel_in_the_customers_grou
     # A refund names the customer as the payment's client (PaymentRefunded has no customerId).
     refunded = _envelope("PaymentRefunded", clientId="cust-2", paymentId="pay_1")
     assert {(m.customer_id, m.transactional) for m in notifications_for(refunded, now_ms=1)} == {("cust-2", True)}
+
+
+def test_each_notifying_event_built_from_its_model_reaches_its_customer() -> None:
+    """Real events (from the registered models, through ``envelope``), not hand-built dicts: the router finds the
+    recipient and every field its template names."""
+    money = Money(amount=1250, currency="EUR")
+    events = [
+        OrderConfirmed(
+            order_id="ord_1", customer_id="cust-1", showtime_id="st", seat_ids=["A1"], amount=money, payment_id="pay_1"
+        ),
+        OrderFailed(order_id="ord_1", customer_id="cust-1", reason="card declined"),
+        PaymentRefundedEvent(
+            payment_id="pay_1",
+            client_id="cust-1",
+            order_id="ord_1",
+            amount=money,
+            provider=ProviderName.PRIMARY,
+            refund_id="ref_1",
+            provider_refund_id="re_1",
+        ),
+    ]
+    assert {event.event_type for event in events} == set(NOTIFYING_EVENTS)
+    for event in events:
+        wrapped = envelope(event, tenant_id="t1", correlation_id="c-1").model_dump(mode="json", by_alias=True)
+        messages = notifications_for(wrapped, now_ms=1)
+        assert {m.customer_id for m in messages} == {"cust-1"}
+        assert all("?" not in m.subject + m.body for m in messages), [m.body for m in messages]
 
 
 def test_other_events_and_events_without_a_customer_are_refused() -> None:
