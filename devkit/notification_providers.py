@@ -1,4 +1,5 @@
-"""Simulated notification providers: a primary and a backup per channel, each its own HTTP service on loopback.
+"""Simulated notification providers: a primary and a backup per channel, each its own HTTP service on loopback (a
+specialisation of ``devkit.simulated_provider.BaseProvider``, as the payment providers are).
 
 Six services, started with the local cloud by Marquee's extension (devkit/simulators.py), each on a free port the OS
 picks (``Simulators(notification_providers_port=N)`` fixes them instead), in the order of ``PROVIDER_NAMES``:
@@ -8,8 +9,8 @@ where they are (``GET /_localcloud/simulators``).
   ``Idempotency-Key``. The same key returns the first answer (``Idempotent-Replayed: true``) and sends nothing again.
   A recipient starting with ``invalid`` is refused (400): a permanent error.
 - Accepted keys: the ``apiKey`` of the secret ``marquee/notifications/{name}`` (AWSCURRENT and AWSPREVIOUS), read from
-  the cloud's Secrets Manager and cached briefly (``devkit.providers.SecretsManagerKeys``).
-- Key rotation: the same key API as the payment providers (``devkit.providers.KeyApi``: ``POST /v1/api_keys``,
+  the cloud's Secrets Manager and cached briefly (``devkit.simulated_provider.SecretsManagerKeys``).
+- Key rotation: the same key API as the payment providers (``devkit.simulated_provider.KeyApi``: ``POST /v1/api_keys``,
   ``GET /v1/ping``), so the rotation function rotates these keys too. ``/_admin/stats`` counts authorized requests per
   key version (``keyVersions``), never per key value.
 - Operations: ``POST /_admin/config`` {latencyMs, errorRate}, ``GET /_admin/stats``, ``GET /_admin/messages`` (every
@@ -19,23 +20,24 @@ where they are (``GET /_localcloud/simulators``).
 
 from __future__ import annotations
 
-import json
 import logging
-import random
-import socket
-import threading
 import time
 import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
-from devkit.providers import KeyApi, SecretsManagerKeys
+from devkit.simulated_provider import (
+    BaseProvider,
+    RequestStats,
+    fleet_members,
+    invalid_request,
+    json_response,
+    running_urls,
+)
 from devkit.simulators import ProviderFleet
-from localcloud.http import hold_port, serve
 
 log = logging.getLogger("devkit.notification_providers")
 
@@ -45,161 +47,82 @@ SECRET_NAME_PREFIX = "marquee/notifications/"  # noqa: S105 - a secret's name, n
 KIND = "notification"  # their key in ``GET /_localcloud/simulators``
 
 
-def _json(status: int, body: Any, *, replayed: bool = False) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return Response(json.dumps(body), status=status, mimetype="application/json", headers=headers)
+@dataclass
+class NotificationStats(RequestStats):
+    rejected: int = 0
 
 
-class NotificationProvider:
+class NotificationProvider(BaseProvider):
+    """One simulated notification provider: messages, deduplicated by idempotency key; ``invalid*`` recipients refused."""
+
+    THREAD_PREFIX = "notify"
+    INJECTED_FAILURE: ClassVar[dict[str, str]] = {
+        "type": "unavailable",
+        "message": "injected failure (nothing was sent)",
+    }
+    OBJECT_REQUIRED = "a JSON object with 'to' is required"
+
+    counts: NotificationStats
+
     def __init__(self, name: str, *, host: str, port: int, api_keys: Callable[[], frozenset[str]]) -> None:
-        self.name = name
-        self.host = host
-        self.port = port
-        self.keys = KeyApi(api_keys)
-        self.latency_ms = 0
-        self.error_rate = 0.0
-        self.requests = 0
-        self.replays = 0
-        self.rejected = 0
-        self.unauthorized = 0
-        self.injected_errors = 0
-        self.key_versions: Counter[str] = Counter()  # messages authorized per key version (never per key value)
+        super().__init__(name, host=host, port=port, api_keys=api_keys)
+        self.counts = NotificationStats()
         self.messages: list[dict[str, Any]] = []
         self._answers: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
-        self._key_locks: dict[str, threading.Lock] = {}
-        self._server: BaseWSGIServer | None = None
-        self._held: socket.socket | None = None  # the port, kept while stopped (``hold_port``)
 
     @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> NotificationProvider:
-        if self._server is None:
-            self._release_port()
-            server = serve(self.host, self.port, self._wsgi, name=f"notify-{self.name}", poll_interval_s=0.05)
-            self.port = server.server_port  # port 0: the OS picks one; a restart reuses it
-            self._server = server
-        return self
-
-    def stop(self) -> None:
-        """Close the port for real (connection refused); it stays reserved for ``start`` (``hold_port``)."""
-        server, self._server = self._server, None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-            self._held = hold_port(self.host, self.port)
-
-    def close(self) -> None:
-        """Stop and give the port back (the cloud's shutdown)."""
-        self.stop()
-        self._release_port()
-
-    def _release_port(self) -> None:
-        held, self._held = self._held, None
-        if held is not None:
-            held.close()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.requests = self.replays = self.rejected = self.unauthorized = self.injected_errors = 0
-            self.key_versions.clear()
-            self.messages.clear()
-            self._answers.clear()
+    def replays(self) -> int:
+        return self.counts.replays
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
-            return {
-                "provider": self.name,
-                "sent": len(self.messages),
-                "requests": self.requests,
-                "replays": self.replays,
-                "rejected": self.rejected,
-                "unauthorized": self.unauthorized,
-                "injectedErrors": self.injected_errors,
-                "latencyMs": self.latency_ms,
-                "errorRate": self.error_rate,
-                "keyVersions": dict(self.key_versions),
-            }
+            return self.stats_json()
 
-    def _wsgi(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        return self._route(Request(environ))(environ, start_response)
+    def stats_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.name,
+            "sent": len(self.messages),
+            "requests": self.counts.requests,
+            "replays": self.counts.replays,
+            "rejected": self.counts.rejected,
+            "unauthorized": self.counts.unauthorized,
+            "injectedErrors": self.counts.injected_errors,
+            "latencyMs": self.latency_ms,
+            "errorRate": self.error_rate,
+            "keyVersions": dict(self.counts.key_versions),
+        }
 
-    def _route(self, request: Request) -> Response:
-        path, method = request.path, request.method
-        if path == "/_admin/stats" and method == "GET":
-            return _json(200, self.stats())
-        if path == "/_admin/messages" and method == "GET":
+    def clear(self) -> None:
+        self.counts = NotificationStats()
+        self.messages.clear()
+        self._answers.clear()
+
+    def api_route(self, request: Request) -> Response | None:
+        if request.path == "/_admin/messages" and request.method == "GET":
             with self._lock:
-                return _json(200, {"provider": self.name, "messages": list(self.messages)})
-        if path == "/_admin/reset" and method == "POST":
-            self.reset()
-            return _json(200, {"reset": True})
-        if path == "/_admin/config" and method == "POST":
-            return self._configure(request)
-        if path == "/v1/messages" and method == "POST":
+                return json_response(200, {"provider": self.name, "messages": list(self.messages)})
+        if request.path == "/v1/messages" and request.method == "POST":
             return self._send(request)
-        answer = self.keys.route(request, self.name)
-        if answer is not None:
-            return answer
-        return _json(404, {"error": {"type": "not_found", "message": f"{method} {path}"}})
-
-    def _configure(self, request: Request) -> Response:
-        try:
-            config = json.loads(request.get_data() or b"{}")
-            latency = int(config.get("latencyMs", self.latency_ms))
-            rate = float(config.get("errorRate", self.error_rate))
-        except (ValueError, TypeError, AttributeError):
-            return _json(400, {"error": {"type": "invalid_request", "message": "latencyMs, errorRate"}})
-        if latency < 0 or not 0.0 <= rate <= 1.0:
-            return _json(400, {"error": {"type": "invalid_request", "message": "out of range"}})
-        self.latency_ms, self.error_rate = latency, rate
-        return _json(200, {"latencyMs": latency, "errorRate": rate})
+        return None
 
     def _send(self, request: Request) -> Response:
         received_ms = time.time() * 1000
-        with self._lock:
-            self.requests += 1
-        authorization = request.headers.get("Authorization", "")
-        if not self.keys.authorized(authorization):
-            with self._lock:
-                self.unauthorized += 1
-            return _json(401, {"error": {"type": "authentication_error", "message": "invalid API key"}})
-        version = self.keys.version(authorization)
-        with self._lock:
-            self.key_versions[version] += 1
-        key = request.headers.get("Idempotency-Key", "")
-        if not key or len(key) > 255:
-            return _json(400, {"error": {"type": "invalid_request", "message": "Idempotency-Key is required"}})
-        if self.latency_ms:
-            time.sleep(self.latency_ms / 1000.0)
-        if self.error_rate and random.random() < self.error_rate:  # noqa: S311 - fault injection
-            with self._lock:
-                self.injected_errors += 1
-            return _json(503, {"error": {"type": "unavailable", "message": "injected failure (nothing was sent)"}})
-        try:
-            body = json.loads(request.get_data() or b"{}")
-        except ValueError:
-            return _json(400, {"error": {"type": "invalid_request", "message": "malformed JSON"}})
-        if not isinstance(body, dict) or not isinstance(body.get("to"), str):
-            return _json(400, {"error": {"type": "invalid_request", "message": "a JSON object with 'to' is required"}})
-        with self._lock:
-            key_lock = self._key_locks.setdefault(key, threading.Lock())
-        with key_lock:
+        admitted = self.admit(request)
+        if isinstance(admitted, Response):
+            return admitted
+        key, body = admitted
+        if not isinstance(body.get("to"), str):
+            return invalid_request(self.OBJECT_REQUIRED)
+        with self.key_lock(key):
             with self._lock:
                 answer = self._answers.get(key)
                 if answer is not None:
-                    self.replays += 1
-                    return _json(200, answer, replayed=True)
+                    self.counts.replays += 1
+                    return json_response(200, answer, replayed=True)
             if body["to"].startswith("invalid"):
                 with self._lock:
-                    self.rejected += 1
-                return _json(
+                    self.counts.rejected += 1
+                return json_response(
                     400, {"error": {"type": "invalid_recipient", "message": f"cannot deliver to {body['to']}"}}
                 )
             answer = {"id": f"msg_{uuid.uuid4().hex[:20]}", "status": "sent", "provider": self.name}
@@ -216,7 +139,7 @@ class NotificationProvider:
                         "receivedAtMs": received_ms,
                     }
                 )
-        return _json(201, answer)
+        return json_response(201, answer)
 
 
 class NotificationProviders(ProviderFleet):
@@ -226,20 +149,17 @@ class NotificationProviders(ProviderFleet):
         """``first_port`` 0: each provider gets a free port from the OS; N: N .. N + 5 in ``PROVIDER_NAMES`` order."""
         super().__init__(
             "notification provider",
-            {
-                name: NotificationProvider(
-                    name,
-                    host=host,
-                    port=first_port + index if first_port else 0,
-                    api_keys=SecretsManagerKeys(endpoint_url, f"{SECRET_NAME_PREFIX}{name}"),
-                )
-                for index, name in enumerate(PROVIDER_NAMES)
-            },
+            fleet_members(
+                NotificationProvider,
+                PROVIDER_NAMES,
+                SECRET_NAME_PREFIX,
+                host=host,
+                endpoint_url=endpoint_url,
+                first_port=first_port,
+            ),
         )
 
 
 def provider_urls(cloud: int | str) -> dict[str, str]:
     """Where the running cloud ``cloud`` (its port, or its endpoint URL) runs each provider: asked over HTTP."""
-    from devkit.state import fetch_simulators
-
-    return dict(fetch_simulators(cloud).get(KIND, {}))
+    return running_urls(KIND, cloud)

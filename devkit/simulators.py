@@ -44,7 +44,7 @@ class ProviderFleet:
     take a provider down for real: its port closes). A port already in use is reported and that provider left stopped.
     """
 
-    def __init__(self, kind: str, providers: dict[str, SimulatedProvider]) -> None:
+    def __init__(self, kind: str, providers: Mapping[str, SimulatedProvider]) -> None:
         self.kind = kind
         self.providers = providers
 
