@@ -7,6 +7,7 @@ every registered model is emitted somewhere.
   a value of a dispatch table such as the inbound webhooks' ``KINDS``). No code builds an ``Envelope`` by hand.
 - Routed: the EventBridge rule patterns in infra/ (``detail_type=``), the notification templates (``NOTIFYING_EVENTS``)
   and what a webhook endpoint may subscribe to (``WEBHOOK_EVENT_TYPES``).
+- Samples: every envelope in events/ (replayed by ``marquee invoke`` and the tests) is a valid event of its model.
 
 Source files are read with ``ast``, never imported: a function's modules import each other by their own rules.
 """
@@ -14,12 +15,15 @@ Source files are read with ``ast``, never imported: a function's modules import 
 from __future__ import annotations
 
 import ast
+import json
 import string
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from marquee.messaging.events import EVENT_TYPES, EventData
+from marquee.messaging.events import EVENT_TYPES, Envelope, EventData
 from marquee.notifications.channels import NOTIFYING_EVENTS
 from marquee.webhooks.events import WEBHOOK_EVENT_TYPES
 from tools.event_schemas import SCHEMA_DIR, load_all_events
@@ -170,3 +174,34 @@ def test_a_notification_template_uses_only_fields_of_its_event(event_type: str) 
     fields = _data_fields(event_type)
     assert template.recipient in fields, f"{event_type} has no {template.recipient}: its notification has no recipient"
     assert placeholders <= fields, f"{event_type}'s template names fields its model lacks: {placeholders - fields}"
+
+
+# ---- the sample events (events/, replayed by `marquee invoke` and the tests) -----------------------------------------
+def _sample_envelopes(node: object) -> Iterator[dict[str, Any]]:
+    """Every envelope in a sample, also inside a JSON string (an SQS body holding an EventBridge event)."""
+    if isinstance(node, dict):
+        if {"type", "tenantId", "correlationId", "data"} <= node.keys():
+            yield node
+        for value in node.values():
+            yield from _sample_envelopes(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _sample_envelopes(value)
+    elif isinstance(node, str) and node.lstrip().startswith("{"):
+        try:
+            inner = json.loads(node)
+        except ValueError:
+            return
+        yield from _sample_envelopes(inner)
+
+
+def test_every_sample_event_is_a_valid_event_of_a_registered_type() -> None:
+    checked = 0
+    for path in sorted((ROOT / "events").rglob("*.json")):
+        for sample in _sample_envelopes(json.loads(path.read_text())):
+            name = f"{path.relative_to(ROOT)} ({sample['type']})"
+            assert sample["type"] in EVENT_TYPES, f"{name}: no registered model"
+            Envelope.model_validate(sample)
+            EVENT_TYPES[sample["type"]].model_validate(sample["data"])
+            checked += 1
+    assert checked, "no sample event found under events/"
