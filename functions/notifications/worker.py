@@ -56,13 +56,7 @@ def _sms_enabled(tenant_id: str, customer_id: str) -> bool:
 
 @cache
 def deps() -> WorkerDeps:
-    config = BreakerConfig(
-        failure_threshold=env.breaker_failure_threshold,
-        window_ms=env.breaker_window_ms,
-        cooldown_ms=env.breaker_cooldown_ms,
-        success_threshold=env.breaker_success_threshold,
-        probe_lease_ms=env.breaker_probe_lease_ms,
-    )
+    config = BreakerConfig.from_env(env)
     breakers = DynamoDBBreakerStore(env.ops_table_name)
     routes = [
         Route(

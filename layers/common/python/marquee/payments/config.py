@@ -51,13 +51,7 @@ class PaymentsDeps:
 
 
 def deps_from_env(env: PaymentsEnv) -> PaymentsDeps:
-    breaker_config = BreakerConfig(
-        failure_threshold=env.breaker_failure_threshold,
-        window_ms=env.breaker_window_ms,
-        cooldown_ms=env.breaker_cooldown_ms,
-        success_threshold=env.breaker_success_threshold,
-        probe_lease_ms=env.breaker_probe_lease_ms,
-    )
+    breaker_config = BreakerConfig.from_env(env)
     breaker_store = DynamoDBBreakerStore(env.ops_table_name)
     secrets = {
         ProviderName.PRIMARY: env.payments_primary_secret_id,

@@ -68,6 +68,32 @@ class BreakerConfig:
             if getattr(self, name) <= 0:
                 raise ValueError(f"BreakerConfig.{name} must be positive")
 
+    @classmethod
+    def from_env(cls, env: BreakerEnv) -> BreakerConfig:
+        """The configuration a function's env model read from ``BREAKER_*`` (payments, the notification workers)."""
+        return cls(
+            failure_threshold=env.breaker_failure_threshold,
+            window_ms=env.breaker_window_ms,
+            cooldown_ms=env.breaker_cooldown_ms,
+            success_threshold=env.breaker_success_threshold,
+            probe_lease_ms=env.breaker_probe_lease_ms,
+        )
+
+
+class BreakerEnv(Protocol):
+    """An env model with the breaker's variables (``BREAKER_FAILURE_THRESHOLD``, ...)."""
+
+    @property
+    def breaker_failure_threshold(self) -> int: ...
+    @property
+    def breaker_window_ms(self) -> int: ...
+    @property
+    def breaker_cooldown_ms(self) -> int: ...
+    @property
+    def breaker_success_threshold(self) -> int: ...
+    @property
+    def breaker_probe_lease_ms(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class BreakerRecord:
