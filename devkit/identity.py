@@ -1,10 +1,14 @@
-"""Tenants, users and tokens on the deployed Cognito user pool (`marquee auth token`)."""
+"""Tenants, users and tokens on the deployed Cognito user pool (`marquee auth token`), and ``ApiClient``, the client of
+the deployed API that caches them."""
 
 from __future__ import annotations
 
 import secrets
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from botocore.exceptions import ClientError
 
 from devkit.state import read_outputs
@@ -72,3 +76,34 @@ def token_for(
     )
     token: str = result["AuthenticationResult"]["IdToken"]
     return token
+
+
+@dataclass
+class ApiClient:
+    """A client of the deployed API: its base URL, one ``requests`` session, and id tokens cached per (tenant, user,
+    group), safe to share between threads. The tour, the seeder, the benchmarks and the e2e helpers use it."""
+
+    endpoint_url: str
+    outputs: dict[str, Any]
+    session: requests.Session = field(default_factory=requests.Session)
+    _tokens: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def base(self) -> str:
+        return f"{self.endpoint_url}/_aws/execute-api/{self.outputs['ApiId']}/{self.outputs['StageName']}"
+
+    def token(self, tenant: str, user: str, group: str = "customer") -> str:
+        key = (tenant, user, group)
+        with self._lock:
+            if key not in self._tokens:
+                self._tokens[key] = token_for(
+                    self.endpoint_url, tenant=tenant, user=user, group=group, outputs=self.outputs
+                )
+            return self._tokens[key]
+
+    def call(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if token:
+            headers["Authorization"] = token
+        return self.session.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kwargs)

@@ -8,17 +8,15 @@ Per tenant: cinemas in a few cities, auditoriums of different shapes (with a few
 from __future__ import annotations
 
 import random
-import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from devkit.identity import token_for
+from devkit.identity import ApiClient
 
 CITIES = ("Lisbon", "Porto", "Madrid", "Lyon", "Turin", "Ghent", "Leeds", "Cork")
 TITLES = (
@@ -40,27 +38,8 @@ class SeedError(Exception):
 
 
 @dataclass
-class BookingApi:
-    """A thin client of the deployed booking API, with cached tokens per (tenant, user, group)."""
-
-    endpoint_url: str
-    outputs: dict[str, Any]
-    session: requests.Session = field(default_factory=requests.Session)
-    _tokens: dict[tuple[str, str, str], str] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def base(self) -> str:
-        return f"{self.endpoint_url}/_aws/execute-api/{self.outputs['ApiId']}/{self.outputs['StageName']}"
-
-    def token(self, tenant: str, user: str, group: str = "customer") -> str:
-        key = (tenant, user, group)
-        with self._lock:
-            if key not in self._tokens:
-                self._tokens[key] = token_for(
-                    self.endpoint_url, tenant=tenant, user=user, group=group, outputs=self.outputs
-                )
-            return self._tokens[key]
+class BookingApi(ApiClient):
+    """The deployed booking API as the seeder uses it (tokens cached per (tenant, user, group) by ``ApiClient``)."""
 
     def post(self, tenant: str, path: str, body: dict[str, Any], *, staff: bool = True) -> dict[str, Any]:
         token = self.token(tenant, "seeder" if staff else "guest", "staff" if staff else "customer")

@@ -12,13 +12,12 @@ import re
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import requests
 from rich.console import Console
 
-from devkit.identity import token_for
+from devkit.identity import ApiClient
 from devkit.state import read_outputs
 
 
@@ -27,29 +26,8 @@ class ScenarioFailed(Exception):
 
 
 @dataclass
-class Tour:
-    endpoint_url: str
-    outputs: dict[str, Any]
-    session: requests.Session = field(default_factory=requests.Session)
-    _tokens: dict[tuple[str, str, str], str] = field(default_factory=dict)
-
-    @property
-    def api(self) -> str:
-        return f"{self.endpoint_url}/_aws/execute-api/{self.outputs['ApiId']}/{self.outputs['StageName']}"
-
-    def token(self, tenant: str, user: str, group: str = "customer") -> str:
-        key = (tenant, user, group)
-        if key not in self._tokens:
-            self._tokens[key] = token_for(
-                self.endpoint_url, tenant=tenant, user=user, group=group, outputs=self.outputs
-            )
-        return self._tokens[key]
-
-    def call(self, method: str, path: str, *, token: str | None = None, **kwargs: Any) -> requests.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if token:
-            headers["Authorization"] = token
-        return self.session.request(method, f"{self.api}{path}", headers=headers, timeout=30, **kwargs)
+class Tour(ApiClient):
+    """What a scenario is given: the deployed API (``call``, ``token``), its endpoint and its outputs."""
 
 
 def expect(condition: bool, message: str) -> None:

@@ -9,18 +9,16 @@ from typing import Any
 
 import requests
 
-from devkit.identity import token_for
+from devkit.identity import ApiClient
 
-_tokens: dict[tuple[str, str, str], str] = {}
+_clients: dict[str, ApiClient] = {}  # per deployed endpoint: its tokens are cached for the whole session
 
 
 def token(deployed: dict[str, Any], tenant: str, user: str, group: str = "customer") -> str:
-    key = (tenant, user, group)
-    if key not in _tokens:
-        _tokens[key] = token_for(
-            deployed["endpoint"], tenant=tenant, user=user, group=group, outputs=deployed["outputs"]
-        )
-    return _tokens[key]
+    endpoint = deployed["endpoint"]
+    if endpoint not in _clients:
+        _clients[endpoint] = ApiClient(endpoint, deployed["outputs"])
+    return _clients[endpoint].token(tenant, user, group)
 
 
 @dataclass(frozen=True)
