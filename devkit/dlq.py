@@ -1,21 +1,20 @@
 """`marquee dlq list|show|redrive QUEUE`: dead-letter queues of the deployed stack, on the local cloud.
 
 QUEUE is a source queue's name, or a notification channel (``email`` -> ``marquee-notify-email.fifo``). Its DLQ is
-read from the queue's RedrivePolicy. ``redrive`` asks SQS for ``StartMessageMoveTask`` first; moto 5.2.5 does not
-implement it (the local cloud answers 500), so it then moves the messages itself: receive from the DLQ, send to the
-source queue (FIFO: same group id, a fresh deduplication id, since the original may still be inside SQS's 5-minute
-deduplication window), delete from the DLQ only once the copy is accepted. It reports the counts.
+read from the queue's RedrivePolicy. ``redrive`` is the layer's (``marquee.messaging.dlq``, which the notifications
+staff API uses too): ``StartMessageMoveTask`` first; moto 5.2.5 does not implement it (the local cloud answers 500), so
+it then moves the messages itself: receive from the DLQ, send to the source queue (FIFO: same group id, a fresh
+deduplication id, since the original may still be inside SQS's 5-minute deduplication window), delete from the DLQ only
+once the copy is accepted. It reports the counts.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
+from devkit.layer import use_layer
 from localcloud.aws import local_client
 
 NOTIFICATION_CHANNELS = ("email", "sms", "push")
@@ -97,46 +96,14 @@ class Dlqs:
         return shown
 
     def redrive(self, queue: str) -> dict[str, Any]:
+        """The layer's redrive (``marquee.messaging.dlq``, the staff API's too), with the queue's name and a rate."""
+        use_layer()
+        from marquee.messaging.dlq import redrive
+
         pair = self.pair(queue)
-        started = time.perf_counter()
-        arn = self._attributes(pair.dlq_url)["QueueArn"]
-        try:
-            task = self.sqs.start_message_move_task(
-                SourceArn=arn, DestinationArn=self._attributes(pair.url)["QueueArn"]
-            )
-            return {"queue": pair.name, "mode": "StartMessageMoveTask", "taskHandle": task.get("TaskHandle")}
-        except ClientError:
-            pass  # moto 5.2.5: "has not been implemented" (HTTP 500); move the messages ourselves
-        moved = failed = 0
-        while True:
-            batch = self.sqs.receive_message(
-                QueueUrl=pair.dlq_url,
-                MaxNumberOfMessages=10,
-                VisibilityTimeout=30,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-            if not batch:
-                break
-            for message in batch:
-                send: dict[str, Any] = {"QueueUrl": pair.url, "MessageBody": message["Body"]}
-                group = message.get("Attributes", {}).get("MessageGroupId")
-                if group:
-                    send["MessageGroupId"] = group
-                    send["MessageDeduplicationId"] = f"redrive-{message['MessageId']}-{time.time_ns()}"[:128]
-                try:
-                    self.sqs.send_message(**send)
-                except ClientError:
-                    failed += 1
-                    continue
-                self.sqs.delete_message(QueueUrl=pair.dlq_url, ReceiptHandle=message["ReceiptHandle"])
-                moved += 1
-        seconds = time.perf_counter() - started
+        result = redrive(self.sqs, dlq_url=pair.dlq_url, source_url=pair.url)
         return {
             "queue": pair.name,
-            "mode": "receive-send-delete",
-            "moved": moved,
-            "failed": failed,
-            "seconds": round(seconds, 3),
-            "perSecond": round(moved / seconds, 1) if seconds else None,
+            **result.as_json(),
+            "perSecond": round(result.moved / result.seconds, 1) if result.seconds else None,
         }

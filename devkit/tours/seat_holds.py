@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import requests
 
+from devkit.layer import use_layer
 from devkit.seed import BookingApi
 from devkit.tour import Tour, expect, scenario
 from localcloud.aws import local_client
-
-LAYER = Path(__file__).resolve().parents[2] / "layers" / "common" / "python"
 
 
 def _api(tour: Tour) -> BookingApi:
@@ -79,9 +76,8 @@ def _overlap(tour: Tour) -> list[str]:
 
 @scenario("seat holds: an expired hold is taken over, and the stale holder's conversion is refused (fencing)")
 def _takeover(tour: Tour) -> list[str]:
-    if str(LAYER) not in sys.path:  # the saga's own call, made here with the layer's code (as a Lambda would)
-        sys.path.append(str(LAYER))
-    from marquee.booking import seats  # the layer joins sys.path at run time, above
+    use_layer()  # the saga's own call, made here with the layer's code (as a Lambda would)
+    from marquee.booking import seats
     from marquee.booking.errors import HoldExpired
     from marquee.tenancy.tenant import TenantContext
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from marquee.messaging.dlq import depth, redrive
 from marquee.notifications.channels import (
     CHANNELS,
     STAFF_MESSAGE_TYPE,
@@ -32,7 +33,6 @@ from marquee.notifications.store import (
 )
 from marquee.tenancy.tenant import TenantContext
 
-from .dlq import depth, redrive
 from .models import QueueDepth, QueuesEnv, RedriveResponse, StaffMessageRequest
 
 

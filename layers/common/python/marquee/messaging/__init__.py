@@ -1,4 +1,5 @@
-"""Messaging kernel: the event envelope, the outbox, the inbox, and queue and stream consumers that never fail silently."""
+"""Messaging kernel: the event envelope, the outbox, the inbox, queue and stream consumers that never fail silently, and
+the redrive of a dead-letter queue."""
 
 from marquee.messaging.consumer import (
     FAILED_METRIC,

@@ -1,4 +1,5 @@
-"""Dead-letter queue operations for the notification queues (staff API; the CLI has its own in devkit/dlq.py).
+"""Dead-letter queue operations: a queue's depth, and the redrive of its DLQ back to it. The notifications staff API
+(functions/notifications) and the CLI (``marquee dlq redrive``, devkit/dlq.py) both use them.
 
 Redrive uses SQS ``StartMessageMoveTask`` (AWS: FIFO DLQs included, asynchronous, the task reports its own counts).
 Where that API does not exist (the local cloud: moto 5.2.5 does not implement it), it moves the messages itself:
