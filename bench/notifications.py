@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 import requests
 
 from devkit.dlq import Dlqs
+from devkit.events import publish_event
 from devkit.notification_providers import provider_urls
 from localcloud.aws import local_client
 
@@ -56,18 +57,10 @@ def notification_figures(
 
     def publish(i: int) -> None:
         event_id = str(uuid.uuid4())
-        envelope = {
-            "id": event_id,
-            "type": "OrderConfirmed",
-            "version": 1,
-            "tenantId": "t1",  # in the SMS pilot, so SMS is sent too
-            "occurredAt": datetime.now(UTC).isoformat(),
-            "correlationId": event_id,
-            "data": {"customerId": people[i % customers], "orderId": f"ord_{i}"},
-        }
         published_ms[event_id] = time.time() * 1000
-        entry = {"Source": "marquee.booking", "DetailType": "OrderConfirmed", "Detail": json.dumps(envelope)}
-        client.put_events(Entries=[{**entry, "EventBusName": bus}])
+        data = {"customerId": people[i % customers], "orderId": f"ord_{i}"}
+        # t1 is in the SMS pilot, so SMS is sent too
+        publish_event(client, bus, "OrderConfirmed", tenant_id="t1", data=data, event_id=event_id)
 
     started = time.time() * 1000
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import requests
 
+from devkit.events import publish_event
 from devkit.notification_providers import provider_urls
 from devkit.tour import Tour, expect, scenario
 from localcloud.aws import local_client
@@ -37,21 +38,13 @@ class _Notify:
         self.sqs = local_client("sqs", tour.endpoint_url)
 
     def publish(self, event_type: str, tenant: str, customer: str, **data: Any) -> str:
-        event_id = str(uuid.uuid4())
-        envelope = {
-            "id": event_id,
-            "type": event_type,
-            "version": 1,
-            "tenantId": tenant,
-            "occurredAt": datetime.now(UTC).isoformat(),
-            "correlationId": event_id,
-            "data": {"customerId": customer, **data},
-        }
-        entry = {"Source": "marquee.booking", "DetailType": event_type, "Detail": json.dumps(envelope)}
-        local_client("events", self.tour.endpoint_url).put_events(
-            Entries=[{**entry, "EventBusName": self.tour.outputs["EventBusName"]}]
+        return publish_event(
+            local_client("events", self.tour.endpoint_url),
+            self.tour.outputs["EventBusName"],
+            event_type,
+            tenant_id=tenant,
+            data={"customerId": customer, **data},
         )
-        return event_id
 
     def delivered(self, provider: str, customer: str) -> list[dict[str, Any]]:
         messages = requests.get(f"{self.urls[provider]}/_admin/messages", timeout=5).json()["messages"]

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-import uuid
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from devkit.events import publish_order_event
 from devkit.tour import Tour, expect, scenario
 from localcloud.aws import local_client
 
@@ -54,27 +52,10 @@ class _Receiver:
 
 
 def _publish(tour: Tour, event_type: str) -> str:
-    event_id = str(uuid.uuid4())
-    envelope = {
-        "id": event_id,
-        "type": event_type,
-        "version": 1,
-        "tenantId": TENANT,
-        "occurredAt": datetime.now(UTC).isoformat(),
-        "correlationId": "tour",
-        "data": {"orderId": f"ord_{event_id[:8]}"},
-    }
-    local_client("events", tour.endpoint_url).put_events(
-        Entries=[
-            {
-                "Source": "marquee.booking",
-                "DetailType": event_type,
-                "Detail": json.dumps(envelope),
-                "EventBusName": tour.outputs["EventBusName"],
-            }
-        ]
+    events = local_client("events", tour.endpoint_url)
+    return publish_order_event(
+        events, tour.outputs["EventBusName"], event_type, tenant_id=TENANT, correlation_prefix="tour"
     )
-    return event_id
 
 
 def _verifies(secret: str, headers: dict[str, str], body: str) -> bool:

@@ -3,16 +3,14 @@ simulated providers (on ports the OS picks; the cloud reports them) received, an
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
 import requests
 
+from devkit.events import publish_event
 from devkit.identity import token_for
 from devkit.notification_providers import provider_urls
 from tests import waiting
@@ -44,28 +42,14 @@ class Notify:
         return str(self.call("GET", "/me", token).json()["userId"])
 
     def publish(self, event_type: str, tenant: str, customer: str, event_id: str | None = None, **data: Any) -> str:
-        event_id = event_id or str(uuid.uuid4())
-        envelope = {
-            "id": event_id,
-            "type": event_type,
-            "version": 1,
-            "tenantId": tenant,
-            "occurredAt": datetime.now(UTC).isoformat(),
-            "correlationId": event_id,
-            "data": {"customerId": customer, **data},
-        }
-        result = self.events.put_events(
-            Entries=[
-                {
-                    "Source": "marquee.booking",
-                    "DetailType": event_type,
-                    "Detail": json.dumps(envelope),
-                    "EventBusName": self.bus,
-                }
-            ]
+        return publish_event(
+            self.events,
+            self.bus,
+            event_type,
+            tenant_id=tenant,
+            data={"customerId": customer, **data},
+            event_id=event_id,
         )
-        assert result["FailedEntryCount"] == 0, result
-        return event_id
 
     def delivered(self, provider: str, customer: str) -> list[dict[str, Any]]:
         messages = requests.get(f"{self.providers[provider]}/_admin/messages", timeout=5).json()["messages"]

@@ -23,6 +23,7 @@ import requests
 from jsonschema import Draft202012Validator
 from standardwebhooks import Webhook
 
+from devkit.events import publish_order_event
 from tests import waiting
 from tests.e2e.booking_helpers import Show, create_showtime, hold, token
 from tests.e2e.saga_helpers import CARD_OK
@@ -95,28 +96,9 @@ class World:
 
 def publish(sdk: Any, deployed: dict[str, Any], event_type: str = "OrderConfirmed") -> str:
     """An event on the bus, as the outbox relay publishes it (the shape of tests/e2e/test_webhooks.py)."""
-    event_id = str(uuid.uuid4())
-    envelope = {
-        "id": event_id,
-        "type": event_type,
-        "version": 1,
-        "tenantId": TENANT,
-        "occurredAt": datetime.now(UTC).isoformat(),
-        "correlationId": f"contract-{event_id[:8]}",
-        "data": {"orderId": f"ord_{event_id[:8]}"},
-    }
-    result = sdk("events").put_events(
-        Entries=[
-            {
-                "Source": "marquee.booking",
-                "DetailType": event_type,
-                "Detail": json.dumps(envelope),
-                "EventBusName": deployed["outputs"]["EventBusName"],
-            }
-        ]
+    return publish_order_event(
+        sdk("events"), deployed["outputs"]["EventBusName"], event_type, tenant_id=TENANT, correlation_prefix="contract"
     )
-    assert result["FailedEntryCount"] == 0, result
-    return event_id
 
 
 def pay(api: str, tok: str, session: requests.Session) -> requests.Response:

@@ -16,6 +16,7 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
+from devkit.events import publish_order_event
 from devkit.identity import token_for
 from tests import waiting
 from tests.integration.webhooks.receiver import Receiver
@@ -40,28 +41,9 @@ def staff(deployed: dict[str, Any]) -> dict[str, str]:
 
 
 def publish(sdk: Any, deployed: dict[str, Any], event_type: str = "OrderConfirmed") -> str:
-    event_id = str(uuid.uuid4())
-    envelope = {
-        "id": event_id,
-        "type": event_type,
-        "version": 1,
-        "tenantId": TENANT,
-        "occurredAt": datetime.now(UTC).isoformat(),
-        "correlationId": f"e2e-{event_id[:8]}",
-        "data": {"orderId": f"ord_{event_id[:8]}"},
-    }
-    result = sdk("events").put_events(
-        Entries=[
-            {
-                "Source": "marquee.booking",
-                "DetailType": event_type,
-                "Detail": json.dumps(envelope),
-                "EventBusName": deployed["outputs"]["EventBusName"],
-            }
-        ]
+    return publish_order_event(
+        sdk("events"), deployed["outputs"]["EventBusName"], event_type, tenant_id=TENANT, correlation_prefix="e2e"
     )
-    assert result["FailedEntryCount"] == 0
-    return event_id
 
 
 def register(api: str, staff: dict[str, str], url: str, types: list[str] | None = None) -> dict[str, Any]:
