@@ -31,13 +31,12 @@ from werkzeug.wrappers import Request, Response
 
 from devkit.simulated_provider import (
     BaseProvider,
+    Fleet,
     RequestStats,
-    fleet_members,
     invalid_request,
     json_response,
     running_urls,
 )
-from devkit.simulators import ProviderFleet
 
 log = logging.getLogger("devkit.notification_providers")
 
@@ -142,22 +141,13 @@ class NotificationProvider(BaseProvider):
         return json_response(201, answer)
 
 
-class NotificationProviders(ProviderFleet):
+class NotificationProviders(Fleet):
     """The six notification providers of a local cloud (``POST /_localcloud/notification-providers/{name}/...``)."""
 
-    def __init__(self, *, host: str, endpoint_url: str, first_port: int = 0) -> None:
-        """``first_port`` 0: each provider gets a free port from the OS; N: N .. N + 5 in ``PROVIDER_NAMES`` order."""
-        super().__init__(
-            "notification provider",
-            fleet_members(
-                NotificationProvider,
-                PROVIDER_NAMES,
-                SECRET_NAME_PREFIX,
-                host=host,
-                endpoint_url=endpoint_url,
-                first_port=first_port,
-            ),
-        )
+    LABEL = "notification provider"
+    PROVIDER = NotificationProvider
+    NAMES = PROVIDER_NAMES  # ``first_port`` N: N .. N + 5 in ``PROVIDER_NAMES`` order
+    SECRET_NAME_PREFIX = SECRET_NAME_PREFIX
 
 
 def provider_urls(cloud: int | str) -> dict[str, str]:

@@ -42,13 +42,12 @@ from werkzeug.wrappers import Request, Response
 
 from devkit.simulated_provider import (
     BaseProvider,
+    Fleet,
     RequestStats,
     Setting,
-    fleet_members,
     json_response,
     running_urls,
 )
-from devkit.simulators import ProviderFleet
 
 log = logging.getLogger("devkit.providers")
 
@@ -212,22 +211,13 @@ class PaymentProvider(BaseProvider):
         return json_response(201, refund)
 
 
-class Providers(ProviderFleet):
+class Providers(Fleet):
     """Both payment providers of a local cloud (``POST /_localcloud/providers/{name}/{stop|start}``)."""
 
-    def __init__(self, *, host: str, endpoint_url: str, first_port: int = 0) -> None:
-        """``first_port`` 0: each provider gets a free port from the OS; N: the primary on N, the secondary on N + 1."""
-        super().__init__(
-            "payment provider",
-            fleet_members(
-                PaymentProvider,
-                PROVIDER_NAMES,
-                SECRET_NAME_PREFIX,
-                host=host,
-                endpoint_url=endpoint_url,
-                first_port=first_port,
-            ),
-        )
+    LABEL = "payment provider"
+    PROVIDER = PaymentProvider
+    NAMES = PROVIDER_NAMES  # ``first_port`` N: the primary on N, the secondary on N + 1
+    SECRET_NAME_PREFIX = SECRET_NAME_PREFIX
 
 
 def provider_urls(cloud: int | str) -> dict[str, str]:

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
+from devkit.simulators import ProviderFleet
 from localcloud.http import hold_port, serve
 
 KEY_CACHE_SECONDS = 2.0
@@ -322,26 +323,29 @@ class BaseProvider:
             return self._key_locks.setdefault(key, threading.Lock())
 
 
-def fleet_members(
-    provider: type[BaseProvider],
-    names: Iterable[str],
-    secret_name_prefix: str,
-    *,
-    host: str,
-    endpoint_url: str,
-    first_port: int = 0,
-) -> dict[str, BaseProvider]:
-    """The providers ``names`` of one kind, each accepting the keys of the secret ``{secret_name_prefix}{name}``.
-    ``first_port`` 0: each gets a free port from the OS; N: N, N + 1, ... in the order of ``names``."""
-    return {
-        name: provider(
-            name,
-            host=host,
-            port=first_port + index if first_port else 0,
-            api_keys=SecretsManagerKeys(endpoint_url, f"{secret_name_prefix}{name}"),
+class Fleet(ProviderFleet):
+    """The providers ``NAMES`` of one kind (``PROVIDER``), each accepting the keys of the secret
+    ``{SECRET_NAME_PREFIX}{name}``. ``first_port`` 0: each gets a free port from the OS; N: N, N + 1, ... in the order
+    of ``NAMES``."""
+
+    LABEL: ClassVar[str]  # in log lines: "payment provider", "notification provider"
+    PROVIDER: ClassVar[type[BaseProvider]]
+    NAMES: ClassVar[tuple[str, ...]]
+    SECRET_NAME_PREFIX: ClassVar[str]
+
+    def __init__(self, *, host: str, endpoint_url: str, first_port: int = 0) -> None:
+        super().__init__(
+            self.LABEL,
+            {
+                name: self.PROVIDER(
+                    name,
+                    host=host,
+                    port=first_port + index if first_port else 0,
+                    api_keys=SecretsManagerKeys(endpoint_url, f"{self.SECRET_NAME_PREFIX}{name}"),
+                )
+                for index, name in enumerate(self.NAMES)
+            },
         )
-        for index, name in enumerate(names)
-    }
 
 
 def running_urls(kind: str, cloud: int | str) -> dict[str, str]:
