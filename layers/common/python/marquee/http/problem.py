@@ -60,6 +60,15 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
         except (AttributeError, KeyError):
             return None
 
+    def malformed() -> Response:
+        return problem_response(
+            status=HTTPStatus.BAD_REQUEST,
+            title="Malformed JSON body",
+            detail="The request body is not valid JSON.",
+            slug="malformed-json",
+            instance=instance(),
+        )
+
     def request_id() -> str | None:
         try:
             return app.current_event.request_context.request_id
@@ -82,13 +91,7 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
     def _invalid(exc: RequestValidationError) -> Response:
         errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in errors):
-            return problem_response(
-                status=HTTPStatus.BAD_REQUEST,
-                title="Malformed JSON body",
-                detail="The request body is not valid JSON.",
-                slug="malformed-json",
-                instance=instance(),
-            )
+            return malformed()
         return problem_response(
             status=HTTPStatus.UNPROCESSABLE_ENTITY,
             title="Request validation failed",
@@ -100,13 +103,7 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
 
     @app.exception_handler(json.JSONDecodeError)
     def _malformed(_: json.JSONDecodeError) -> Response:
-        return problem_response(
-            status=HTTPStatus.BAD_REQUEST,
-            title="Malformed JSON body",
-            detail="The request body is not valid JSON.",
-            slug="malformed-json",
-            instance=instance(),
-        )
+        return malformed()
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
