@@ -40,7 +40,7 @@ test: setup
 	test $$others -eq 0 -a $$e2e_status -eq 0
 
 invariants: setup  # the saga invariant test at the issue's full size: 300 orders
-	MARQUEE_INVARIANT_ORDERS=300 $(PY) -m pytest -rP tests/e2e/test_saga_invariants.py
+	MARQUEE_INVARIANT_ORDERS=300 $(PY) -m pytest -rP tests/e2e/test_zw_saga_invariants.py
 
 fuzz: setup  # schemathesis against the deployed API with many more examples per operation (its seed is printed)
 	MARQUEE_FUZZ_EXAMPLES=50 $(PY) -m pytest -rP tests/e2e/test_zx_api_fuzz.py

@@ -9,6 +9,9 @@ provider. Meanwhile the saga's step functions have busy workers SIGKILLed (the l
 - every seat is free, held, or sold to exactly one CONFIRMED order, and every CONFIRMED order owns all its seats;
 - every captured payment belongs to a CONFIRMED order or has been refunded; a CONFIRMED order has one captured charge;
 - refunds happened (> 0), and every refunded order is FAILED with RefundPayment DONE, its seats released.
+
+Named `test_zw_...` to run late in the e2e tier: `make test` runs the other tiers beside it, and a load test on two
+cores runs over twice as long while they compete (123 s against 52 s); by then they have finished.
 """
 
 from __future__ import annotations
