@@ -171,8 +171,10 @@ def create_payment(
     config: IdempotencyConfig,
     deps: PaymentsDeps | None = None,
 ) -> PaymentOutcome:
-    """``deps``: the payments dependencies for this caller (its store confined to the caller's tenant)."""
-    payment_request(document)  # a request that cannot be valid is refused before it takes the key
+    """``deps``: the payments dependencies for this caller (its store confined to the caller's tenant).
+
+    ``document`` has passed ``payment_request`` already: the handler validates it before the tenant's session or the
+    key is touched, so it is not validated twice on the hot path."""
     request = {"tenant": caller.tenant_id, "client": caller.user_id, "key": key, "payload": document}
     try:
         stored = idempotent_charge(table_name, config)(request=request, deps=deps)
