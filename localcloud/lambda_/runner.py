@@ -128,7 +128,7 @@ class Worker:
         self.init_ms = 0.0
         self.invocations = 0
         read_fd, write_fd = os.pipe()
-        env = runner.worker_environment(config, self.log_stream)
+        env = runner.worker_environment(config, self.log_stream, task_root)
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-S", worker_bootstrap.__file__, str(write_fd)],
             stdin=subprocess.PIPE,
@@ -361,11 +361,18 @@ class LambdaRunner:
         paths.append(str(self.runtime_dir))
         return paths, task_root
 
-    def worker_environment(self, config: FunctionConfig, log_stream: str) -> dict[str, str]:
+    def worker_environment(self, config: FunctionConfig, log_stream: str, task_root: Path) -> dict[str, str]:
+        """The Lambda DG's "Defined runtime environment variables" that apply to a local worker. Not set:
+        AWS_LAMBDA_RUNTIME_API (there is no Runtime API: the bootstrap talks to the runner over pipes),
+        AWS_XRAY_DAEMON_ADDRESS (no X-Ray daemon), and the path variables (PYTHONPATH, LD_LIBRARY_PATH), because the
+        worker runs isolated (``python -I``) and its path is set from the task root, the layers and the runtime
+        directory. ``_X_AMZN_TRACE_ID`` is set per invocation by the bootstrap."""
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
+            "LAMBDA_TASK_ROOT": str(task_root),  # /var/task on AWS: the extracted deployment package
+            "LAMBDA_RUNTIME_DIR": str(self.runtime_dir),  # /var/runtime on AWS: the runtime's own libraries
             "AWS_REGION": config.region,
             "AWS_DEFAULT_REGION": config.region,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
@@ -377,9 +384,11 @@ class LambdaRunner:
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "_HANDLER": config.handler,
             # Credentials of the local cloud (moto accepts any); on AWS these come from the execution role.
+            "AWS_ACCESS_KEY": "test",  # AWS sets both spellings of the key id
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",  # noqa: S105 - moto's fixed test credentials, not a secret
             "AWS_SESSION_TOKEN": "test",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",  # as Lambda sets it: a missing trace context is logged, not raised
             # The endpoint variables that point every SDK call at the local cloud.
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "LOCALSTACK_HOSTNAME": "localhost",

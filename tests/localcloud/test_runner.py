@@ -278,3 +278,29 @@ def _b64(text: str) -> str:
     import base64
 
     return base64.b64decode(text).decode()
+
+
+def test_defined_runtime_variables_name_the_task_root_and_the_runtime_directory(
+    aws: Callable[[str], Any], make_function: Any
+) -> None:
+    """AWS: LAMBDA_TASK_ROOT is the path to the function's code (the working directory), LAMBDA_RUNTIME_DIR the
+    path to the runtime libraries (where the runtime's boto3 comes from); AWS_ACCESS_KEY is set beside
+    AWS_ACCESS_KEY_ID, and AWS_XRAY_CONTEXT_MISSING is LOG_ERROR (Lambda DG, "Working with Lambda environment
+    variables", "Defined runtime environment variables"). AWS_LAMBDA_RUNTIME_API is not set: there is no Runtime API
+    locally."""
+    source = """
+import os, boto3
+def handler(event, context):
+    keys = ("LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_XRAY_CONTEXT_MISSING",
+            "AWS_LAMBDA_RUNTIME_API")
+    return {"env": {k: os.environ.get(k) for k in keys}, "cwd": os.getcwd(), "boto3": boto3.__file__,
+            "code": sorted(os.listdir(os.environ["LAMBDA_TASK_ROOT"]))}
+"""
+    name = make_function(source)
+    body = invoke(aws, name, {})[1]
+    env = body["env"]
+    assert env["LAMBDA_TASK_ROOT"] == body["cwd"] and "app.py" in body["code"]
+    assert env["LAMBDA_RUNTIME_DIR"] and body["boto3"].startswith(env["LAMBDA_RUNTIME_DIR"] + "/")
+    assert env["AWS_ACCESS_KEY"] == env["AWS_ACCESS_KEY_ID"]
+    assert env["AWS_XRAY_CONTEXT_MISSING"] == "LOG_ERROR"
+    assert env["AWS_LAMBDA_RUNTIME_API"] is None
