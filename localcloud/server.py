@@ -258,7 +258,7 @@ class LocalCloud:
         region = _region(environ)
         try:
             if invocation_type == "Event":
-                request_id = self.runner.invoke_async(name, body, region=region)
+                request_id = self.runner.invoke_async(name, body, qualifier=qualifier, region=region)
                 start_response("202 Accepted", [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id)])
                 return [b""]
             if invocation_type == "DryRun":
@@ -300,11 +300,10 @@ class LocalCloud:
             f"{exc.status} {reasons.get(exc.status, 'Bad Request')}",
             [("Content-Type", "application/json"), ("x-amzn-ErrorType", exc.code)],
         )
-        return [
-            json.dumps(
-                {"Type": "User" if exc.status < 500 else "Service", "message": str(exc), "__type": exc.code}
-            ).encode()
-        ]
+        body = {"Type": "User" if exc.status < 500 else "Service", "message": str(exc), "__type": exc.code}
+        if exc.reason is not None:  # e.g. a throttle's ReservedFunctionConcurrentInvocationLimitExceeded
+            body["Reason"] = exc.reason
+        return [json.dumps(body).encode()]
 
     def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
         if path == "/_localcloud/health":

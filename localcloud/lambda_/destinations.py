@@ -1,6 +1,8 @@
 """Where the record of an async invocation goes: the on-success/on-failure destination, or the function's DLQ.
 
 AWS behaviour mirrored (Lambda developer guide, "Capturing records of asynchronous invocations"):
+- the destinations are those of the qualifier that was invoked ($LATEST, a version or an alias), and the
+  dead-letter queue that of the version that ran;
 - a destination receives the invocation record (version, requestContext with condition and approximateInvokeCount,
   requestPayload, responseContext, responsePayload), to SQS, SNS, Lambda or EventBridge;
 - without an on-failure destination, a dead-letter queue (SQS or SNS) receives the original event, with the
@@ -31,16 +33,14 @@ class Destinations:
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url)
 
     def deliver(self, config: FunctionConfig, kind: str, record: dict[str, Any]) -> None:
-        from localcloud.lambda_.runner import LambdaRunner  # noqa: F401 - typing only at runtime
-        from localcloud.patches.redirects import dead_letter_target, runner
-
-        invoke_config = runner().event_invoke_config(config)
+        # The destinations of the qualifier that was invoked; the dead-letter queue of the version that ran.
+        invoke_config = _runner().event_invoke_config(config)
         target = invoke_config.get("DestinationConfig", {}).get(kind, {}).get("Destination")
         if target:
             self.send_record(target, record, kind)
             return
         if kind == "OnFailure":
-            dlq = dead_letter_target(config.arn)
+            dlq = _runner().dead_letter_target(config)
             if dlq:
                 self._to_dead_letter(dlq, record)
 

@@ -3,8 +3,10 @@
 What it mirrors (each item has a parity test in tests/localcloud/test_runner.py):
 - the code comes from the function's deployed zip (moto keeps the bytes it fetched from S3), the layers are put on the
   path the way /opt/python is, and boto3 comes from a runtime directory, as the AWS Python runtime ships it;
+- a version or an alias runs that version's code and configuration (handler, environment, memory, timeout, layers);
 - the function's environment plus the runtime variables and the endpoint variables;
-- a warm pool per function (a cold start, then reuse) and the reserved-concurrency cap (a throttle beyond it);
+- a warm pool per function version (a cold start, then reuse) and the reserved-concurrency cap, shared by all the
+  function's versions (a throttle beyond it, with the Reason AWS gives);
 - the timeout kills the worker and reports ``Task timed out after N.00 seconds``;
 - errors in the Lambda format (errorType, errorMessage, stackTrace) with the X-Amz-Function-Error header;
 - START/END/REPORT and the handler's own lines go to CloudWatch Logs and the console;
@@ -34,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localcloud.lambda_ import event_invoke_config as invoke_configs
 from localcloud.lambda_ import worker_bootstrap
 
 log = logging.getLogger("localcloud.runner")
@@ -48,6 +51,7 @@ class LambdaError(Exception):
 
     status = 400
     code = "InvalidRequestContentException"
+    reason: str | None = None  # the Invoke API's "Reason" member, where AWS's error has one
 
 
 class FunctionNotFound(LambdaError):
@@ -56,8 +60,14 @@ class FunctionNotFound(LambdaError):
 
 
 class Throttled(LambdaError):
+    """429 TooManyRequestsException. ``reason`` is one of the Invoke API's ThrottleReason values."""
+
     status = 429
     code = "TooManyRequestsException"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ShuttingDown(LambdaError):
@@ -80,10 +90,22 @@ class FunctionConfig:
     reserved_concurrency: int | None
     account: str
     region: str
+    qualifier: str | None = None  # as invoked: None (unqualified), $LATEST, a version number or an alias name
+
+    @property
+    def function_arn(self) -> str:
+        """The unqualified ARN (``arn`` is qualified for a published version)."""
+        return ":".join(self.arn.split(":")[:7])
+
+    @property
+    def invoked_arn(self) -> str:
+        """The ARN the caller invoked (the context's ``invoked_function_arn``): qualified when a qualifier was given."""
+        return self.function_arn if self.qualifier is None else f"{self.function_arn}:{self.qualifier}"
 
     @property
     def pool_key(self) -> tuple[Any, ...]:
-        """Workers are reused only while code and configuration are unchanged, as on AWS."""
+        """Workers are reused only while code and configuration are unchanged, as on AWS; each version has its own
+        (``arn`` is the version's ARN)."""
         return (
             self.arn,
             self.version,
@@ -232,13 +254,25 @@ class Worker:
             self.kill()
 
 
-class _Pool:
+class _Concurrency:
+    """A function's concurrency, shared by the pools of all its versions: reserved concurrency caps the function as a
+    whole, not each version (Lambda DG, "Configuring reserved concurrency for a function")."""
+
     def __init__(self, cap: int, reserved: bool) -> None:
-        self.idle: list[Worker] = []
-        self.busy: set[Worker] = set()
         self.cap = cap
         self.reserved = reserved
+        self.busy = 0
         self.cond = threading.Condition()
+
+
+class _Pool:
+    """The execution environments of one version with one code and configuration."""
+
+    def __init__(self, limit: _Concurrency) -> None:
+        self.idle: list[Worker] = []
+        self.busy: set[Worker] = set()
+        self.limit = limit
+        self.cond = limit.cond
 
 
 class LambdaRunner:
@@ -259,6 +293,7 @@ class LambdaRunner:
         self.log_shipper = log_shipper
         self.async_retry_delays = async_retry_delays
         self._pools: dict[tuple[Any, ...], _Pool] = {}
+        self._limits: dict[str, _Concurrency] = {}  # per unqualified function ARN
         self._pools_lock = threading.Lock()
         self._accepting = True
         self._inflight = 0
@@ -271,6 +306,7 @@ class LambdaRunner:
         for i in range(4):
             threading.Thread(target=self._async_loop, name=f"async-{i}", daemon=True).start()
         self.runtime_dir = self._prepare_runtime_dir()
+        invoke_configs.install()  # event invoke configs per qualifier, which the async path reads
 
     # ---- configuration --------------------------------------------------------------------------------------------
     def _prepare_runtime_dir(self) -> Path:
@@ -287,6 +323,8 @@ class LambdaRunner:
         return runtime
 
     def resolve(self, name_or_arn: str, qualifier: str | None = None, region: str = "us-east-1") -> FunctionConfig:
+        """The configuration an invoke of ``name_or_arn`` (with ``qualifier``) runs: that of ``$LATEST``, of the
+        version, or of the version the alias points at. A qualifier in the name or ARN wins over ``qualifier``."""
         from moto.awslambda.models import lambda_backends
         from moto.core.exceptions import ServiceException, _RESTError
 
@@ -294,16 +332,17 @@ class LambdaRunner:
         if name_or_arn.startswith("arn:"):
             parts = name_or_arn.split(":")
             region, account = parts[3], parts[4]
-            if len(parts) > 7 and qualifier is None:
-                qualifier = parts[7]
+        qualifier = invoke_configs.qualifier_in(name_or_arn) or qualifier
+        base = name_or_arn.rsplit(":", 1)[0] if invoke_configs.qualifier_in(name_or_arn) else name_or_arn
         backend = lambda_backends[account][region]
         try:
-            fn = backend.get_function(name_or_arn, qualifier)
+            fn = backend.get_function(base, self._version_for(backend, base, qualifier))
+            latest = backend.get_function(base, None)
         except (ServiceException, _RESTError) as exc:
             raise FunctionNotFound(f"Function not found: {name_or_arn} ({exc})") from exc
         if fn is None:
             raise FunctionNotFound(f"Function not found: {name_or_arn}")
-        reserved = fn.reserved_concurrency
+        reserved = latest.reserved_concurrency  # set on the function, shared by all its versions
         return FunctionConfig(
             name=fn.function_name,
             arn=fn.function_arn,
@@ -318,12 +357,24 @@ class LambdaRunner:
             reserved_concurrency=None if reserved is None else int(reserved),
             account=account,
             region=region,
+            qualifier=qualifier,
         )
 
+    @staticmethod
+    def _version_for(backend: Any, name: str, qualifier: str | None) -> str | None:
+        """The version an invoke of ``qualifier`` runs: ``$LATEST`` or the version itself, or the alias's
+        ``FunctionVersion``. This is where an alias's RoutingConfig (AdditionalVersionWeights) would pick between its
+        two versions; it is not applied yet, so an alias always runs its main version."""
+        if qualifier is None or qualifier == "$LATEST" or qualifier.isdigit():
+            return qualifier
+        alias = backend.get_alias(qualifier, name)
+        return str(alias.function_version)
+
     def _function_code(self, config: FunctionConfig) -> bytes:
+        """The zip of the version that runs: moto keeps each published version's bytes apart from $LATEST's."""
         from moto.awslambda.models import lambda_backends
 
-        fn = lambda_backends[config.account][config.region].get_function(config.name, None)
+        fn = lambda_backends[config.account][config.region].get_function(config.name, config.version)
         code: bytes = fn.code_bytes
         if not code:
             raise LambdaError(f"Function {config.name} has no deployed code (image functions are not supported)")
@@ -403,8 +454,11 @@ class LambdaRunner:
             pool = self._pools.get(config.pool_key)
             if pool is None:
                 reserved = config.reserved_concurrency is not None
-                cap = config.reserved_concurrency if reserved else self.max_workers_per_function
-                pool = _Pool(cap=int(cap or 0), reserved=reserved)
+                cap = int((config.reserved_concurrency if reserved else self.max_workers_per_function) or 0)
+                limit = self._limits.get(config.function_arn)
+                if limit is None or (limit.cap, limit.reserved) != (cap, reserved):
+                    limit = self._limits[config.function_arn] = _Concurrency(cap, reserved)
+                pool = _Pool(limit)
                 # Code or configuration changed: retire the old environments, as AWS does on update.
                 for key in [k for k in self._pools if k[0] == config.arn]:
                     for worker in self._pools.pop(key).idle:
@@ -413,21 +467,21 @@ class LambdaRunner:
             return pool
 
     def _acquire(self, config: FunctionConfig, pool: _Pool, internal: bool = False) -> tuple[Worker, bool]:
+        limit = pool.limit
         with pool.cond:
-            while True:
-                while pool.idle:
-                    worker = pool.idle.pop()
-                    if worker.alive():
-                        pool.busy.add(worker)
-                        return worker, False
-                if len(pool.busy) < pool.cap:
-                    break
-                if pool.reserved:
-                    raise Throttled("Rate Exceeded.")
+            while limit.busy >= limit.cap:
+                if limit.reserved:
+                    raise Throttled("Rate Exceeded.", reason="ReservedFunctionConcurrentInvocationLimitExceeded")
                 # Unreserved functions share the account's 1,000; locally, extra requests wait for a worker instead.
                 pool.cond.wait(timeout=1.0)
                 if not self._accepting and not internal:
                     raise ShuttingDown("The local cloud is shutting down")
+            limit.busy += 1
+            while pool.idle:
+                worker = pool.idle.pop()
+                if worker.alive():
+                    pool.busy.add(worker)
+                    return worker, False
             sentinel = _Slot()
             pool.busy.add(sentinel)  # type: ignore[arg-type]
         try:
@@ -436,6 +490,7 @@ class LambdaRunner:
         except BaseException:
             with pool.cond:
                 pool.busy.discard(sentinel)  # type: ignore[arg-type]
+                limit.busy -= 1
                 pool.cond.notify()
             raise
         with pool.cond:
@@ -445,7 +500,9 @@ class LambdaRunner:
 
     def _release(self, pool: _Pool, worker: Worker, reusable: bool) -> None:
         with pool.cond:
-            pool.busy.discard(worker)
+            if worker in pool.busy:
+                pool.busy.discard(worker)
+                pool.limit.busy -= 1
             keep = reusable and worker.alive()
             if keep:
                 # Kept even while draining: shutdown() SIGTERMs every idle worker, so its hooks run.
@@ -506,7 +563,7 @@ class LambdaRunner:
                     "payload": payload.decode("utf-8") if payload else "",
                     "deadlineMs": deadline_ms,
                     "clientContext": client_context,
-                    "invokedFunctionArn": config.arn,
+                    "invokedFunctionArn": config.invoked_arn,
                 }
             )
             message = worker.responses.get(timeout=config.timeout)
@@ -550,9 +607,12 @@ class LambdaRunner:
         return InvokeResult(request_id, body, function_error, tail, config.version, cold, duration)
 
     # ---- async invoke ---------------------------------------------------------------------------------------------
-    def invoke_async(self, name_or_arn: str, payload: bytes, *, region: str = "us-east-1") -> str:
-        """An ``Event`` invoke: queued, then run with retries; failures go to the destination or the DLQ."""
-        config = self.resolve(name_or_arn, None, region)
+    def invoke_async(
+        self, name_or_arn: str, payload: bytes, *, qualifier: str | None = None, region: str = "us-east-1"
+    ) -> str:
+        """An ``Event`` invoke: queued, then run with retries; failures go to the destination or the DLQ. The
+        qualifier (or the one in the name or ARN) picks the version that runs and the event invoke config read."""
+        config = self.resolve(name_or_arn, qualifier, region)
         with self._inflight_cond:
             if not self._accepting:
                 raise ShuttingDown("The local cloud is shutting down")
@@ -586,7 +646,8 @@ class LambdaRunner:
         while True:
             attempts += 1
             try:
-                result = self.invoke(event.config.arn, event.payload, region=event.config.region)
+                # The invoked ARN again (an alias is resolved at each attempt), so the context names what was invoked.
+                result = self.invoke(event.config.invoked_arn, event.payload, region=event.config.region)
                 error = None if result.function_error is None else "Unhandled"
             except Throttled:
                 error = "TooManyRequestsException"
@@ -611,12 +672,15 @@ class LambdaRunner:
             "timestamp": datetime.now(UTC).isoformat(),
             "requestContext": {
                 "requestId": event.request_id,
-                "functionArn": f"{event.config.arn}:$LATEST",
+                "functionArn": f"{event.config.function_arn}:{event.config.qualifier or '$LATEST'}",
                 "condition": "Success" if error is None else condition,
                 "approximateInvokeCount": attempts,
             },
             "requestPayload": _json_or_text(event.payload),
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST"},
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": result.executed_version if result else event.config.version,
+            },
             "responsePayload": _json_or_text(result.payload) if result else None,
         }
         if error is not None:
@@ -625,13 +689,20 @@ class LambdaRunner:
             self.destinations(event.config, "OnSuccess" if error is None else "OnFailure", record)
 
     def event_invoke_config(self, config: FunctionConfig) -> dict[str, Any]:
+        """The asynchronous invocation settings of the qualifier that was invoked (``$LATEST`` when unqualified);
+        {} when it has none, so Lambda's defaults apply."""
         from moto.awslambda.models import lambda_backends
 
-        fn = lambda_backends[config.account][config.region].get_function(config.name, None)
-        if fn.event_invoke_config:
-            found: dict[str, Any] = fn.event_invoke_config[0].config
-            return found
-        return {}
+        backend = lambda_backends[config.account][config.region]
+        return invoke_configs.settings_for(backend, config.name, config.qualifier)
+
+    def dead_letter_target(self, config: FunctionConfig) -> str | None:
+        """The DeadLetterConfig target of the version that ran (it is part of the version's configuration)."""
+        from moto.awslambda.models import lambda_backends
+
+        fn = lambda_backends[config.account][config.region].get_function(config.name, config.version)
+        target: str | None = (getattr(fn, "dead_letter_config", {}) or {}).get("TargetArn")
+        return target
 
     # ---- logs -----------------------------------------------------------------------------------------------------
     def emit_log(self, config: FunctionConfig, stream: str, line: str) -> None:
@@ -721,6 +792,7 @@ class LambdaRunner:
         with self._pools_lock:
             workers = [w for p in self._pools.values() for w in [*p.idle, *p.busy] if isinstance(w, Worker)]
             self._pools.clear()
+            self._limits.clear()
         threads = [threading.Thread(target=w.terminate, args=(grace_s,)) for w in workers]
         for t in threads:
             t.start()

@@ -280,6 +280,194 @@ def _b64(text: str) -> str:
     return base64.b64decode(text).decode()
 
 
+VERSIONED = """
+import os
+CODE = {code!r}
+def handler(event, context):
+    return _describe(context, "handler")
+def handler2(event, context):
+    return _describe(context, "handler2")
+def _describe(context, entry):
+    import layer_mark
+    return {{
+        "code": CODE,
+        "entry": entry,
+        "layer": layer_mark.VALUE,
+        "pid": os.getpid(),
+        "arn": context.invoked_function_arn,
+        "version": context.function_version,
+        "memory": context.memory_limit_in_mb,
+        "remaining": context.get_remaining_time_in_millis(),
+        "greeting": os.environ.get("GREETING"),
+        "envVersion": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION"),
+    }}
+"""
+
+
+def _layer(aws: Callable[[str], Any], value: str) -> str:
+    published = aws("lambda").publish_layer_version(
+        LayerName="mark", Content={"ZipFile": zip_code({"python/layer_mark.py": f"VALUE = {value!r}\n"})}
+    )
+    return str(published["LayerVersionArn"])
+
+
+def test_a_version_and_its_alias_run_that_versions_code_and_configuration(
+    aws: Callable[[str], Any], make_function: Any
+) -> None:
+    """AWS: a published version is an immutable snapshot of the function's code and configuration (handler,
+    environment, memory, timeout, layers); invoking it, or an alias that points at it, runs that snapshot whatever
+    $LATEST has become, and X-Amz-Executed-Version names it (Lambda DG, "Manage Lambda function versions" and
+    "Create an alias for a Lambda function"; Lambda API, Invoke: Qualifier, X-Amz-Executed-Version). The context's
+    invoked_function_arn is the ARN that was invoked, with its qualifier (Lambda DG, "Using the Lambda context
+    object to retrieve Python function information")."""
+    lam = aws("lambda")
+    name = make_function(
+        VERSIONED.format(code="v1"),
+        Environment={"Variables": {"GREETING": "one"}},
+        MemorySize=128,
+        Timeout=5,
+        Layers=[_layer(aws, "layer 1")],
+    )
+    assert lam.publish_version(FunctionName=name)["Version"] == "1"
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.update_function_code(FunctionName=name, ZipFile=zip_code({"app.py": VERSIONED.format(code="v2")}))
+    lam.update_function_configuration(
+        FunctionName=name,
+        Handler="app.handler2",
+        Environment={"Variables": {"GREETING": "two"}},
+        MemorySize=256,
+        Timeout=3,
+        Layers=[_layer(aws, "layer 2")],
+    )
+
+    latest_response, latest = invoke(aws, name, {})
+    v1_response, v1 = invoke(aws, name, {}, Qualifier="1")
+    alias_response, alias = invoke(aws, name, {}, Qualifier="live")
+    _, by_name = invoke(aws, f"{name}:live", {})
+
+    assert latest_response["ExecutedVersion"] == "$LATEST"
+    assert (latest["code"], latest["entry"], latest["layer"], latest["greeting"]) == (
+        "v2",
+        "handler2",
+        "layer 2",
+        "two",
+    )
+    assert (latest["memory"], latest["version"], latest["envVersion"]) == ("256", "$LATEST", "$LATEST")
+    assert latest["remaining"] <= 3000 and latest["arn"].endswith(f":function:{name}")
+
+    assert v1_response["ExecutedVersion"] == alias_response["ExecutedVersion"] == "1"
+    for body in (v1, alias, by_name):
+        assert (body["code"], body["entry"], body["layer"], body["greeting"]) == ("v1", "handler", "layer 1", "one")
+        assert (body["memory"], body["version"], body["envVersion"]) == ("128", "1", "1")
+        assert 3000 < body["remaining"] <= 5000
+    assert v1["arn"].endswith(f":function:{name}:1")
+    assert alias["arn"].endswith(f":function:{name}:live") and by_name["arn"] == alias["arn"]
+    # One warm pool per version: version 1 reuses its own environment, apart from $LATEST's.
+    assert v1["pid"] == alias["pid"] == by_name["pid"] != latest["pid"]
+
+
+def test_reserved_concurrency_is_shared_by_the_functions_versions(
+    aws: Callable[[str], Any], make_function: Any, endpoint: str
+) -> None:
+    """AWS: reserved concurrency applies to the function as a whole, its published versions and aliases included
+    (Lambda DG, "Configuring reserved concurrency for a function"): with 1 reserved, a call to version 1 while
+    $LATEST runs is throttled."""
+    name = make_function("import time\ndef handler(event, context):\n    time.sleep(1.5)\n    return 'done'\n")
+    aws("lambda").publish_version(FunctionName=name)
+    aws("lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
+    no_retries = boto3.client(
+        "lambda", endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
+    outcomes: list[str] = []
+
+    def call(**qualifier: str) -> None:
+        try:
+            no_retries.invoke(FunctionName=name, Payload=b"{}", **qualifier)
+            outcomes.append("ok")
+        except ClientError as exc:
+            outcomes.append(exc.response["Error"]["Code"])
+
+    first = threading.Thread(target=call)
+    first.start()
+    time.sleep(0.5)
+    call(Qualifier="1")
+    first.join()
+    assert sorted(outcomes) == ["TooManyRequestsException", "ok"]
+
+
+def test_a_throttle_names_its_reason(aws: Callable[[str], Any], make_function: Any, endpoint: str) -> None:
+    """AWS: Invoke's 429 TooManyRequestsException carries Type "User", message "Rate Exceeded." and a Reason; over
+    reserved concurrency the Reason is ReservedFunctionConcurrentInvocationLimitExceeded (Lambda API reference,
+    Invoke, Errors: TooManyRequestsException; botocore's lambda model lists the same members)."""
+    name = make_function("def handler(event, context):\n    return 1\n")
+    aws("lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    no_retries = boto3.client(
+        "lambda", endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+    )
+    with pytest.raises(ClientError) as caught:
+        no_retries.invoke(FunctionName=name, Payload=b"{}")
+    response = caught.value.response
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert response["Error"] == {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."}
+    assert response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+    assert response["Type"] == "User"
+
+
+def test_async_invokes_use_the_event_invoke_config_of_the_qualifier_they_name(
+    aws: Callable[[str], Any], make_function: Any
+) -> None:
+    """AWS: PutFunctionEventInvokeConfig takes a Qualifier, so $LATEST and an alias each have their own retries and
+    destinations (Lambda API reference, PutFunctionEventInvokeConfig, GetFunctionEventInvokeConfig,
+    ListFunctionEventInvokeConfigs). An Event invoke of the alias runs the alias's version with the alias's
+    settings, and its invocation record names the invoked ARN and the executed version (Lambda DG, "Configuring
+    error handling for asynchronous invocation"; "Capturing records of Lambda asynchronous invocations")."""
+    lam, sqs = aws("lambda"), aws("sqs")
+    queues = {}
+    for label in ("alias", "latest"):
+        url = sqs.create_queue(QueueName=f"async-{label}-{time.monotonic_ns()}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queues[label] = (url, arn)
+    name = make_function("def handler(event, context):\n    raise ValueError('v1')\n")
+    lam.publish_version(FunctionName=name)
+    lam.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
+    lam.update_function_code(
+        FunctionName=name,
+        ZipFile=zip_code({"app.py": "def handler(event, context):\n    raise ValueError('latest')\n"}),
+    )
+    lam.put_function_event_invoke_config(
+        FunctionName=name,
+        Qualifier="live",
+        MaximumRetryAttempts=0,
+        DestinationConfig={"OnFailure": {"Destination": queues["alias"][1]}},
+    )
+    lam.put_function_event_invoke_config(
+        FunctionName=name, MaximumRetryAttempts=1, DestinationConfig={"OnFailure": {"Destination": queues["latest"][1]}}
+    )
+
+    assert lam.get_function_event_invoke_config(FunctionName=name, Qualifier="live")["MaximumRetryAttempts"] == 0
+    unqualified = lam.get_function_event_invoke_config(FunctionName=name)
+    assert unqualified["MaximumRetryAttempts"] == 1 and unqualified["FunctionArn"].endswith(f":{name}:$LATEST")
+    listed = lam.list_function_event_invoke_configs(FunctionName=name)["FunctionEventInvokeConfigs"]
+    assert sorted(c["FunctionArn"].rsplit(":", 1)[1] for c in listed) == ["$LATEST", "live"]
+    with pytest.raises(ClientError) as missing:
+        lam.get_function_event_invoke_config(FunctionName=name, Qualifier="1")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+    assert lam.invoke(FunctionName=name, Qualifier="live", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    assert lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    alias_record = _receive_one(aws, queues["alias"][0], timeout=15)
+    latest_record = _receive_one(aws, queues["latest"][0], timeout=15)
+
+    assert alias_record["requestContext"]["functionArn"].endswith(f":function:{name}:live")
+    assert alias_record["requestContext"]["approximateInvokeCount"] == 1
+    assert alias_record["responseContext"]["executedVersion"] == "1"
+    assert alias_record["responsePayload"]["errorMessage"] == "v1"
+    assert latest_record["requestContext"]["functionArn"].endswith(f":function:{name}:$LATEST")
+    assert latest_record["requestContext"]["approximateInvokeCount"] == 2
+    assert latest_record["responseContext"]["executedVersion"] == "$LATEST"
+    assert latest_record["responsePayload"]["errorMessage"] == "latest"
+
+
 def test_defined_runtime_variables_name_the_task_root_and_the_runtime_directory(
     aws: Callable[[str], Any], make_function: Any
 ) -> None:
