@@ -9,8 +9,9 @@ Here moto's ``Rule.send_to_targets`` only enqueues the matched deliveries; dispa
 - RetryPolicy (MaximumRetryAttempts, MaximumEventAgeInSeconds; short local delays) for retriable errors, then the
   target's DeadLetterConfig queue; errors such as a missing target resource go to the DLQ without retries;
 - disabled rules do not match, and schedule-only rules match no event (moto's matcher would match every event);
-- ScheduleExpression rules (rate and AWS's six-field cron) fire on the minute with the "Scheduled Event" shape; tests
-  call ``EventRouter.tick(now)`` instead of waiting for the clock.
+- ScheduleExpression rules fire with the "Scheduled Event" shape: cron(...) (AWS's six fields) on the minute, in UTC;
+  rate(...) every period counted from the rule's creation (not aligned to the minute). Tests call
+  ``EventRouter.tick(now, since=...)`` instead of waiting for the clock.
 """
 
 from __future__ import annotations
@@ -185,7 +186,8 @@ def _iso(epoch: float) -> str:
 
 # ---- schedules: rate(...) and AWS cron(...) --------------------------------------------------------------------------
 RATE = re.compile(r"^rate\((\d+)\s+(minute|minutes|hour|hours|day|days)\)$")
-RATE_MINUTES = {"minute": 1, "minutes": 1, "hour": 60, "hours": 60, "day": 1440, "days": 1440}
+RATE_SECONDS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+MINUTE = timedelta(minutes=1)
 MONTHS = {m.upper(): i for i, m in enumerate(calendar.month_abbr) if m}
 DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 
@@ -291,28 +293,68 @@ def _dow_matches(spec: str, when: datetime) -> bool:
     return today in _values(spec, 1, 7, DAYS)
 
 
-def schedule_due(expression: str, created: float, minute: datetime) -> bool:
-    """Whether a rule with this ScheduleExpression fires at ``minute`` (UTC, seconds ignored)."""
+def rate_period(expression: str) -> timedelta | None:
+    """The period of a rate(...) expression; None for cron(...). Raises InvalidSchedule for anything else."""
     expression = expression.strip()
     if expression.startswith("cron(") and expression.endswith(")"):
-        return Cron(expression[5:-1]).matches(minute)
+        return None
     rate = RATE.match(expression)
-    if not rate:
+    if not rate or int(rate.group(1)) <= 0:
         raise InvalidSchedule(f"unsupported ScheduleExpression {expression!r}")
-    period = int(rate.group(1)) * RATE_MINUTES[rate.group(2)]
-    start = datetime.fromtimestamp(created, UTC).replace(second=0, microsecond=0)
-    elapsed = int((minute.replace(second=0, microsecond=0) - start).total_seconds() // 60)
-    return elapsed > 0 and period > 0 and elapsed % period == 0
+    return timedelta(seconds=int(rate.group(1)) * RATE_SECONDS[rate.group(2)])
 
 
-def scheduled_event(rule: Any, minute: datetime) -> dict[str, Any]:
+def firings(expression: str, created: float, since: datetime, until: datetime) -> list[datetime]:
+    """The times in (since, until] at which a rule with this ScheduleExpression fires (UTC).
+
+    - cron(...): the whole minutes that match.
+    - rate(N unit): created + k * period, k >= 1. EventBridge UG, "Rate expressions reference": "A rate expression
+      starts when you create the scheduled event rule, and then it runs on a defined schedule." So a rule created at
+      12:00:57 with rate(1 minute) fires at 12:01:57, 12:02:57, ..., never at 12:01:00.
+    """
+    period = rate_period(expression)
+    if period is None:
+        cron = Cron(expression.strip()[5:-1])
+        times = []
+        minute = since.replace(second=0, microsecond=0) + MINUTE
+        while minute <= until:
+            if cron.matches(minute):
+                times.append(minute)
+            minute += MINUTE
+        return times
+    start = datetime.fromtimestamp(created, UTC)
+    k = max(1, (since - start) // period + 1)  # the first firing after ``since``
+    times = []
+    while (when := start + k * period) <= until:
+        times.append(when)
+        k += 1
+    return times
+
+
+def next_firing(expression: str, created: float, after: datetime) -> datetime:
+    """The first time after ``after`` at which the rule fires: for cron, at most the next whole minute (the clock then
+    checks it); for rate, the next period from the rule's creation."""
+    period = rate_period(expression)
+    next_minute = after.replace(second=0, microsecond=0) + MINUTE
+    if period is None:
+        return next_minute
+    start = datetime.fromtimestamp(created, UTC)
+    return start + max(1, (after - start) // period + 1) * period
+
+
+def schedule_due(expression: str, created: float, at: datetime) -> bool:
+    """Whether a rule with this ScheduleExpression fires in the minute that ends at ``at`` ((at - 1 minute, at])."""
+    return bool(firings(expression, created, at - MINUTE, at))
+
+
+def scheduled_event(rule: Any, when: datetime) -> dict[str, Any]:
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
         "detail-type": "Scheduled Event",
         "source": "aws.events",
         "account": rule.account_id,
-        "time": minute.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": rule.region_name,
         "resources": [rule.arn],
         "detail": {},
@@ -372,7 +414,7 @@ class EventRouter:
         self._threads: list[threading.Thread] = []
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
-        self._last_minute: datetime | None = None
+        self._last_tick: datetime | None = None
         install(self)
         from localcloud.stepfunctions import patches as stepfunctions_patches
 
@@ -433,34 +475,46 @@ class EventRouter:
             self._pending_cond.notify_all()
 
     # -- schedules
-    def tick(self, now: datetime | None = None) -> list[str]:
-        """Fires the scheduled rules due at ``now``'s minute (UTC); returns their ARNs. The clock calls this every
-        minute; tests call it with any time."""
-        minute = (now or datetime.now(UTC)).astimezone(UTC).replace(second=0, microsecond=0)
-        fired = []
+    def tick(self, now: datetime | None = None, since: datetime | None = None) -> list[str]:
+        """Fires the scheduled rules due in (since, now] (UTC; ``since`` defaults to a minute before ``now``), once per
+        firing, and returns their ARNs in firing order. The clock calls it with the time since its last call; tests
+        call it with any times."""
+        until = (now or datetime.now(UTC)).astimezone(UTC)
+        since = until - MINUTE if since is None else since.astimezone(UTC)
+        due: list[tuple[datetime, Any]] = []
         for rule in _scheduled_rules():
+            created = getattr(rule, "localcloud_created", time.time())
             try:
-                due = schedule_due(rule.scheduled_expression, getattr(rule, "localcloud_created", time.time()), minute)
+                due += [(when, rule) for when in firings(rule.scheduled_expression, created, since, until)]
             except InvalidSchedule as exc:
                 log.warning("rule %s: %s", rule.arn, exc)
+        due.sort(key=lambda item: item[0])
+        for when, rule in due:
+            event = scheduled_event(rule, when)
+            for target in list(rule.targets):
+                self._enqueue(_Delivery(rule, copy.deepcopy(target), event, True))
+        return [rule.arn for _, rule in due]
+
+    def next_wake(self, now: datetime) -> float:
+        """Seconds until the clock must look again: the next rate firing or the next whole minute (for cron rules),
+        at most SCHEDULER_INTERVAL_S so that rules created meanwhile are seen."""
+        wake = now + timedelta(seconds=SCHEDULER_INTERVAL_S)
+        for rule in _scheduled_rules():
+            try:
+                when = next_firing(rule.scheduled_expression, getattr(rule, "localcloud_created", time.time()), now)
+            except InvalidSchedule:
                 continue
-            if due:
-                fired.append(rule.arn)
-                event = scheduled_event(rule, minute)
-                for target in list(rule.targets):
-                    self._enqueue(_Delivery(rule, copy.deepcopy(target), event, True))
-        return fired
+            wake = min(wake, when)
+        return max(0.0, (wake - now).total_seconds())
 
     def _schedule_loop(self) -> None:
-        while not self._stopped.wait(SCHEDULER_INTERVAL_S):
-            minute = datetime.now(UTC).replace(second=0, microsecond=0)
-            last, self._last_minute = self._last_minute, minute
-            if last is None or minute <= last or not self._accepting:
+        self._last_tick = datetime.now(UTC)
+        while not self._stopped.wait(self.next_wake(datetime.now(UTC))):
+            now = datetime.now(UTC)
+            last, self._last_tick = self._last_tick, now
+            if last is None or now <= last or not self._accepting:
                 continue
-            step = last + timedelta(minutes=1)
-            while step <= minute:
-                self.tick(step)
-                step += timedelta(minutes=1)
+            self.tick(now, since=last)
 
     # -- delivering
     def _dispatch_loop(self) -> None:

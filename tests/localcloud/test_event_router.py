@@ -272,6 +272,51 @@ def test_rate_schedules_count_from_the_rule_creation(
     assert json.loads(receive(aws, url)[0]["Body"])["detail-type"] == "Scheduled Event"
 
 
+def _rule_model(rule_arn: str) -> Any:
+    """moto's Rule object behind an ARN on the default bus (the test's cloud runs in this process)."""
+    from moto.events.models import events_backends
+
+    _, _, _, region, account, resource = rule_arn.split(":")
+    return events_backends[account][region].event_buses["default"].rules[resource.split("/")[-1]]
+
+
+def test_rate_schedules_fire_a_period_after_creation_not_on_the_minute(
+    aws: Callable[[str], Any], rules: Any, router: EventRouter
+) -> None:
+    """AWS: "A rate expression starts when you create the scheduled event rule, and then it runs on a defined
+    schedule" (EventBridge UG, "Rate expressions reference"). A rate(1 minute) rule created at 12:00:57 fires at
+    12:01:57, 12:02:57, ..., not at the next whole minute; each firing is one Scheduled Event whose time is the
+    firing's."""
+    url, arn = make_queue(aws)
+    rule_arn = rules([{"Id": "q", "Arn": arn}], ScheduleExpression="rate(1 minute)")
+    created = datetime(2031, 1, 6, 12, 0, 57, tzinfo=UTC)
+    _rule_model(rule_arn).localcloud_created = created.timestamp()
+
+    def at(minute: int, second: int) -> datetime:
+        return datetime(2031, 1, 6, 12, minute, second, tzinfo=UTC)
+
+    assert rule_arn not in router.tick(at(1, 0), since=created)
+    assert rule_arn not in router.tick(at(1, 56), since=at(1, 0))
+    assert router.tick(at(1, 57), since=at(1, 56)).count(rule_arn) == 1
+    assert json.loads(receive(aws, url)[0]["Body"])["time"] == "2031-01-06T12:01:57Z"
+    assert router.tick(at(6, 0), since=at(1, 57)).count(rule_arn) == 4  # 12:02:57, 12:03:57, 12:04:57, 12:05:57
+
+
+def test_the_clock_fires_a_rate_rule_when_it_is_due(aws: Callable[[str], Any], rules: Any) -> None:
+    """AWS: a rate rule runs every period from its creation (EventBridge UG, "Rate expressions reference"), so the
+    local clock wakes up for the rule's own due time rather than for the next whole minute. Here the rule's creation
+    is moved 59 s into the past: the running cloud fires it about a second later, with that due time."""
+    url, arn = make_queue(aws)
+    rule_arn = rules([{"Id": "q", "Arn": arn}], ScheduleExpression="rate(1 minute)")
+    created = time.time() - 59
+    _rule_model(rule_arn).localcloud_created = created
+    due = datetime.fromtimestamp(created + 60, UTC)
+    started = time.monotonic()
+    event = json.loads(receive(aws, url)[0]["Body"])
+    assert time.monotonic() - started < 5
+    assert event["time"] == due.strftime("%Y-%m-%dT%H:%M:%SZ") and event["resources"] == [rule_arn]
+
+
 def test_cron_evaluator_reads_aws_cron_forms() -> None:
     """AWS cron: six fields, ? in day-of-month or day-of-week, names, L, W, # and ranges."""
 
