@@ -11,11 +11,13 @@ Requests are dispatched by path:
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import os
 import re
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote
 
-from werkzeug.serving import BaseWSGIServer
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from localcloud import extensions, patches
 from localcloud.appconfig import api as appconfig_api
@@ -59,6 +61,28 @@ class Settings:
     def endpoint_url(self) -> str:
         # "localhost", not 127.0.0.1: moto parses a CloudFormation TemplateURL's host as a bucket name otherwise.
         return f"http://localhost:{self.port}"
+
+
+class CloudRequestHandler(WSGIRequestHandler):
+    """The cloud's request handler: werkzeug's, until a request needs moto's (which costs importing moto).
+
+    moto's ``MotoRequestHandler`` differs only for headers with an underscore in their name (S3 metadata such as
+    ``x-amz-meta-my_key``), which werkzeug drops and moto keeps. A connection whose request carries one becomes a
+    moto handler for its lifetime; every other request's environ is the same either way.
+    """
+
+    def make_environ(self) -> dict[str, Any]:
+        if type(self) is CloudRequestHandler and any("_" in name for name in self.headers.keys()):
+            self.__class__ = _with_moto_headers()
+        environ: dict[str, Any] = super().make_environ()
+        return environ
+
+
+@functools.cache
+def _with_moto_headers() -> type[CloudRequestHandler]:
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    return type("CloudMotoRequestHandler", (CloudRequestHandler, MotoRequestHandler), {})
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -111,25 +135,36 @@ class LocalCloud:
         self._inflight_http = 0
         self._http_cond = threading.Condition()
         self._moto_app: Any = None
+        self._moto_app_lock = threading.Lock()
         self._stopped = threading.Event()
         self._signals = 0
         self.extensions: list[extensions.Extension] = [extensions.load(e) for e in self.settings.extensions]
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
     def start(self) -> LocalCloud:
-        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-
+        """Bind the port and start the components. moto itself is imported beside it, in the background: health
+        answers at once, and the first AWS request waits for the import if it comes earlier (lazy patches, see
+        localcloud/patches)."""
         if not self.settings.verbose:
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns the function logs
-        self._moto_app = DomainDispatcherApplication(create_backend_app)
         self._server = serve(
-            self.settings.host, self.settings.port, self._wsgi, name="http", request_handler=MotoRequestHandler
+            self.settings.host, self.settings.port, self._wsgi, name="http", request_handler=CloudRequestHandler
         )
+        threading.Thread(target=self.moto_app, name="moto-import", daemon=True).start()
         self._start_components()
         for extension in self.extensions:
             extension.start(self)
         self._started = True
         return self
+
+    def moto_app(self) -> Any:
+        """moto's server application (the one `moto_server` runs), created on first use."""
+        with self._moto_app_lock:
+            if self._moto_app is None:
+                from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+                self._moto_app = DomainDispatcherApplication(create_backend_app)
+            return self._moto_app
 
     def _start_components(self) -> None:
         from localcloud.dynamodb.streams import StreamPoller
@@ -234,7 +269,7 @@ class LocalCloud:
                 )
             if appconfig_api.handles(path, method):
                 return self.appconfig(environ, start_response, _region(environ))
-            return list(self._moto_app(environ, start_response))
+            return list(self.moto_app()(environ, start_response))
         finally:
             with self._http_cond:
                 self._inflight_http -= 1
@@ -311,7 +346,7 @@ class LocalCloud:
                 return _json(start_response, 503, {"status": "starting"})  # the port answers before the extensions
             return _json(start_response, 200, {"status": "running" if self._accepting else "draining"})
         if path == "/_localcloud/stats":
-            return _json(start_response, 200, {"workers": self.runner.stats()})
+            return _json(start_response, 200, {"workers": self.runner.stats(), "services": loaded_services()})
         if path.startswith("/_localcloud/chaos/kill/") and environ.get("REQUEST_METHOD") == "POST":
             limit = parse_qs(environ.get("QUERY_STRING", "")).get("limit", [None])[-1]
             if limit is not None and not (limit.isdigit() and 0 < int(limit) <= 1000):
@@ -331,6 +366,14 @@ class LocalCloud:
             if answer is not None:
                 return _json(start_response, *answer)
         return _json(start_response, 404, {"message": f"unknown local cloud endpoint {path}"})
+
+
+def loaded_services() -> list[str]:
+    """The AWS services whose moto code is loaded: each by its first request (or a deploy), none at start."""
+    return sorted(
+        {name.split(".")[1] for name in sys.modules if name.startswith("moto.") and name.count(".") >= 2}
+        - {"core", "moto_server", "moto_api", "utilities", "settings", "backend_index", "backends"}
+    )
 
 
 def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:

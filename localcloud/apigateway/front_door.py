@@ -27,10 +27,11 @@ from datetime import UTC, datetime
 from functools import cache
 from http import HTTPStatus
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote
 
-import jwt
+if TYPE_CHECKING:
+    import jwt
 
 from localcloud.lambda_.runner import DEFAULT_ACCOUNT, LambdaError, LambdaRunner, Throttled
 
@@ -54,6 +55,8 @@ class GatewayResponse(Exception):
 @cache
 def cognito_jwks() -> jwt.PyJWKSet:
     """moto signs every Cognito token with one fixed key pair; this is its public JWKS."""
+    import jwt
+
     data = resources.files("moto.cognitoidp").joinpath("resources/jwks-public.json.gz").read_bytes()
     return jwt.PyJWKSet.from_dict(json.loads(gzip.decompress(data)))
 
@@ -312,6 +315,7 @@ def _claim_string(value: Any) -> str:
 
 def verify_cognito_token(token: str, provider_arns: list[str], scopes: list[str] | None = None) -> dict[str, Any]:
     """Verify a Cognito token as a COGNITO_USER_POOLS authorizer does; raise a 401/403 GatewayResponse otherwise."""
+    import jwt  # pyjwt and cryptography: imported by the first authorized request, not at start
     from moto.cognitoidp.models import cognitoidp_backends
 
     try:

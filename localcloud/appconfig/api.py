@@ -23,10 +23,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from localcloud.appconfig import store as appconfig_store
 from localcloud.lambda_.runner import DEFAULT_ACCOUNT
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
@@ -41,6 +40,21 @@ STRATEGY = re.compile(r"^/deploymentstrategies/(?P<id>[^/]+)/?$")
 SESSIONS = "/configurationsessions"
 CONFIGURATION = "/configuration"
 TOKEN_TTL_S = 24 * 3600
+
+
+class _LazyStore:
+    """``localcloud.appconfig.store`` (and moto's AppConfig with it), imported by the first AppConfig request."""
+
+    def __getattr__(self, name: str) -> Any:
+        from localcloud.appconfig import store
+
+        return getattr(store, name)
+
+
+if TYPE_CHECKING:
+    from localcloud.appconfig import store as appconfig_store
+else:
+    appconfig_store = _LazyStore()
 
 
 class AppConfigApiError(Exception):

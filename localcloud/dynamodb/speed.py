@@ -19,19 +19,10 @@ import threading
 from typing import Any
 
 _partition = threading.local()  # the Table whose query is running on this thread, and that query's partition
-_installed = {"done": False}
 _MAX_HOSTS = 4096
 
 
-def install() -> None:
-    if _installed["done"]:
-        return
-    _installed["done"] = True
-    _patch_query()
-    _patch_dispatcher()
-
-
-def _patch_query() -> None:
+def install_query() -> None:
     from moto.dynamodb.models.table import Table
 
     original_query = Table.query
@@ -64,7 +55,7 @@ def _patch_query() -> None:
     Table.query = query  # type: ignore[method-assign]
 
 
-def _patch_dispatcher() -> None:
+def install_dispatcher() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
     original = DomainDispatcherApplication.get_backend_for_host

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from localcloud.aws import client_errors
 from localcloud.lambda_.event_sources import (
     BATCH_ITEM_FAILURES,
     THROTTLE_BACKOFF_S,
@@ -81,7 +80,7 @@ class _StreamMapping(_MappingWorker):
     def start(self) -> None:
         try:
             shards = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]["Shards"]
-        except (ClientError, BotoCoreError) as exc:
+        except client_errors() as exc:
             log.warning("cannot read stream %s: %s", self.stream_arn, exc)
             return
         for shard in shards:

@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import uuid
@@ -31,10 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
-from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
-
+from localcloud.aws import botocore_config, botocore_error, client_error, client_errors
 from localcloud.lambda_.runner import FunctionNotFound, LambdaError, LambdaRunner
 
 log = logging.getLogger("localcloud.events")
@@ -77,25 +75,31 @@ def install(router: EventRouter) -> None:
         if _state["installed"]:
             return
         _state["installed"] = True
-        from moto.events.models import Rule
+    from localcloud.patches import when_imported
 
-        original_send = Rule.send_to_targets
-        original_init = Rule.__init__
-        _state["original_send"] = original_send
+    when_imported("moto.events", _patch_rule)
 
-        def send_to_targets(self: Rule, event: dict[str, Any], transform_input: bool = True) -> None:
-            current: EventRouter | None = _state["router"]
-            if current is None:
-                original_send(self, event, transform_input)  # type: ignore[arg-type]
-                return
-            current.route(self, event, transform_input)
 
-        def __init__(self: Rule, *args: Any, **kwargs: Any) -> None:
-            original_init(self, *args, **kwargs)
-            self.localcloud_created = time.time()  # type: ignore[attr-defined]  # rate(...) counts from creation
+def _patch_rule() -> None:
+    from moto.events.models import Rule
 
-        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
-        Rule.__init__ = __init__  # type: ignore[method-assign]
+    original_send = Rule.send_to_targets
+    original_init = Rule.__init__
+    _state["original_send"] = original_send
+
+    def send_to_targets(self: Rule, event: dict[str, Any], transform_input: bool = True) -> None:
+        current: EventRouter | None = _state["router"]
+        if current is None:
+            original_send(self, event, transform_input)  # type: ignore[arg-type]
+            return
+        current.route(self, event, transform_input)
+
+    def __init__(self: Rule, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.localcloud_created = time.time()  # type: ignore[attr-defined]  # rate(...) counts from creation
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
+    Rule.__init__ = __init__  # type: ignore[method-assign]
 
 
 def _moto_send(rule: Any, target: dict[str, Any], event: dict[str, Any], transform_input: bool) -> None:
@@ -415,10 +419,7 @@ class EventRouter:
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
         self._last_tick: datetime | None = None
-        install(self)
-        from localcloud.stepfunctions import patches as stepfunctions_patches
-
-        stepfunctions_patches.install()  # unnamed StartExecution, as Step Functions targets use it
+        install(self)  # Step Functions' StartExecution fixes, which its targets need, are in localcloud.patches
 
     # -- lifecycle
     def start(self) -> None:
@@ -585,7 +586,7 @@ class EventRouter:
             _moto_send(delivery.rule, delivery.target, delivery.event, delivery.transform_input)
         except (KeyError, ValueError, AttributeError, NotImplementedError) as exc:
             raise DeliveryFailed("ResourceNotFoundException", f"{type(exc).__name__}: {exc}") from exc
-        except ClientError as exc:
+        except client_error() as exc:
             raise DeliveryFailed(exc.response["Error"]["Code"], str(exc)) from exc
 
     def _to_lambda(self, arn: str, payload: str, region: str) -> None:
@@ -616,9 +617,9 @@ class EventRouter:
     def _call(fn: Any) -> Any:
         try:
             return fn()
-        except ClientError as exc:
+        except client_error() as exc:
             raise DeliveryFailed(exc.response["Error"]["Code"], str(exc)) from exc
-        except BotoCoreError as exc:
+        except botocore_error() as exc:
             raise DeliveryFailed("ServiceUnavailable", str(exc)) from exc
 
     def _dead_letter(self, delivery: _Delivery, exc: DeliveryFailed, condition: str | None) -> None:
@@ -645,23 +646,27 @@ class EventRouter:
                 MessageBody=json.dumps(public_event(delivery.event)),
                 MessageAttributes={k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()},
             )
-        except (ClientError, BotoCoreError) as error:
+        except client_errors() as error:
             log.warning("event %s lost: its dead-letter queue %s failed: %s", delivery.event.get("id"), dlq, error)
 
     def _client(self, service: str, region: str) -> Any:
         with self._clients_lock:
             key = (service, region)
             if key not in self._clients:
+                import boto3  # imported by the first client: the cloud starts without it
+
                 self._clients[key] = boto3.client(
                     service,
                     region_name=region,
                     endpoint_url=self.endpoint_url,
-                    config=Config(retries={"max_attempts": 1}),
+                    config=botocore_config(retries={"max_attempts": 1}),
                 )
             return self._clients[key]
 
 
 def _scheduled_rules() -> Iterator[Any]:
+    if "moto.events.models" not in sys.modules:
+        return  # EventBridge was never called (nor deployed): no rule exists, and the clock must not import it
     from moto.events.models import events_backends
 
     for _account, regions in list(events_backends.items()):

@@ -16,8 +16,6 @@ import logging
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-
 if TYPE_CHECKING:
     from localcloud.lambda_.runner import FunctionConfig
 
@@ -30,6 +28,8 @@ class Destinations:
 
     @cache  # noqa: B019 - one client per service and region for the life of the local cloud
     def _client(self, service: str, region: str) -> Any:
+        import boto3  # imported by the first client: the cloud starts without it
+
         return boto3.client(service, region_name=region, endpoint_url=self.endpoint_url)
 
     def deliver(self, config: FunctionConfig, kind: str, record: dict[str, Any]) -> None:

@@ -69,6 +69,12 @@ def install() -> None:
         if _state["installed"]:
             return
         _state["installed"] = True
+    from localcloud.patches import when_imported
+
+    when_imported("moto.awslambda", _patch)  # applied when Lambda is first used: the cloud starts without it
+
+
+def _patch() -> None:
     from moto.awslambda.exceptions import UnknownEventConfig
     from moto.awslambda.models import EventInvokeConfig, LambdaBackend
     from moto.awslambda.responses import LambdaResponse

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
+from localcloud.aws import botocore_config
 from localcloud.lambda_.runner import InvokeResult, LambdaRunner
 
 log = logging.getLogger("localcloud.pollers")
@@ -39,8 +38,10 @@ def install() -> None:
         if _state["installed"]:
             return
         _state["installed"] = True
-        install_esm_fields()
-        install_sqs_fifo_fix()
+    from localcloud.patches import when_imported
+
+    when_imported("moto.awslambda", install_esm_fields)
+    when_imported("moto.sqs", install_sqs_fifo_fix)
 
 
 def install_esm_fields() -> None:
@@ -94,6 +95,8 @@ def install_sqs_fifo_fix() -> None:
 
 def _mappings(service: str) -> list[Any]:
     """Every enabled event source mapping whose source is ``service`` ("sqs" or "dynamodb"), across accounts."""
+    if "moto.awslambda.models" not in sys.modules:
+        return []  # Lambda was never called (nor deployed): no mapping exists, and polling must not import it
     from moto.awslambda.models import lambda_backends
 
     found = []
@@ -123,8 +126,6 @@ class RecordFilter:
         return not self.patterns or any(p.matches_event(record) for p in self.patterns)  # type: ignore[arg-type]
 
 
-
-
 # ---- the component shape LocalCloud drives ---------------------------------------------------------------------------
 class _Poller:
     service = ""
@@ -147,11 +148,13 @@ class _Poller:
         key = (service, region)
         with self._lock:
             if key not in self._clients:
+                import boto3  # imported by the first client: the cloud starts without it
+
                 self._clients[key] = boto3.client(
                     service,
                     region_name=region,
                     endpoint_url=self.endpoint_url,
-                    config=Config(
+                    config=botocore_config(
                         retries={"max_attempts": 1}, read_timeout=SQS_LONG_POLL_S + 10, max_pool_connections=50
                     ),
                 )
@@ -262,5 +265,3 @@ class _MappingWorker:
 
     def invoke(self, payload: dict[str, Any]) -> InvokeResult:
         return self.poller.runner.invoke(self.esm.function_arn, json.dumps(payload).encode(), region=self.region)
-
-

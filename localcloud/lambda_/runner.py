@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import io
 import json
 import logging
@@ -313,9 +314,9 @@ class LambdaRunner:
         """The packages the AWS Python runtime ships (boto3 and its dependencies), linked from this interpreter."""
         runtime = self.state_dir / "runtime" / "python"
         runtime.mkdir(parents=True, exist_ok=True)
-        import boto3
-
-        site = Path(boto3.__file__).parent.parent
+        spec = importlib.util.find_spec("boto3")  # found, not imported: the cloud starts without boto3
+        assert spec is not None and spec.origin is not None, "boto3 is a dependency of the local cloud"
+        site = Path(spec.origin).parent.parent
         for name in RUNTIME_PACKAGES:
             target, link = site / name, runtime / name
             if target.exists() and not link.exists():

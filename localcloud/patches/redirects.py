@@ -18,24 +18,37 @@ if TYPE_CHECKING:
     from localcloud.lambda_.runner import LambdaRunner
 
 log = logging.getLogger("localcloud.moto_patches")
-_state: dict[str, Any] = {"runner": None, "installed": False}
+_state: dict[str, Any] = {"runner": None}
 
 
-def install(runner: LambdaRunner) -> None:
+def set_runner(runner: LambdaRunner) -> None:
     _state["runner"] = runner
-    if _state["installed"]:
-        return
-    _state["installed"] = True
+
+
+# Each applied when moto imports the module it patches (localcloud.patches.PATCHES).
+def install_lambda() -> None:
     _patch_lambda_invoke()
     _patch_event_source_mappings()
     _patch_dead_letter_config()
-    _enable_step_functions_execution()
-    _patch_delete_change_set()
-    _patch_policy_conditions()
-    _patch_cfn_depends_on()
     _patch_cfn_lambda_properties()
-    _patch_cfn_refs()
+
+
+def install_secretsmanager() -> None:
     _patch_rotate_secret()
+
+
+def install_stepfunctions() -> None:
+    _enable_step_functions_execution()
+
+
+def install_iam() -> None:
+    _patch_policy_conditions()
+
+
+def install_cloudformation() -> None:
+    _patch_delete_change_set()
+    _patch_cfn_depends_on()
+    _patch_cfn_refs()
 
 
 def runner() -> LambdaRunner:

@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from localcloud.aws import client_errors
 from localcloud.lambda_.event_sources import (
     BATCH_ITEM_FAILURES,
     SQS_LONG_POLL_S,
@@ -48,6 +47,7 @@ def sqs_filter_view(record: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return record
     return {**record, "body": body}
+
 
 # ---- SQS -------------------------------------------------------------------------------------------------------------
 SQS_RECORD_ATTRIBUTES = (
@@ -113,7 +113,7 @@ class _SqsMapping(_MappingWorker):
                 continue
             try:
                 messages = self._collect()
-            except (ClientError, BotoCoreError) as exc:
+            except client_errors() as exc:
                 log.warning("receiving from %s failed: %s", self.queue_arn, exc)
                 self._queue_url = None
                 self.slots.release()
@@ -217,7 +217,7 @@ class _SqsMapping(_MappingWorker):
             ]
             try:
                 self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
-            except (ClientError, BotoCoreError) as exc:
+            except client_errors() as exc:
                 log.info(
                     "could not release messages of %s (they come back after their timeout): %s", self.queue_arn, exc
                 )

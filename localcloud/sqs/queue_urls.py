@@ -5,7 +5,12 @@ from __future__ import annotations
 _queue_url_base = "http://localhost:4566"
 
 
-def install(endpoint_url: str) -> None:
+def set_endpoint(endpoint_url: str) -> None:
+    global _queue_url_base
+    _queue_url_base = endpoint_url.rstrip("/")
+
+
+def install() -> None:
     """CloudFormation's ``Ref`` of an ``AWS::SQS::Queue`` (its queue URL) points at this cloud, as LocalStack's does.
 
     moto answers ``https://sqs.<region>.amazonaws.com/<account>/<name>``, so the stack's outputs and the functions'
@@ -15,8 +20,6 @@ def install(endpoint_url: str) -> None:
     """
     from moto.sqs.models import Queue
 
-    global _queue_url_base
-    _queue_url_base = endpoint_url.rstrip("/")
     if "_localcloud_queue_url" not in Queue.__dict__:
         Queue._localcloud_queue_url = True  # type: ignore[attr-defined]
         Queue.physical_resource_id = property(  # type: ignore[assignment,method-assign]

@@ -13,8 +13,6 @@ import threading
 import uuid
 from typing import Any
 
-import boto3
-
 _state = {"installed": False}
 _lock = threading.Lock()
 _start_lock = threading.RLock()
@@ -67,6 +65,8 @@ def _mark_lambda_tasks_internal() -> None:
         with lock:
             client = clients.get(key)
             if client is None:
+                import boto3  # imported by the first client: the cloud starts without it
+
                 client = boto3.client(  # the same settings as moto's boto_client_for, with a larger pool
                     service,
                     region_name=region,
