@@ -33,7 +33,19 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 
-from .fillins import apigateway, appconfig, awslambda, cdk, cloudwatch, cognito, eventbridge, policies, secrets
+from .fillins import (
+    apigateway,
+    appconfig,
+    awslambda,
+    cdk,
+    cloudwatch,
+    cognito,
+    ec2,
+    eventbridge,
+    policies,
+    rds,
+    secrets,
+)
 from .fillins.base import FillIn
 
 __all__ = ["install"]
@@ -69,6 +81,9 @@ FILL_INS: tuple[type[FillIn], ...] = (
     appconfig.DeploymentStrategy,
     appconfig.Deployment,
     cdk.CdkMetadata,
+    rds.DBCluster,
+    rds.DBInstance,
+    rds.SecretTargetAttachment,
 )
 
 CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
@@ -85,6 +100,7 @@ def install() -> None:
     """
     with _lock:
         _register(FILL_INS)
+        ec2.install()  # moto's RouteTable has no delete, so no stack with a VPC could be deleted
         _make_strict()
         _complete_stack_outputs()
 
