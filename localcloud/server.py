@@ -3,6 +3,8 @@
 Requests are dispatched by path:
 - ``/_aws/execute-api/...`` and ``/restapis/{id}/{stage}/_user_request_/...``: the API Gateway front door;
 - ``/2015-03-31/functions/{name}/invocations``: Lambda Invoke, run on the runner;
+- ``POST /Execute``, ``/BatchExecute`` and the transaction paths, signed for ``rds-data``: the RDS Data API, on the
+  local cloud's PostgreSQL (localcloud/rds);
 - ``/_localcloud/...``: operations of the local cloud itself (health, stats, chaos, reset), then the extensions' admin
   routes (localcloud/extensions.py);
 - everything else: moto.
@@ -28,7 +30,7 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
-from localcloud import extensions, patches
+from localcloud import extensions, patches, rds
 from localcloud.appconfig import api as appconfig_api
 from localcloud.http import serve
 from localcloud.lambda_.runner import LambdaError, LambdaRunner
@@ -56,6 +58,8 @@ class Settings:
     verbose: bool = False  # one log line per HTTP request
     # An app's own pieces (simulators, admin routes): objects or "module:attr" names, see localcloud/extensions.py.
     extensions: list[Any] = field(default_factory=list)
+    # Aurora PostgreSQL clusters run on this server instead of the embedded one (localcloud/rds/engine.py).
+    postgres_url: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -127,6 +131,10 @@ class LocalCloud:
         self.runner.destinations = destinations.Destinations(self.settings.endpoint_url).deliver
         self.front_door = front_door.FrontDoor(self.runner)
         self.appconfig = appconfig_api.AppConfigApi()
+        self.rds = rds.RdsService(
+            self.settings.state_dir, self.settings.postgres_url, namespace=str(self.settings.port)
+        )
+        self.rds.install()  # Aurora PostgreSQL clusters get a database on a real PostgreSQL, started on first use
         self._components: list[Any] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -189,6 +197,7 @@ class LocalCloud:
         from moto.moto_api._internal.models import moto_api_backend
 
         self.runner.shutdown(grace_s=1.0)
+        self.rds.reset()
         moto_api_backend.reset()
 
     def shutdown(self, deadline_s: float | None = None) -> bool:
@@ -207,6 +216,7 @@ class LocalCloud:
         for component in self._components:
             component.stop()
         self.runner.shutdown()
+        self.rds.stop()
         for extension in self.extensions:
             extension.stop()
         if self._server is not None:
@@ -269,6 +279,8 @@ class LocalCloud:
                 )
             if appconfig_api.handles(path, method):
                 return self.appconfig(environ, start_response, _region(environ))
+            if rds.is_data_api(environ, path):
+                return self.rds.data_api(environ, start_response)
             return list(self.moto_app()(environ, start_response))
         finally:
             with self._http_cond:
@@ -345,6 +357,8 @@ class LocalCloud:
             if not (self._started and all(extensions.ready(e) for e in self.extensions)):
                 return _json(start_response, 503, {"status": "starting"})  # the port answers before the extensions
             return _json(start_response, 200, {"status": "running" if self._accepting else "draining"})
+        if path == "/_localcloud/engines":
+            return _json(start_response, 200, self.rds.status())
         if path == "/_localcloud/stats":
             return _json(start_response, 200, {"workers": self.runner.stats(), "services": loaded_services()})
         if path.startswith("/_localcloud/chaos/kill/") and environ.get("REQUEST_METHOD") == "POST":
@@ -422,6 +436,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="log every HTTP request")
     parser.add_argument(
+        "--postgres-url",
+        default=None,
+        metavar="URL",
+        help="run Aurora PostgreSQL clusters on this server (postgresql://user@host:port/db) instead of the embedded one",
+    )
+    parser.add_argument(
         "--extension",
         action="append",
         default=[],
@@ -436,6 +456,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet=args.quiet,
         verbose=args.verbose,
         extensions=list(args.extension),
+        postgres_url=args.postgres_url,
     )
     cloud = LocalCloud(settings).start()
     print(f"local cloud listening on {settings.endpoint_url}", flush=True)

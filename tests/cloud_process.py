@@ -45,6 +45,7 @@ class CloudProcess:
         drain_deadline: float = 10.0,
         port: int | None = None,
         extensions: tuple[str, ...] = (SIMULATORS,),
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.port = port or free_port()
         self.state_dir = state_dir
@@ -63,6 +64,7 @@ class CloudProcess:
                 "--drain-deadline",
                 str(drain_deadline),
                 *(arg for extension in extensions for arg in ("--extension", extension)),
+                *extra_args,
             ],
             cwd=PROJECT_ROOT,
             stdout=self._log,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import socket
 import textwrap
 import uuid
@@ -35,6 +36,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         async_retry_delays=(0.2, 0.4),
         quiet=True,
         extensions=[SIMULATORS],  # Marquee's simulated providers, as `marquee cloud up` runs the cloud
+        # Aurora PostgreSQL: the embedded engine, or the server LOCALCLOUD_TEST_POSTGRES_URL names.
+        postgres_url=os.environ.get("LOCALCLOUD_TEST_POSTGRES_URL") or None,
     )
     local = LocalCloud(settings).start()
     yield local
