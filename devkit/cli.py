@@ -47,6 +47,9 @@ def cloud_up(
     ] = False,
     drain_deadline: Annotated[float, typer.Option(help="Seconds in-flight work may take to finish on SIGTERM.")] = 10.0,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every HTTP request.")] = False,
+    postgres_url: Annotated[
+        str | None, typer.Option(help="Run Aurora PostgreSQL on this server instead of the embedded one.")
+    ] = None,
 ) -> None:
     """Start the local cloud on localhost:PORT."""
     running = state.running_cloud()
@@ -58,7 +61,7 @@ def cloud_up(
             f"a local cloud is already running (pid {running.pid}, port {running.port}); `marquee cloud down` first."
         )
     if detach:
-        _start_detached(port, drain_deadline)
+        _start_detached(port, drain_deadline, postgres_url)
         return
     from devkit.simulators import Simulators
     from localcloud.http import PortInUse
@@ -73,6 +76,7 @@ def cloud_up(
                 drain_deadline_s=drain_deadline,
                 verbose=verbose,
                 extensions=[simulators],
+                postgres_url=postgres_url,
             )
         ).start()
     except PortInUse as exc:
@@ -102,7 +106,7 @@ def port_in_use_message(port: int) -> str:
     return f"port {port} on 127.0.0.1 is already in use{by}. Is LocalStack or another local cloud running? Use --port."
 
 
-def _start_detached(port: int, drain_deadline: float) -> None:
+def _start_detached(port: int, drain_deadline: float, postgres_url: str | None = None) -> None:
     from localcloud.server import port_is_free
 
     if not port_is_free(port):
@@ -120,6 +124,7 @@ def _start_detached(port: int, drain_deadline: float) -> None:
             str(port),
             "--drain-deadline",
             str(drain_deadline),
+            *(("--postgres-url", postgres_url) if postgres_url else ()),
         ],
         cwd=state.PROJECT_ROOT,
         stdout=log,
@@ -174,6 +179,7 @@ def cloud_status(as_json: Annotated[bool, typer.Option("--json", help="Machine-r
         info["workers"] = requests.get(f"http://127.0.0.1:{running.port}/_localcloud/stats", timeout=5).json()[
             "workers"
         ]
+        info["engines"] = requests.get(f"http://127.0.0.1:{running.port}/_localcloud/engines", timeout=5).json()
         try:
             info["simulators"] = state.fetch_simulators(running.port)
         except requests.RequestException:  # a cloud of an older version: what its state file recorded, if anything
@@ -190,6 +196,12 @@ def cloud_status(as_json: Annotated[bool, typer.Option("--json", help="Machine-r
         for kind, urls in info["simulators"].items():
             for name, url in urls.items():
                 table.add_row(f"{kind} {name}", url)
+        console.print(table)
+    if info.get("engines"):
+        table = Table("engine", "state", "version", "where", "databases", title="data engines (started on first use)")
+        for name, engine in info["engines"].items():
+            databases = ", ".join(d["database"] for d in engine.get("databases", [])) or "-"
+            table.add_row(name, engine["state"], engine.get("version") or "-", engine["where"], databases)
         console.print(table)
     if info["outputs"]:
         table = Table("output", "value", title=f"stack {state.STACK_NAME}")
