@@ -11,6 +11,11 @@ Found by profiling the local cloud under the saga invariant test (py-spy, docs/l
 - **Every request walked moto's service list under a global lock.** ``DomainDispatcherApplication.get_application``
   holds one lock while ``get_backend_for_host`` lists moto's modules on disk (``os.path.isdir`` per module) and tries
   every service's URL pattern. The answer depends only on the host, so it is remembered per host.
+- **Every attribute value was looked up ten times.** moto's JSON serializer writes a DynamoDB ``AttributeValue`` by
+  trying each of the shape's ten members (S, N, B, SS, NS, BS, M, L, NULL, BOOL) on the value, every try running the
+  alias providers and botocore's ``xform_name``: 70 % of a 20-item Query (2026-12-05). An attribute value is a dict
+  with one of those members as its key, so only the members it has are serialized, by moto's own code; the result is
+  the same (``tests/localcloud/test_moto_speed.py`` compares both on every member type).
 """
 
 from __future__ import annotations
@@ -71,3 +76,26 @@ def install_dispatcher() -> None:
             return backend
 
     DomainDispatcherApplication.get_backend_for_host = get_backend_for_host  # type: ignore[method-assign]
+
+
+def install_serializer() -> None:
+    from moto.core.serialize import BaseJSONSerializer
+
+    original = BaseJSONSerializer._serialize_type_structure
+
+    def serialize_structure(self: Any, serialized: Any, value: Any, shape: Any, key: str) -> None:
+        if shape.name != "AttributeValue" or type(value) is not dict or not value.keys() <= shape.members.keys():
+            original(self, serialized, value, shape, key)
+            return
+        # moto's ResponseSerializer._serialize_type_structure, over the members the value has (none of the absent
+        # members' aliases can name a key of such a dict: they are the members' snake_case forms).
+        wrapper = self.MAP_TYPE() if key else serialized
+        for member_key, member_shape in shape.members.items():
+            if member_key in value:
+                member_shape.parent = shape
+                self._serialize_structure_member(wrapper, value, member_shape, member_key)
+        if key:
+            self._default_serialize(serialized, wrapper, shape, key)
+
+    serialize_structure.__wrapped__ = original  # type: ignore[attr-defined]  # for the parity test
+    BaseJSONSerializer._serialize_type_structure = serialize_structure  # type: ignore[method-assign]

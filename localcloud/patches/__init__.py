@@ -114,6 +114,7 @@ PATCHES: tuple[tuple[str, str], ...] = (
     ("moto.sqs", "localcloud.sqs.speed:install"),
     ("moto.dynamodb", "localcloud.dynamodb.atomicity:install"),
     ("moto.dynamodb", "localcloud.dynamodb.speed:install_query"),
+    ("moto.dynamodb", "localcloud.dynamodb.speed:install_serializer"),
 )
 
 
