@@ -32,6 +32,7 @@ from localcloud.lambda_.event_sources import (
     _Poller,
 )
 from localcloud.lambda_.runner import InvokeResult, LambdaError, ShuttingDown, Throttled
+from localcloud.sqs import speed as sqs_speed
 
 log = logging.getLogger("localcloud.pollers")
 
@@ -131,14 +132,18 @@ class _SqsMapping(_MappingWorker):
     def _collect(self) -> list[dict[str, Any]]:
         """Up to BatchSize messages: the first long poll, then more until the batch is full or the window ends."""
         batch_size = int(self.esm.batch_size)
+        seen = sqs_speed.changes(self.queue_arn)
         batch = self._receive(batch_size, wait=0 if self.fifo else SQS_LONG_POLL_S)
         if not batch:
-            if self.fifo:  # short polls back off while the queue stays empty: 50 ms, 100 ms, then every 250 ms
-                self.idle_polls += 1
-                self.retired.wait(fifo_idle_wait(self.poller.interval_s, self.idle_polls))
+            if self.fifo:  # short polls back off while the queue stays empty: 50 ms, 100 ms, then every 250 ms,
+                self.idle_polls += 1  # and end at once when the queue changes (a send, a delete, a release)
+                sqs_speed.wait_for_change(self.queue_arn, seen, fifo_idle_wait(self.poller.interval_s, self.idle_polls))
             return batch
         self.idle_polls = 0
-        deadline = time.monotonic() + float(self.esm.max_batch_window or 0)
+        window = float(self.esm.max_batch_window or 0)
+        if window <= 0:
+            return batch  # no batching window: Lambda invokes with the records it has
+        deadline = time.monotonic() + window
         while len(batch) < batch_size and self.active():
             more = self._receive(batch_size - len(batch), wait=0)
             batch += more

@@ -9,6 +9,11 @@ every message left in a queue (a DLQ, a FIFO group behind a slow consumer).
 - **The counts only where they are read.** On a thread running a send path, which never reads them, the three counts
   are not computed (the send's ``queue.attributes`` holds 0 for them). ``GetQueueAttributes``, CloudFormation and
   everything else, on any other thread or call, get them computed as before.
+- **A poller waits for a change, not for a timer.** FIFO queues are short-polled (moto's long poll spins while a
+  group is blocked), and an idle poller paused up to 250 ms between polls: a message sent to a quiet FIFO queue, or
+  the next message of a group whose previous one was just deleted, waited for the pause to end. Each queue now
+  counts its changes (a message added, deleted or made visible again) and notifies moto's own condition on it, so a
+  waiting poller (:func:`wait_for_change`) wakes at once; the pause stays the ceiling.
 - **moto's clock, without the datetimes.** ``unix_time()`` built two ``datetime`` objects and subtracted them to get
   ``time.time()``; SQS's models call it per message per scan. The module's two names are pointed at the same value
   read from ``time.time()``.
@@ -52,6 +57,16 @@ def install() -> None:
 
     for name in COUNTS:
         setattr(models.Queue, name, property(_skipped_while_sending(getattr(models.Queue, name).fget)))
+    models.Queue.add_message = _changes(models.Queue.add_message)  # type: ignore[method-assign]
+    models.Queue.delete_message = _changes(models.Queue.delete_message)  # type: ignore[method-assign]
+    original_visibility = models.SQSBackend.change_message_visibility
+
+    def change_message_visibility(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        result = original_visibility(self, queue_name, *args, **kwargs)
+        _changed(self.get_queue(queue_name))
+        return result
+
+    models.SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]
     for owner, name in (
         (SQSResponse, "send_message"),
         (SQSResponse, "send_message_batch"),
@@ -82,3 +97,47 @@ def _without_counts(method: Callable[..., Any]) -> Callable[..., Any]:
             _sending.active = outer
 
     return sending
+
+
+def _changed(queue: Any) -> None:
+    with queue._messages_lock:
+        queue.localcloud_changes = getattr(queue, "localcloud_changes", 0) + 1
+        queue._messages_lock.notify_all()
+
+
+def _changes(method: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(method)
+    def changing(queue: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(queue, *args, **kwargs)
+        finally:
+            _changed(queue)
+
+    return changing
+
+
+def changes(queue_arn: str) -> int:
+    """How many times the queue has changed so far (0 if moto's SQS is not loaded or the queue is gone)."""
+    queue = _queue(queue_arn)
+    return int(getattr(queue, "localcloud_changes", 0)) if queue is not None else 0
+
+
+def wait_for_change(queue_arn: str, seen: int, timeout_s: float) -> None:
+    """Block until the queue has changed since ``seen`` (a :func:`changes` count), or ``timeout_s`` passes."""
+    queue = _queue(queue_arn)
+    if queue is None:
+        time.sleep(timeout_s)
+        return
+    with queue._messages_lock:
+        queue._messages_lock.wait_for(lambda: getattr(queue, "localcloud_changes", 0) != seen, timeout=timeout_s)
+
+
+def _queue(queue_arn: str) -> Any:
+    import sys
+
+    if "moto.sqs.models" not in sys.modules:
+        return None
+    from moto.sqs.models import sqs_backends
+
+    _, _, _, region, account, name = queue_arn.split(":", 5)
+    return sqs_backends[account][region].queues.get(name)
