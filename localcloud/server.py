@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, unquote
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
 from localcloud import extensions, patches, rds
+from localcloud.apigateway import front_door
 from localcloud.appconfig import api as appconfig_api
 from localcloud.http import serve
 from localcloud.lambda_.runner import LambdaError, LambdaRunner
@@ -125,7 +126,6 @@ class LocalCloud:
             async_retry_delays=self.settings.async_retry_delays,
         )
         patches.install(self.runner, self.settings.endpoint_url)  # every moto patch, once
-        from localcloud.apigateway import front_door
         from localcloud.lambda_ import destinations
 
         self.runner.destinations = destinations.Destinations(self.settings.endpoint_url).deliver
@@ -258,18 +258,14 @@ class LocalCloud:
         if path.startswith("/_localcloud/"):
             return self._admin(environ, start_response, path)
         internal = environ.get("HTTP_X_LOCALCLOUD_INTERNAL") == "1"
-        if (
-            not self._accepting
-            and not internal
-            and (path.startswith("/_aws/execute-api/") or "/_user_request_" in path)
-        ):
+        if not self._accepting and not internal and front_door.handles(environ, path):
             # New work is refused while draining; AWS API calls still pass, so in-flight work can finish (delete its
             # SQS messages, write its items), and invokes are refused by the runner unless internal.
             return _json(start_response, 503, {"message": "The local cloud is shutting down"})
         with self._http_cond:
             self._inflight_http += 1
         try:
-            if path.startswith("/_aws/execute-api/") or "/_user_request_" in path:
+            if front_door.handles(environ, path):
                 return self.front_door(environ, start_response)
             method = environ.get("REQUEST_METHOD", "GET")
             match = INVOKE_PATH.match(path) or INVOKE_ASYNC_PATH.match(path)

@@ -37,6 +37,12 @@ from localcloud.lambda_.runner import DEFAULT_ACCOUNT, LambdaError, LambdaRunner
 
 log = logging.getLogger("localcloud.front_door")
 EXECUTE_API = re.compile(r"^/_aws/execute-api/(?P<api>[^/]+)/(?P<stage>[^/]+)(?P<path>/.*)?$")
+# The host form LocalStack and MiniStack serve beside the path forms: http://{apiId}.execute-api.localhost:{port}/{stage}/...
+# (LocalStack's own domain localhost.localstack.cloud resolves to 127.0.0.1 too). The path then starts with the stage.
+API_HOST = re.compile(
+    r"^(?P<api>[a-z0-9]+)\.execute-api\.(?:localhost|localhost\.localstack\.cloud)(?::\d+)?$", re.IGNORECASE
+)
+HOST_FORM_PATH = re.compile(r"^/(?P<stage>[^/]+)(?P<path>/.*)?$")
 USER_REQUEST = re.compile(r"^/restapis/(?P<api>[^/]+)/(?P<stage>[^/]+)/_user_request_(?P<path>/.*)?$")
 LAMBDA_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations")
 POOL_ARN = re.compile(r"^arn:[^:]+:cognito-idp:(?P<region>[^:]+):[^:]+:userpool/(?P<pool>.+)$")
@@ -59,6 +65,17 @@ def cognito_jwks() -> jwt.PyJWKSet:
 
     data = resources.files("moto.cognitoidp").joinpath("resources/jwks-public.json.gz").read_bytes()
     return jwt.PyJWKSet.from_dict(json.loads(gzip.decompress(data)))
+
+
+def api_host(environ: dict[str, Any]) -> str | None:
+    """The API id when the request came to the host form ``{apiId}.execute-api.localhost[:port]``, else None."""
+    match = API_HOST.match(environ.get("HTTP_HOST") or "")
+    return match["api"].lower() if match else None
+
+
+def handles(environ: dict[str, Any], path: str) -> bool:
+    """Whether the front door serves this request: one of LocalStack's two path forms, or the API host form."""
+    return path.startswith("/_aws/execute-api/") or "/_user_request_" in path or api_host(environ) is not None
 
 
 class FrontDoor:
@@ -84,10 +101,17 @@ class FrontDoor:
         raw_path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "")).split("?", 1)[
             0
         ]
-        match = EXECUTE_API.match(raw_path) or USER_REQUEST.match(raw_path)
-        if match is None:
-            raise GatewayResponse(404, "Not Found", "NotFoundException")
-        api_id, stage_name, path = match["api"], match["stage"], match["path"] or "/"
+        host = api_host(environ)
+        if host is not None:
+            match = HOST_FORM_PATH.match(raw_path)
+            if match is None:
+                raise GatewayResponse(403, "Forbidden", "ForbiddenException")  # no stage: AWS answers Forbidden
+            api_id, stage_name, path = host, match["stage"], match["path"] or "/"
+        else:
+            match = EXECUTE_API.match(raw_path) or USER_REQUEST.match(raw_path)
+            if match is None:
+                raise GatewayResponse(404, "Not Found", "NotFoundException")
+            api_id, stage_name, path = match["api"], match["stage"], match["path"] or "/"
         api, region = self._find_api(api_id)
         stage = api.stages.get(stage_name)
         if stage is None:

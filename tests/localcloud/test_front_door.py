@@ -150,6 +150,26 @@ def test_both_url_shapes_reach_the_same_route_with_its_request_context(api: Depl
     assert events[0]["requestContext"]["requestId"] != events[1]["requestContext"]["requestId"]
 
 
+def test_the_api_host_form_reaches_the_same_route(api: Deployed) -> None:
+    """LocalStack and MiniStack also serve an API at its own host, http://{apiId}.execute-api.localhost:{port}/{stage}/
+    {path}, as AWS serves https://{apiId}.execute-api.{region}.amazonaws.com/{stage}/{path} (API Gateway DG, "Invoking
+    a REST API"). The Host header picks the API; the path starts with the stage. No stage is 403 Forbidden."""
+    port = api.endpoint.rsplit(":", 1)[1]
+    for host in (f"{api.api_id}.execute-api.localhost:{port}", f"{api.api_id}.execute-api.localhost.localstack.cloud"):
+        response = requests.get(f"http://127.0.0.1:{port}/{STAGE}/items?x=1", headers={"Host": host}, timeout=TIMEOUT_S)
+        assert response.status_code == 200, response.text
+        event = response.json()
+        assert event["resource"] == "/items" and event["path"] == "/items"
+        assert event["requestContext"]["apiId"] == api.api_id
+        assert event["requestContext"]["path"] == f"/{STAGE}/items"
+        assert event["queryStringParameters"] == {"x": "1"}
+    headers = {"Host": f"{api.api_id}.execute-api.localhost:{port}"}
+    assert requests.get(f"http://127.0.0.1:{port}/", headers=headers, timeout=TIMEOUT_S).status_code == 403
+    assert requests.get(f"http://127.0.0.1:{port}/nostage/items", headers=headers, timeout=TIMEOUT_S).status_code == 403
+    unknown = {"Host": f"zzzzzz0000.execute-api.localhost:{port}"}
+    assert requests.get(f"http://127.0.0.1:{port}/{STAGE}/items", headers=unknown, timeout=TIMEOUT_S).status_code == 403
+
+
 def test_path_parameter_and_greedy_proxy_capture_segments(routing_api: Deployed) -> None:
     """AWS: {id} captures one segment into pathParameters; {proxy+} captures the rest of the path, slashes included."""
     event = routing_api.event("GET", "/items/42")
