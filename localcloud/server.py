@@ -76,6 +76,8 @@ class CloudRequestHandler(WSGIRequestHandler):
     moto handler for its lifetime; every other request's environ is the same either way.
     """
 
+    disable_nagle_algorithm = True  # headers and body are two writes: Nagle would hold the body for the client's ACK
+
     def make_environ(self) -> dict[str, Any]:
         if type(self) is CloudRequestHandler and any("_" in name for name in self.headers.keys()):
             self.__class__ = _with_moto_headers()
@@ -333,6 +335,7 @@ class LocalCloud:
             headers.append(("X-Amz-Function-Error", result.function_error))
         if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
             headers.append(("X-Amz-Log-Result", base64.b64encode(result.log_tail.encode()).decode()))
+        headers.append(("Content-Length", str(len(result.payload))))  # one write, not chunks
         start_response("200 OK", headers)
         return [result.payload]
 
@@ -388,8 +391,9 @@ def loaded_services() -> list[str]:
 
 def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:
     reason = {200: "OK", 404: "Not Found", 409: "Conflict", 503: "Service Unavailable"}.get(status, "")
-    start_response(f"{status} {reason}", [("Content-Type", "application/json")])
-    return [json.dumps(body).encode()]
+    data = json.dumps(body).encode()
+    start_response(f"{status} {reason}", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:

@@ -92,6 +92,8 @@ class FrontDoor:
             log.exception("front door failure on %s", environ.get("PATH_INFO"))
             status, body = 500, json.dumps({"message": "Internal server error"}).encode()
             headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", "InternalServerErrorException")]
+        if not any(name.lower() == "content-length" for name, _ in headers):
+            headers = [*headers, ("Content-Length", str(len(body)))]  # one write, not chunks
         start_response(f"{status} {_reason(status)}", headers)
         return [body]
 
