@@ -51,7 +51,7 @@ def moto_query_cost() -> dict[str, Any]:
     from localcloud.dynamodb import speed as moto_speed
 
     plain = (Table.query, Table.all_items)
-    moto_speed.install()
+    moto_speed.install_query()
     patched = (Table.query, Table.all_items)
     rows = []
     with mock_aws():

@@ -30,6 +30,9 @@ _MAX_HOSTS = 4096
 def install_query() -> None:
     from moto.dynamodb.models.table import Table
 
+    if getattr(Table.query, "localcloud_patched", False):
+        return  # idempotent: the bench applies it in its own process too
+
     original_query = Table.query
     original_all_items = Table.all_items
 
@@ -56,6 +59,7 @@ def install_query() -> None:
         finally:
             _partition.hint = None
 
+    query.localcloud_patched = True  # type: ignore[attr-defined]
     Table.all_items = all_items  # type: ignore[method-assign]
     Table.query = query  # type: ignore[method-assign]
 
