@@ -27,7 +27,7 @@ else:
     DynamoDBClient = Any
 
 ServiceName = Literal[
-    "dynamodb", "sqs", "events", "secretsmanager", "stepfunctions", "cognito-idp", "s3", "lambda", "sts"
+    "dynamodb", "sqs", "events", "secretsmanager", "stepfunctions", "cognito-idp", "s3", "lambda", "sts", "rds-data"
 ]
 
 # boto3's default session is not safe to share across threads while clients are being created.
@@ -90,6 +90,11 @@ def lambda_() -> BaseClient:
 @_registered
 def sts() -> BaseClient:
     return _client("sts")
+
+
+@_registered
+def rds_data() -> BaseClient:
+    return _client("rds-data")
 
 
 @_registered
