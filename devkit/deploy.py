@@ -10,6 +10,7 @@ so a deploy works for any cloud, whatever its port or state folder.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -44,6 +45,24 @@ class DeployResult:
     seconds: float
     bootstrapped: bool
     outputs_file: Path
+    migrations: dict[str, object] | None = None
+
+
+MIGRATE_OUTPUT = "MigrateFunctionName"
+
+
+def migrate(endpoint_url: str, outputs_file: Path) -> dict[str, object]:
+    """Invoke the deployed migrate function (after every deploy): the versioned SQL is applied under an advisory lock,
+    so a second run applies nothing. On AWS the same invoke is the post-deploy step (docs/patterns/14)."""
+    outputs = json.loads(outputs_file.read_text()).get(STACK_NAME, {})
+    name = outputs.get(MIGRATE_OUTPUT)
+    if not name:
+        raise DeployFailed(f"the stack has no {MIGRATE_OUTPUT} output")
+    response = local_client("lambda", endpoint_url).invoke(FunctionName=name, Payload=b"{}")
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        raise DeployFailed(f"the migrations failed: {payload}")
+    return dict(payload)
 
 
 def cdk_environment(endpoint_url: str) -> dict[str, str]:
@@ -172,4 +191,7 @@ def deploy(
         env,
         quiet,
     )
-    return DeployResult(time.perf_counter() - started, bootstrapped, outputs_file)
+    migrations = migrate(endpoint_url, outputs_file)
+    if not quiet:
+        print(f"migrations: applied {migrations.get('applied')}, already applied {migrations.get('already')}")
+    return DeployResult(time.perf_counter() - started, bootstrapped, outputs_file, migrations)

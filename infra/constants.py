@@ -45,6 +45,10 @@ QUEUE_MAX_RECEIVE_COUNT = 5
 QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(60)
 DLQ_RETENTION = Duration.days(14)
 
+# The relational store (Aurora PostgreSQL Serverless v2, Data API only): its database and master user.
+DB_NAME = "marquee"
+DB_MASTER_USERNAME = "marquee_admin"
+
 HEALTH_PROBE_ASL = STATEMACHINES_DIR / "health_probe.asl.json"
 ORDER_SAGA_ASL = STATEMACHINES_DIR / "order_saga.asl.json"
 
@@ -69,6 +73,10 @@ OUTPUT_USER_POOL_ID = "UserPoolId"
 OUTPUT_USER_POOL_CLIENT_ID = "UserPoolClientId"
 OUTPUT_REGION = "Region"
 OUTPUT_ORDER_SAGA_ARN = "OrderSagaArn"
+OUTPUT_DB_CLUSTER_ARN = "DbClusterArn"
+OUTPUT_DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 - an output name, not a secret
+OUTPUT_DB_NAME = "DbName"
+OUTPUT_MIGRATE_FUNCTION_NAME = "MigrateFunctionName"
 # `-c marquee:localEndpoint=http://localhost:<port>` (the local cloud's deploy passes it; cdklocal users may): the stack
 # also outputs LocalApiUrl, the API at that emulator's LocalStack-style URL. ApiUrl stays the AWS URL.
 LOCAL_ENDPOINT_CONTEXT_KEY = "marquee:localEndpoint"

@@ -35,6 +35,7 @@ metrics = Metrics()
 app = ApiResolver()
 
 ShowtimeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+MovieId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 @app.post("/cinemas", responses={201: created_response(CinemaResponse)})
@@ -53,6 +54,12 @@ def post_auditorium(body: AuditoriumRequest) -> tuple[AuditoriumResponse, int]:
 @tracer.capture_method
 def post_movie(body: MovieRequest) -> tuple[MovieResponse, int]:
     return logic.create_movie(body, tenant=current_tenant(app), env=env), 201
+
+
+@app.put("/movies/<movieId>")
+@tracer.capture_method
+def put_movie(movieId: MovieId, body: MovieRequest) -> MovieResponse:  # noqa: N803 - the route's parameter name
+    return logic.update_movie(movieId, body, tenant=current_tenant(app), env=env)
 
 
 @app.post("/showtimes", responses={201: created_response(ShowtimeSummary)})

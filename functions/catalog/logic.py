@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+
+from aws_lambda_powertools import Logger
 
 from marquee.booking import catalog
 from marquee.booking.seats import now_ms
 from marquee.core import flags
+from marquee.relational.client import data_api
+from marquee.relational.errors import RelationalError
+from marquee.search import documents
 from marquee.tenancy.tenant import TenantContext
 
 from . import suggestions
@@ -28,6 +34,39 @@ from .models import (
 )
 
 STAFF = "staff"
+logger = Logger(child=True)
+
+
+def _index(what: str, write: Callable[[], None]) -> None:
+    """Write a search document after the catalog write (a dual write; see marquee.search.documents). DynamoDB is the
+    source of truth: if the index write fails, the request still succeeds, and the miss is logged as an error."""
+    try:
+        write()
+    except RelationalError:
+        logger.exception("search document not written", extra={"document": what})
+
+
+def _details(request: MovieRequest) -> catalog.MovieDetails:
+    return catalog.MovieDetails(
+        original_title=request.original_title,
+        cast=list(request.cast),
+        director=request.director,
+        synopsis=request.synopsis,
+        genres=list(request.genres),
+    )
+
+
+def _index_movie(movie: catalog.Movie, *, tenant: TenantContext, env: CatalogEnv) -> None:
+    document = documents.MovieDocument(
+        movie_id=movie.movie_id,
+        title=movie.title,
+        original_title=movie.original_title,
+        cast=movie.cast,
+        director=movie.director,
+        synopsis=movie.synopsis,
+        genres=movie.genres,
+    )
+    _index(movie.movie_id, lambda: documents.index_movie(data_api(env), tenant, document))
 
 
 def create_cinema(request: CinemaRequest, *, tenant: TenantContext, env: CatalogEnv) -> CinemaResponse:
@@ -35,6 +74,8 @@ def create_cinema(request: CinemaRequest, *, tenant: TenantContext, env: Catalog
     cinema = catalog.create_cinema(
         tenant, name=request.name, city=request.city, table_name=env.table_name, client=env.dynamodb_for(tenant)
     )
+    document = documents.CinemaDocument(cinema_id=cinema.cinema_id, name=cinema.name, city=cinema.city)
+    _index(cinema.cinema_id, lambda: documents.index_cinema(data_api(env), tenant, document))
     return CinemaResponse(cinema_id=cinema.cinema_id, name=cinema.name, city=cinema.city)
 
 
@@ -61,14 +102,32 @@ def create_movie(request: MovieRequest, *, tenant: TenantContext, env: CatalogEn
         tenant,
         title=request.title,
         runtime_minutes=request.runtime_minutes,
+        details=_details(request),
         table_name=env.table_name,
         client=env.dynamodb_for(tenant),
     )
+    _index_movie(movie, tenant=tenant, env=env)
+    return MovieResponse(**movie.model_dump())
+
+
+def update_movie(movie_id: str, request: MovieRequest, *, tenant: TenantContext, env: CatalogEnv) -> MovieResponse:
+    tenant.require_group(STAFF)
+    movie = catalog.update_movie(
+        tenant,
+        movie_id,
+        title=request.title,
+        runtime_minutes=request.runtime_minutes,
+        details=_details(request),
+        table_name=env.table_name,
+        client=env.dynamodb_for(tenant),
+    )
+    _index_movie(movie, tenant=tenant, env=env)
     return MovieResponse(**movie.model_dump())
 
 
 def create_showtime(request: ShowtimeRequest, *, tenant: TenantContext, env: CatalogEnv) -> ShowtimeSummary:
     tenant.require_group(STAFF)
+    client = env.dynamodb_for(tenant)
     showtime = catalog.create_showtime(
         tenant,
         movie_id=request.movie_id,
@@ -77,8 +136,18 @@ def create_showtime(request: ShowtimeRequest, *, tenant: TenantContext, env: Cat
         price=request.price,
         hold_lease_seconds=request.hold_lease_seconds or env.default_hold_lease_seconds,
         table_name=env.table_name,
-        client=env.dynamodb_for(tenant),
+        client=client,
     )
+    auditorium = catalog.get_auditorium(tenant, showtime.auditorium_id, table_name=env.table_name, client=client)
+    if auditorium is not None:
+        document = documents.ShowtimeDocument(
+            showtime_id=showtime.showtime_id,
+            movie_id=showtime.movie_id,
+            cinema_id=auditorium.cinema_id,
+            title=showtime.title or "",
+            starts_at=showtime.starts_at,
+        )
+        _index(showtime.showtime_id, lambda: documents.index_showtime(data_api(env), tenant, document))
     return ShowtimeSummary(**showtime.model_dump())
 
 

@@ -9,14 +9,23 @@ from pydantic import AwareDatetime, Field, StrictInt, StringConstraints
 
 from marquee.core.models import CamelRequest
 from marquee.core.money import Money
+from marquee.relational.client import RelationalEnv
 from marquee.tenancy.tenant_session import TenantDataEnv
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+# No control characters in catalog text: it is searched (PostgreSQL refuses NUL) and shown to customers.
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120, pattern=NO_CONTROLS)]
+OptionalName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=120, pattern=NO_CONTROLS)]
+Person = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\x00-\x1f\x7f,|]+$")
+]
+Synopsis = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=NO_CONTROLS)]
+Genre = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]{0,31}$")]
 EntityId = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}_[0-9a-f]{16}$")]
 SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
 
 
-class CatalogEnv(TenantDataEnv):
+class CatalogEnv(TenantDataEnv, RelationalEnv):
     default_hold_lease_seconds: int = Field(ge=30, le=3600)
 
 
@@ -52,12 +61,22 @@ class AuditoriumResponse(CamelRequest):
 class MovieRequest(CamelRequest):
     title: Name
     runtime_minutes: StrictInt = Field(ge=1, le=600)
+    original_title: OptionalName = ""
+    cast: list[Person] = Field(default_factory=list, max_length=30)
+    director: OptionalName = ""
+    synopsis: Synopsis = ""
+    genres: list[Genre] = Field(default_factory=list, max_length=8)
 
 
 class MovieResponse(CamelRequest):
     movie_id: str
     title: str
     runtime_minutes: int
+    original_title: str = ""
+    cast: list[str] = Field(default_factory=list)
+    director: str = ""
+    synopsis: str = ""
+    genres: list[str] = Field(default_factory=list)
 
 
 class ShowtimeRequest(CamelRequest):

@@ -8,6 +8,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
+from infra.constructs.database import Database
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.function import PythonFunction
 from infra.constructs.tenant_access import TenantAccess
@@ -24,6 +25,7 @@ class Catalog(Construct):
         target: str,
         tenant_access: TenantAccess,
         flags: FeatureFlags,
+        database: Database,
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = PythonFunction(
@@ -38,14 +40,17 @@ class Catalog(Construct):
             environment={
                 "DEFAULT_HOLD_LEASE_SECONDS": str(constants.HOLD_LEASE_DEFAULT_SECONDS),
                 **flags.environment_variables,  # seat_suggestions_v2: a percentage rollout per customer
+                **database.environment,  # the search documents it writes after each catalog write (challenge 14)
             },
         )
         tenant_access.grant_to(self.handler)
         flags.grant_read(self.handler.function)
+        database.grant_data_api(self.handler.function)
         for method, path in (
             ("POST", "/cinemas"),
             ("POST", "/auditoriums"),
             ("POST", "/movies"),
+            ("PUT", "/movies/{movieId}"),
             ("POST", "/showtimes"),
             ("GET", "/showtimes"),
             ("GET", "/showtimes/{showtimeId}"),

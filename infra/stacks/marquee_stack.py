@@ -11,6 +11,7 @@ from infra import constants
 from infra.constructs.api import Api
 from infra.constructs.catalog import Catalog
 from infra.constructs.common_layer import CommonLayer
+from infra.constructs.database import Database
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.health import Health
 from infra.constructs.identity import Identity
@@ -20,6 +21,7 @@ from infra.constructs.orders import Orders
 from infra.constructs.outbox import Outbox
 from infra.constructs.payments import Payments
 from infra.constructs.platform import Platform
+from infra.constructs.search import Search
 from infra.constructs.seat_holds import SeatHolds
 from infra.constructs.secret_rotation import SecretRotation
 from infra.constructs.tenant_access import TenantAccess
@@ -78,8 +80,21 @@ class MarqueeStack(Stack):
             tenant_access=tenant_access,
         )
 
+        # Aurora PostgreSQL (Data API only): search documents (challenge 14), written by the catalog, read by search.
+        database = Database(self, "Database", layer=layer, target=target)
+        Search(self, "Search", api=api, layer=layer, target=target, database=database)
+
         # Booking core: catalog and seat holds use tenant-scoped sessions too; the outbox relays every booking event.
-        Catalog(self, "Catalog", api=api, layer=layer, target=target, tenant_access=tenant_access, flags=flags)
+        Catalog(
+            self,
+            "Catalog",
+            api=api,
+            layer=layer,
+            target=target,
+            tenant_access=tenant_access,
+            flags=flags,
+            database=database,
+        )
         SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
         Outbox(
             self,
@@ -143,6 +158,10 @@ class MarqueeStack(Stack):
             constants.OUTPUT_WEBHOOK_DLQ_URL: webhooks.delivery_dlq.queue_url,
             constants.OUTPUT_WEBHOOK_INBOUND_SECRET_ARN: webhooks.inbound_secret.secret_arn,
             constants.OUTPUT_ORDER_SAGA_ARN: orders.state_machine.state_machine_arn,
+            constants.OUTPUT_DB_CLUSTER_ARN: database.cluster.cluster_arn,
+            constants.OUTPUT_DB_SECRET_ARN: database.secret.secret_arn,
+            constants.OUTPUT_DB_NAME: constants.DB_NAME,
+            constants.OUTPUT_MIGRATE_FUNCTION_NAME: database.migrate.function.function_name,
         }
         local_endpoint = self.node.try_get_context(constants.LOCAL_ENDPOINT_CONTEXT_KEY)
         if local_endpoint:

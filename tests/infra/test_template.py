@@ -37,6 +37,10 @@ OUTPUTS = {
     "Region",
     "WebhookDlqUrl",
     "WebhookInboundSecretArn",
+    "DbClusterArn",
+    "DbSecretArn",
+    "DbName",
+    "MigrateFunctionName",
 }
 
 
@@ -248,3 +252,33 @@ def test_functions_log_to_their_own_log_group_with_retention(resources: Resource
     for props in functions(resources).values():
         group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
         assert groups[group_id]["Properties"]["RetentionInDays"] > 0
+
+
+def test_the_database_is_aurora_serverless_v2_with_the_data_api_in_isolated_subnets(resources: Resources) -> None:
+    (cluster,) = of_type(resources, "AWS::RDS::DBCluster").values()
+    props = cluster["Properties"]
+    assert props["Engine"] == "aurora-postgresql" and props["EnableHttpEndpoint"] is True
+    assert props["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 4}
+    assert props["StorageEncrypted"] is True
+    (instance,) = of_type(resources, "AWS::RDS::DBInstance").values()
+    assert instance["Properties"]["DBInstanceClass"] == "db.serverless"
+    types = {r["Type"] for r in resources.values()}
+    assert "AWS::EC2::NatGateway" not in types and "AWS::EC2::InternetGateway" not in types
+    subnets = of_type(resources, "AWS::EC2::Subnet").values()
+    assert subnets and all(s["Properties"].get("MapPublicIpOnLaunch") is False for s in subnets)
+
+
+def test_only_the_database_users_get_the_data_api_and_no_function_is_in_a_vpc(resources: Resources) -> None:
+    functions = of_type(resources, "AWS::Lambda::Function")
+    assert all("VpcConfig" not in f["Properties"] for f in functions.values())
+    users = set()
+    for policy in of_type(resources, "AWS::IAM::Policy").values():
+        actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}
+        if any(a.startswith("rds-data:") for a in actions):
+            users |= {r["Ref"].split("Role")[0] for r in policy["Properties"]["Roles"]}
+    assert {u.split("Handler")[0].split("Migrate")[0] for u in users} == {"Catalog", "Search", "Database"}
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]

@@ -16,6 +16,11 @@ from .conftest import Invocation, Platform, invoke, load_event, load_function, o
 def functions(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> dict[str, ModuleType]:
     use_tenant_role(platform.table_name, monkeypatch)
     monkeypatch.setenv("DEFAULT_HOLD_LEASE_SECONDS", "600")
+    # The search documents' Data API target: moto's rds-data answers canned results (tests/e2e/test_search.py covers
+    # the real write path on the local cloud's PostgreSQL).
+    monkeypatch.setenv("DB_CLUSTER_ARN", "arn:aws:rds:us-east-1:123456789012:cluster:marquee")
+    monkeypatch.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:marquee-db")
+    monkeypatch.setenv("DB_NAME", "marquee")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "catalog")
     catalog = load_function("catalog")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "holds")

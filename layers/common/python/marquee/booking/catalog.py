@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict
 
 from marquee.booking import seats
 from marquee.booking.errors import NotFound, UnprocessableError
 from marquee.core import aws
 from marquee.core.money import Money
-from marquee.dynamo.conditions import ITEM_IS_NEW
+from marquee.dynamo.conditions import CONDITION_FAILED, ITEM_IS_NEW, error_code
 from marquee.tenancy.tenant import TenantContext
 
 if TYPE_CHECKING:
@@ -52,8 +53,18 @@ class Auditorium(BaseModel):
         return [f"{ROW_LETTERS[r]}{n}" for r in range(self.rows) for n in range(1, self.seats_per_row + 1)]
 
 
-class Movie(BaseModel):
+class MovieDetails(BaseModel):
+    """What a movie says about itself beyond its title: searched (challenge 14), never used for booking."""
+
     model_config = ConfigDict(frozen=True)
+    original_title: str = ""
+    cast: list[str] = []
+    director: str = ""
+    synopsis: str = ""
+    genres: list[str] = []
+
+
+class Movie(MovieDetails):
     movie_id: str
     title: str
     runtime_minutes: int
@@ -168,23 +179,62 @@ def get_auditorium(
     )
 
 
+def _movie_attributes(title: str, runtime_minutes: int, details: MovieDetails) -> dict[str, Any]:
+    return {
+        "title": {"S": title},
+        "runtimeMinutes": {"N": str(runtime_minutes)},
+        "originalTitle": {"S": details.original_title},
+        "cast": {"L": [{"S": c} for c in details.cast]},
+        "director": {"S": details.director},
+        "synopsis": {"S": details.synopsis},
+        "genres": {"L": [{"S": g} for g in details.genres]},
+    }
+
+
 def create_movie(
     tenant: TenantContext,
     *,
     title: str,
     runtime_minutes: int,
+    details: MovieDetails | None = None,
     table_name: str,
     client: DynamoDBClient | None = None,
 ) -> Movie:
-    movie = Movie(movie_id=new_id("mov"), title=title, runtime_minutes=runtime_minutes)
+    details = details or MovieDetails()
+    movie = Movie(movie_id=new_id("mov"), title=title, runtime_minutes=runtime_minutes, **details.model_dump())
     item = {
         **_meta_key(tenant, "MOVIE", movie.movie_id),
         "entity": {"S": "MOVIE"},
-        "title": {"S": title},
-        "runtimeMinutes": {"N": str(runtime_minutes)},
+        **_movie_attributes(title, runtime_minutes, details),
     }
     _put_new(_client(client), table_name, item)
     return movie
+
+
+def update_movie(
+    tenant: TenantContext,
+    movie_id: str,
+    *,
+    title: str,
+    runtime_minutes: int,
+    details: MovieDetails,
+    table_name: str,
+    client: DynamoDBClient | None = None,
+) -> Movie:
+    """Replace the movie's title, runtime and details; ``NotFound`` if this tenant has no such movie. Showtimes keep
+    the title they were created with (their items are a snapshot); the search documents follow the movie."""
+    item = {
+        **_meta_key(tenant, "MOVIE", movie_id),
+        "entity": {"S": "MOVIE"},
+        **_movie_attributes(title, runtime_minutes, details),
+    }
+    try:
+        _client(client).put_item(TableName=table_name, Item=item, ConditionExpression="attribute_exists(pk)")
+    except ClientError as exc:
+        if error_code(exc) == CONDITION_FAILED:
+            raise NotFound(f"No movie {movie_id}.") from exc
+        raise
+    return Movie(movie_id=movie_id, title=title, runtime_minutes=runtime_minutes, **details.model_dump())
 
 
 # ---- showtimes -------------------------------------------------------------------------------------------------------

@@ -1,0 +1,145 @@
+"""The search documents' write path: one row per movie, cinema and showtime in ``search_documents``.
+
+The catalog function calls these right after its DynamoDB write (``functions/catalog/logic.py``), so a created or
+changed movie is searchable when the API answers. Each call is ONE statement (writable CTEs), so a document and the
+copies of it that showtimes carry change together:
+- ``index_movie`` upserts the movie's document and rewrites the movie fields of its showtimes' documents;
+- ``index_cinema`` upserts the cinema's document and rewrites the cinema name and city of its showtimes' documents;
+- ``index_showtime`` adds one to the movie's popularity (showtimes scheduled) and inserts the showtime's document from
+  the movie's and cinema's documents.
+
+The tsvector is a generated column (migration 0001), so nothing here builds it. The document's language is the
+tenant's (``tenant_settings``, English when the tenant has no row). This is a dual write from the catalog's request, not
+a projection: a failed write here leaves DynamoDB written and the document missing (the catalog logs it). The CQRS
+projector of catalog events (a later part of challenge 14's issue) replaces these calls; the statements stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from marquee.relational.client import DataApi
+from marquee.tenancy.tenant import TenantContext
+
+TENANT_LANGUAGE = "coalesce((SELECT t.language FROM tenant_settings t WHERE t.tenant_id = :tenant), 'en')"
+GENRE_SEPARATOR = "|"
+
+
+class MovieDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    movie_id: str
+    title: str
+    original_title: str = ""
+    cast: Sequence[str] = ()
+    director: str = ""
+    synopsis: str = ""
+    genres: Sequence[str] = ()
+
+
+class CinemaDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    cinema_id: str
+    name: str
+    city: str
+
+
+class ShowtimeDocument(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    showtime_id: str
+    movie_id: str
+    cinema_id: str
+    title: str
+    starts_at: datetime
+
+
+def genres_param(genres: Sequence[str]) -> str:
+    """Genres as one string (the Data API takes no array parameters); ``string_to_array`` splits it in SQL."""
+    if any(GENRE_SEPARATOR in g for g in genres):
+        raise ValueError(f"a genre contains {GENRE_SEPARATOR!r}")
+    return GENRE_SEPARATOR.join(genres)
+
+
+MOVIE_FIELDS = "title, original_title, cast_names, director, synopsis, genres"
+
+INDEX_MOVIE = f"""WITH movie AS (
+    INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, {MOVIE_FIELDS}, language)
+    VALUES (:tenant, :movie_id, 'movie', :movie_id, :title, :original_title, :cast_names, :director, :synopsis,
+            string_to_array(:genres, '{GENRE_SEPARATOR}'), {TENANT_LANGUAGE})
+    ON CONFLICT (tenant_id, doc_id) DO UPDATE SET
+        title = EXCLUDED.title, original_title = EXCLUDED.original_title, cast_names = EXCLUDED.cast_names,
+        director = EXCLUDED.director, synopsis = EXCLUDED.synopsis, genres = EXCLUDED.genres, updated_at = now()
+    RETURNING {MOVIE_FIELDS}
+)
+UPDATE search_documents s SET
+    title = m.title, original_title = m.original_title, cast_names = m.cast_names, director = m.director,
+    synopsis = m.synopsis, genres = m.genres, updated_at = now()
+FROM movie m
+WHERE s.tenant_id = :tenant AND s.movie_id = :movie_id AND s.kind = 'showtime'"""  # noqa: S608 - constants only
+
+INDEX_CINEMA = f"""WITH cinema AS (
+    INSERT INTO search_documents (tenant_id, doc_id, kind, cinema_id, title, cinema_name, city, language)
+    VALUES (:tenant, :cinema_id, 'cinema', :cinema_id, :name, :name, :city, {TENANT_LANGUAGE})
+    ON CONFLICT (tenant_id, doc_id) DO UPDATE SET
+        title = EXCLUDED.title, cinema_name = EXCLUDED.cinema_name, city = EXCLUDED.city, updated_at = now()
+    RETURNING cinema_name, city
+)
+UPDATE search_documents s SET cinema_name = c.cinema_name, city = c.city, updated_at = now()
+FROM cinema c
+WHERE s.tenant_id = :tenant AND s.cinema_id = :cinema_id AND s.kind = 'showtime'"""  # noqa: S608 - constants only
+
+INDEX_SHOWTIME = f"""WITH movie AS (
+    UPDATE search_documents SET popularity = popularity + 1
+    WHERE tenant_id = :tenant AND doc_id = :movie_id AND kind = 'movie'
+    RETURNING {MOVIE_FIELDS}, popularity
+)
+INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, cinema_id, {MOVIE_FIELDS}, cinema_name, city,
+                              starts_at, popularity, language)
+SELECT :tenant, :showtime_id, 'showtime', :movie_id, :cinema_id,
+       coalesce(m.title, :title), coalesce(m.original_title, ''), coalesce(m.cast_names, ''),
+       coalesce(m.director, ''), coalesce(m.synopsis, ''), coalesce(m.genres, '{{}}'),
+       coalesce(c.cinema_name, ''), coalesce(c.city, ''), :starts_at AT TIME ZONE 'UTC', coalesce(m.popularity, 0),
+       {TENANT_LANGUAGE}
+FROM (SELECT 1) AS one
+LEFT JOIN movie m ON TRUE
+LEFT JOIN search_documents c ON c.tenant_id = :tenant AND c.doc_id = :cinema_id AND c.kind = 'cinema'
+ON CONFLICT (tenant_id, doc_id) DO NOTHING"""  # noqa: S608 - constants only
+
+
+def index_movie(api: DataApi, tenant: TenantContext, movie: MovieDocument) -> None:
+    api.execute(
+        INDEX_MOVIE,
+        {
+            "tenant": tenant.tenant_id,
+            "movie_id": movie.movie_id,
+            "title": movie.title,
+            "original_title": movie.original_title,
+            "cast_names": ", ".join(movie.cast),
+            "director": movie.director,
+            "synopsis": movie.synopsis,
+            "genres": genres_param(movie.genres),
+        },
+    )
+
+
+def index_cinema(api: DataApi, tenant: TenantContext, cinema: CinemaDocument) -> None:
+    api.execute(
+        INDEX_CINEMA,
+        {"tenant": tenant.tenant_id, "cinema_id": cinema.cinema_id, "name": cinema.name, "city": cinema.city},
+    )
+
+
+def index_showtime(api: DataApi, tenant: TenantContext, showtime: ShowtimeDocument) -> None:
+    api.execute(
+        INDEX_SHOWTIME,
+        {
+            "tenant": tenant.tenant_id,
+            "movie_id": showtime.movie_id,
+            "showtime_id": showtime.showtime_id,
+            "cinema_id": showtime.cinema_id,
+            "title": showtime.title,
+            "starts_at": showtime.starts_at,
+        },
+    )
