@@ -449,14 +449,27 @@ def demo(port: PortOption = 4566) -> None:
 def seed_command(
     tenants: Annotated[int, typer.Option(min=1, max=20, help="Tenants to create (seed-1, seed-2, ...).")] = 3,
     showtimes: Annotated[int, typer.Option(min=1, max=500, help="Showtimes per tenant.")] = 50,
+    search_docs: Annotated[
+        int | None,
+        typer.Option(
+            "--search-docs",
+            min=1000,
+            max=5_000_000,
+            help="Instead: bulk-load N search documents for tenant `bulk` (plus `bulk-pt` and `bulk-small`) with COPY.",
+        ),
+    ] = None,
 ) -> None:
-    """Create realistic catalog data through the deployed API (staff tokens, the real request path)."""
-    from devkit.seed import SeedError, seed
-
+    """Create realistic catalog data through the deployed API (staff tokens, the real request path), or with
+    --search-docs a search corpus straight into the cluster's database (the bulk path)."""
     running = require_cloud()
     outputs = state.read_outputs()
     if not outputs:
         raise _fail("the stack is not deployed: run `marquee deploy` first")
+    if search_docs is not None:
+        _seed_search_docs(running.endpoint_url, outputs, search_docs)
+        return
+    from devkit.seed import SeedError, seed
+
     try:
         report = seed(running.endpoint_url, outputs, tenants=tenants, showtimes=showtimes, console=console)
     except SeedError as exc:
@@ -464,6 +477,34 @@ def seed_command(
     console.print(
         f"seeded {report.tenants} tenants: {report.cinemas} cinemas, {report.auditoriums} auditoriums, "
         f"{report.movies} movies, {report.showtimes} showtimes, {report.seats} seats"
+    )
+
+
+def _seed_search_docs(endpoint_url: str, outputs: dict[str, str], documents: int) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from devkit.search_corpus import default_corpora, load, local_conninfo
+
+    corpora = default_corpora(documents)
+    try:
+        conninfo = local_conninfo(endpoint_url, outputs)
+    except (RuntimeError, KeyError, OSError) as exc:
+        raise _fail(str(exc)) from exc
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as progress:
+        task = progress.add_task("search documents", total=sum(c.documents for c in corpora))
+        report = load(
+            conninfo,
+            corpora,
+            on_rows=lambda n: progress.advance(task, n),
+            on_phase=lambda phase: progress.update(task, description=phase),
+        )
+    for corpus in corpora:
+        console.print(f"  {corpus.tenant_id}: {corpus.documents:,} documents ({corpus.language})")
+    console.print(
+        f"loaded {report.documents:,} search documents in {report.total_seconds:.1f} s "
+        f"(COPY {report.copy_seconds:.1f} s, indexes and ANALYZE {report.index_seconds:.1f} s)"
     )
 
 
