@@ -7,6 +7,7 @@ page, and LastEvaluatedKey/ExclusiveStartKey page through. A partition that does
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -255,3 +256,33 @@ def test_attribute_values_of_every_type_are_written_exactly_as_moto_writes_them(
     monkeypatch.setattr(BaseJSONSerializer, "_serialize_type_structure", original)
     assert read() == shortcut
     assert shortcut["get"] == item
+
+
+def test_a_json_template_is_read_as_json_and_a_yaml_one_still_as_yaml(
+    aws: Callable[[str], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CloudFormation User Guide, "Template formats": a template is JSON or YAML. moto read both with PyYAML's
+    pure-Python loader; a JSON template (what the CDK synthesizes) is now read as JSON, and a YAML one with its short
+    form tags as before."""
+    import yaml
+
+    loads = [0]
+    load = yaml.load
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads[0] += 1
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(yaml, "load", counted)
+    cfn = aws("cloudformation")
+    json_stack, yaml_stack = (f"fmt-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    template = {"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}, "Outputs": {"Url": {"Value": {"Ref": "Q"}}}}
+    cfn.create_stack(StackName=json_stack, TemplateBody=json.dumps(template))
+    assert loads[0] == 0, "a JSON template went through PyYAML"
+    yaml_body = "Resources:\n  Q:\n    Type: AWS::SQS::Queue\nOutputs:\n  Url:\n    Value: !Ref Q\n"
+    cfn.create_stack(StackName=yaml_stack, TemplateBody=yaml_body)
+    assert loads[0] > 0
+    for name in (json_stack, yaml_stack):
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE"
+        assert stack["Outputs"][0]["OutputValue"].startswith("http://localhost:")  # the queue's URL on this cloud
