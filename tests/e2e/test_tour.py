@@ -24,7 +24,7 @@ def tour(deployed: dict[str, Any]) -> Tour:
 def test_the_tour_has_scenarios_for_each_capability() -> None:
     prefixes = {title.split(":")[0] for title, _ in SCENARIOS}
     assert {"auth", "health", "flags", "notifications", "outbox", "payments", "saga", "seat holds"} <= prefixes
-    assert {"tenant isolation", "secrets", "webhooks"} <= prefixes
+    assert {"tenant isolation", "secrets", "webhooks", "search"} <= prefixes
 
 
 @pytest.mark.parametrize(("title", "run"), SCENARIOS, ids=[scenario_id(title) for title, _ in SCENARIOS])
