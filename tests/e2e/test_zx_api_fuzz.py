@@ -65,7 +65,8 @@ def _print_seed() -> None:
 # - positive_data_acceptance, for the operations where a schema-valid body can still be refused by a rule JSON Schema
 #   cannot say: a card number must pass the Luhn check (orders, payments), and a body naming a cinema, movie or
 #   auditorium that does not exist in the tenant is a 422 (catalog writes), a webhook URL must be https to a public
-#   address (the SSRF guard), and quiet hours need an IANA time zone and start != end. A 5xx is still caught there.
+#   address (the SSRF guard), and quiet hours need an IANA time zone and start != end; a search cursor must be one
+#   the API issued (it is signed and bound to its query), and a query needs a word. A 5xx is still caught there.
 ALWAYS_EXCLUDED = [unsupported_method]
 RULES_BEYOND_THE_SCHEMA = {
     ("POST", "/orders"),
@@ -74,6 +75,7 @@ RULES_BEYOND_THE_SCHEMA = {
     ("POST", "/showtimes"),
     ("POST", "/webhooks/endpoints"),
     ("PUT", "/me/notification-preferences"),
+    ("GET", "/search"),
 }
 
 

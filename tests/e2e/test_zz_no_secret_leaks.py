@@ -19,7 +19,24 @@ from typing import Any
 import pytest
 
 MIN_LENGTH = 12  # shorter leaves (ids, flags) are not credentials and would match by chance
-NOT_SECRET_FIELDS = frozenset({"url", "endpoint", "name", "description"})
+# Named fields that are not credentials: addresses, and the connection fields AWS puts beside the password in a
+# database secret (Secrets Manager User Guide, "JSON structure of AWS Secrets Manager secrets": engine, host,
+# username, dbname, port, dbClusterIdentifier), which the template and the functions' environments legitimately name.
+NOT_SECRET_FIELDS = frozenset(
+    {
+        "url",
+        "endpoint",
+        "name",
+        "description",
+        "engine",
+        "host",
+        "username",
+        "dbname",
+        "port",
+        "dbclusteridentifier",
+        "dbinstanceidentifier",
+    }
+)
 
 
 def _leaves(value: Any, field: str = "") -> Iterator[str]:

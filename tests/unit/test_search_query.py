@@ -99,11 +99,13 @@ def test_filters_become_conditions_and_a_date_range_means_showtimes() -> None:
     assert params["kind"] == "showtime" and params["city"] == "São Paulo" and params["genre"] == "sci-fi"
 
 
-def test_bad_date_ranges_are_refused() -> None:
-    with pytest.raises(BadSearchQuery, match="after"):
-        SearchRequest(text="x", date_from=date(2026, 2, 1), date_to=date(2026, 1, 1))
-    with pytest.raises(BadSearchQuery, match="showtimes only"):
-        SearchRequest(text="x", kind="movie", date_from=date(2026, 2, 1))
+def test_empty_date_ranges_are_valid_requests_that_select_nothing() -> None:
+    """'from' after 'to', or a date range on movies or cinemas (which have no start), is schema-valid: it is not
+    refused, and its SQL keeps both conditions, so it selects nothing."""
+    inverted, _ = statement("x", date_from=date(2026, 2, 1), date_to=date(2026, 1, 1))
+    assert "d.starts_at >= CAST(:date_from AS date)" in inverted and "(CAST(:date_to AS date) + 1)" in inverted
+    on_movies, params = statement("x", kind="movie", date_from=date(2026, 2, 1))
+    assert "d.starts_at >= CAST(:date_from AS date)" in on_movies and params["kind"] == "movie"
 
 
 def test_ranking_is_bounded_by_the_cap_unless_asked_not_to_be() -> None:
