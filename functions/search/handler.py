@@ -1,6 +1,7 @@
 """Search (challenge 14): GET /search over the tenant's movies, showtimes and cinemas; PUT /search/settings (staff)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -8,6 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BeforeValidator
 
 from marquee.core.env import load_env
 from marquee.http import ApiResolver
@@ -29,6 +31,18 @@ Text = Annotated[
 Filter = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
+def _iso_day(value: object) -> object:
+    """Only a calendar day as the schema's ``format: date`` says (2026-12-05): pydantic would also take "0" or
+    "1733356800" as a Unix timestamp, which the contract does not allow."""
+    if isinstance(value, str) and not ISO_DAY.match(value):
+        raise ValueError("must be a day as YYYY-MM-DD")
+    return value
+
+
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+Day = Annotated[date, BeforeValidator(_iso_day)]
+
+
 @app.get("/search")
 @tracer.capture_method
 def get_search(
@@ -36,8 +50,8 @@ def get_search(
     kind: Annotated[Literal["movie", "showtime", "cinema"] | None, Query()] = None,
     city: Filter = None,
     genre: Annotated[str | None, Query(pattern=r"^[a-z][a-z-]{0,31}$")] = None,
-    from_: Annotated[date | None, Query(alias="from", description="First day (UTC) of showtimes")] = None,
-    to: Annotated[date | None, Query(description="Last day (UTC) of showtimes, inclusive")] = None,
+    from_: Annotated[Day | None, Query(alias="from", description="First day (UTC) of showtimes")] = None,
+    to: Annotated[Day | None, Query(description="Last day (UTC) of showtimes, inclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
     cursor: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
 ) -> SearchResponse:

@@ -225,7 +225,7 @@ def test_a_changed_movie_is_searchable_as_soon_as_the_change_is_answered(corpus:
         ({"q": "bad\x00byte"}, 422),
         ({"q": "matrix", "cursor": "not-a-cursor"}, 400),
         ({"q": "matrix", "from": "2026-13-40"}, 422),
-        ({"q": "matrix", "from": "2026-12-10", "to": "2026-12-01"}, 422),
+        ({"q": "matrix", "to": "0"}, 422),  # a Unix timestamp is not a day
         ({"q": "matrix", "limit": "0"}, 422),
         ({"q": "matrix", "kind": "actor"}, 422),
         ({}, 422),
