@@ -73,7 +73,10 @@ def my_notifications(limit: Limit = 50) -> DeliveryLogResponse:
 
 @app.get("/notifications")
 @tracer.capture_method
-def tenant_notifications(limit: Limit = 50, customerId: Annotated[str | None, Query()] = None) -> DeliveryLogResponse:  # noqa: N803
+def tenant_notifications(
+    limit: Limit = 50,
+    customerId: Annotated[str | None, Query(min_length=1, max_length=128)] = None,  # noqa: N803
+) -> DeliveryLogResponse:
     tenant = current_tenant(app)
     return DeliveryLogResponse(items=logic.tenant_notifications(tenant, store_for(tenant), limit, customerId))
 
