@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from localcloud.activity import Activity
 from localcloud.lambda_ import event_invoke_config as invoke_configs
 from localcloud.lambda_ import worker_bootstrap
 
@@ -303,6 +304,7 @@ class LambdaRunner:
         self._async_queue: queue.Queue[_AsyncEvent | None] = queue.Queue()
         self._async_pending = 0
         self.destinations: Callable[[FunctionConfig, str, dict[str, Any]], None] | None = None
+        self.recorder: Activity | None = None  # localcloud/activity.py: what the console shows
         threading.Thread(target=self._ship_logs, name="log-shipper", daemon=True).start()
         for i in range(4):
             threading.Thread(target=self._async_loop, name=f"async-{i}", daemon=True).start()
@@ -551,9 +553,12 @@ class LambdaRunner:
                     config, worker, [f"INIT_REPORT Init Duration: 0 ms Phase: init Status: error {init_error}"]
                 )
                 init_error.setdefault("requestId", request_id)
-                return InvokeResult(request_id, json.dumps(init_error).encode(), "Unhandled", cold_start=True)
+                result = InvokeResult(request_id, json.dumps(init_error).encode(), "Unhandled", cold_start=True)
+                self._record(config, result, payload, time.time(), "error", [])
+                return result
         invocation = _Invocation(request_id, time.monotonic())
         worker.current = invocation
+        started_at = time.time()
         started = time.perf_counter()
         self.emit_log(config, worker.log_stream, f"START RequestId: {request_id} Version: {config.version}")
         deadline_ms = int(time.time() * 1000) + config.timeout * 1000
@@ -605,7 +610,28 @@ class LambdaRunner:
         self.emit_log(config, worker.log_stream, report)
         self._release(pool, worker, reusable=reusable)
         tail = "\n".join(invocation.lines)[-4096:]
-        return InvokeResult(request_id, body, function_error, tail, config.version, cold, duration)
+        result = InvokeResult(request_id, body, function_error, tail, config.version, cold, duration)
+        status = "ok" if function_error is None else "timeout" if message and "timeout" in message else "error"
+        self._record(config, result, payload, started_at, status, invocation.lines)
+        return result
+
+    def _record(
+        self, config: FunctionConfig, result: InvokeResult, payload: bytes, started: float, status: str, logs: list[str]
+    ) -> None:
+        if self.recorder is not None:
+            self.recorder.invocation(
+                function=config.name,
+                qualifier=config.qualifier,
+                version=config.version,
+                request_id=result.request_id,
+                started=started,
+                duration_ms=result.duration_ms,
+                cold=result.cold_start,
+                status=status,
+                event=payload,
+                response=result.payload,
+                logs=logs,
+            )
 
     # ---- async invoke ---------------------------------------------------------------------------------------------
     def invoke_async(
