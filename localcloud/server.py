@@ -5,6 +5,7 @@ Requests are dispatched by path:
 - ``/2015-03-31/functions/{name}/invocations``: Lambda Invoke, run on the runner;
 - ``POST /Execute``, ``/BatchExecute`` and the transaction paths, signed for ``rds-data``: the RDS Data API, on the
   local cloud's PostgreSQL (localcloud/rds);
+- ``/v1/registries...``, signed for ``schemas``: the EventBridge Schema Registry (localcloud/schemas);
 - ElastiCache serverless caches are moto's ElastiCache with the serverless operations added, each cache on a real
   Valkey server (localcloud/elasticache); clients connect to its endpoint directly, not through this port;
 - ``/_localcloud/...``: operations of the local cloud itself (health, stats, chaos, reset), then the extensions' admin
@@ -32,7 +33,7 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
-from localcloud import elasticache, extensions, patches, rds
+from localcloud import elasticache, extensions, patches, rds, schemas
 from localcloud.activity import Activity
 from localcloud.apigateway import front_door
 from localcloud.appconfig import api as appconfig_api
@@ -145,6 +146,7 @@ class LocalCloud:
             self.settings.state_dir, self.settings.postgres_url, namespace=str(self.settings.port)
         )
         self.rds.install()  # Aurora PostgreSQL clusters get a database on a real PostgreSQL, started on first use
+        self.schemas = schemas.SchemasService()  # the EventBridge Schema Registry, moto has none
         self.elasticache = elasticache.ElastiCacheService(self.settings.state_dir, self.settings.redis_url)
         self.elasticache.install()  # serverless caches get a real Valkey keyspace, started on first use
         self._components: list[Any] = []
@@ -213,6 +215,7 @@ class LocalCloud:
         self.runner.shutdown(grace_s=1.0)
         self.rds.reset()
         self.elasticache.reset()
+        self.schemas.reset()
         moto_api_backend.reset()
 
     def shutdown(self, deadline_s: float | None = None) -> bool:
@@ -294,6 +297,8 @@ class LocalCloud:
                 return self.appconfig(environ, start_response, _region(environ))
             if rds.is_data_api(environ, path):
                 return self.rds.data_api(environ, start_response)
+            if schemas.handles(environ, path):
+                return self.schemas(environ, start_response, _region(environ))
             return list(self.moto_app()(environ, start_response))
         finally:
             with self._http_cond:
@@ -377,8 +382,8 @@ class LocalCloud:
 
     def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
         if path == "/_localcloud/console" or path.startswith("/_localcloud/console/"):
-            answer: Iterable[bytes] = self.console_app()(environ, start_response)
-            return answer
+            page: Iterable[bytes] = self.console_app()(environ, start_response)
+            return page
         if path == "/_localcloud/health":
             if not (self._started and all(extensions.ready(e) for e in self.extensions)):
                 return _json(start_response, 503, {"status": "starting"})  # the port answers before the extensions
