@@ -6,7 +6,14 @@ The local cloud knows nothing of any app. An extension is an object with:
 - ``stop()``: called when the cloud shuts down, after its work has drained;
 - optionally ``admin(method, path, query)``: answers a request under ``/_localcloud/`` that the cloud does not serve
   itself, as ``(status, JSON body)``, or ``None`` to pass (then the next extension is asked, then 404);
-- optionally ``ready()``: health answers "starting" while any extension is not ready.
+- optionally ``ready()``: health answers "starting" while any extension is not ready;
+- optionally ``console_panels()``: panels the app adds to the web console (``/_localcloud/console/``), a list of
+  dicts, each with ``id`` (letters, digits, ``-``), ``title``, and one of:
+  - ``script``: the path of an ES module file on disk, served by the console at
+    ``/_localcloud/console/panels/<id>.js``; its ``render(element, console)`` draws the panel (``console.api(path)``
+    fetches JSON, ``console.post(path, body)`` sends a mutating request with the console's token);
+  - ``endpoint``: a ``/_localcloud/...`` path answering JSON (such as the extension's own admin route), shown as a
+    table (a list of objects) or as formatted JSON.
 
 Extensions are named as ``module:attr`` (``python -m localcloud --extension pkg.mod:Factory``) or given to
 ``Settings(extensions=[...])`` as objects or the same strings; ``attr`` is called without arguments to make one.
@@ -67,3 +74,11 @@ def admin(
         return None
     answer: tuple[int, Any] | None = handler(method, path, query)
     return answer
+
+
+def console_panels(extension: Extension) -> list[dict[str, Any]]:
+    """The extension's console panels (see the module's docstring), or [] when it adds none."""
+    panels = getattr(extension, "console_panels", None)
+    if not callable(panels):
+        return []
+    return list(panels() or [])

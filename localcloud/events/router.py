@@ -100,6 +100,37 @@ def _patch_rule() -> None:
 
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
     Rule.__init__ = __init__  # type: ignore[method-assign]
+    _record_put_events()
+
+
+def _record_put_events() -> None:
+    """Every PutEvents entry that got an EventId goes to the activity recorder (the console's Events page), matched
+    or not; the rules it matched were recorded by ``route`` inside moto's call."""
+    from moto.events.models import EventsBackend
+
+    original = EventsBackend.put_events
+
+    def put_events(self: EventsBackend, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        entries = original(self, events)
+        router: EventRouter | None = _state["router"]
+        recorder = router.runner.recorder if router is not None else None
+        if recorder is not None:
+            for event, entry in zip(events, entries, strict=False):
+                if "EventId" in entry:
+                    recorder.bus_event(
+                        event_id=entry["EventId"],
+                        bus=_bus_name(event.get("EventBusName")),
+                        source=str(event.get("Source")),
+                        detail_type=str(event.get("DetailType")),
+                        detail=event.get("Detail"),
+                    )
+        return entries
+
+    EventsBackend.put_events = put_events  # type: ignore[method-assign]
+
+
+def _bus_name(name_or_arn: str | None) -> str:
+    return (name_or_arn or "default").rsplit("/", 1)[-1]
 
 
 def _moto_send(rule: Any, target: dict[str, Any], event: dict[str, Any], transform_input: bool) -> None:
@@ -461,7 +492,11 @@ class EventRouter:
             return  # a schedule-only rule matches no event
         if not rule.event_pattern.matches_event(event):
             return
-        for target in list(rule.targets):
+        targets = list(rule.targets)
+        recorder = self.runner.recorder
+        if recorder is not None:
+            recorder.bus_rule(event, rule.event_bus_name, rule.arn, rule.name, [t["Arn"] for t in targets])
+        for target in targets:
             self._enqueue(_Delivery(rule, copy.deepcopy(target), copy.deepcopy(event), transform_input))
 
     def _enqueue(self, delivery: _Delivery, delay: float = 0.0) -> None:
@@ -492,6 +527,13 @@ class EventRouter:
         due.sort(key=lambda item: item[0])
         for when, rule in due:
             event = scheduled_event(rule, when)
+            recorder = self.runner.recorder
+            if recorder is not None:
+                recorder.bus_event(
+                    event_id=event["id"], bus=rule.event_bus_name, source="aws.events", detail_type="Scheduled Event",
+                    detail={}, when=when.timestamp(),
+                )  # fmt: skip
+                recorder.bus_rule(event, rule.event_bus_name, rule.arn, rule.name, [t["Arn"] for t in rule.targets])
             for target in list(rule.targets):
                 self._enqueue(_Delivery(rule, copy.deepcopy(target), event, True))
         return [rule.arn for _, rule in due]
@@ -536,7 +578,15 @@ class EventRouter:
         except DeliveryFailed as exc:
             self._failed(delivery, exc)
             return
+        self._outcome(delivery, "delivered")
         self._resolved()
+
+    def _outcome(self, delivery: _Delivery, status: str, error: str | None = None) -> None:
+        recorder = self.runner.recorder
+        if recorder is not None:
+            recorder.bus_target(
+                str(delivery.event.get("id")), delivery.rule.arn, delivery.target["Arn"], status, delivery.attempts, error
+            )
 
     def _failed(self, delivery: _Delivery, exc: DeliveryFailed) -> None:
         policy = delivery.target.get("RetryPolicy") or {}
@@ -550,9 +600,11 @@ class EventRouter:
             elif time.time() + delay - delivery.first_attempt > max_age:
                 condition = "MaximumEventAgeInSeconds"
             else:
+                self._outcome(delivery, "retrying", f"{exc.code}: {exc}")
                 self._queue.put(delivery, delay)
                 return
-        self._dead_letter(delivery, exc, condition)
+        dead_lettered = self._dead_letter(delivery, exc, condition)
+        self._outcome(delivery, "dead-lettered" if dead_lettered else "dropped", f"{exc.code}: {exc}")
         self._resolved()
 
     def _send(self, delivery: _Delivery) -> None:
@@ -622,12 +674,13 @@ class EventRouter:
         except botocore_error() as exc:
             raise DeliveryFailed("ServiceUnavailable", str(exc)) from exc
 
-    def _dead_letter(self, delivery: _Delivery, exc: DeliveryFailed, condition: str | None) -> None:
-        """The event goes to the target's DLQ with AWS's attributes; without a DLQ it is dropped (and logged)."""
+    def _dead_letter(self, delivery: _Delivery, exc: DeliveryFailed, condition: str | None) -> bool:
+        """The event goes to the target's DLQ with AWS's attributes; without a DLQ it is dropped (and logged).
+        True when the DLQ took it."""
         dlq = (delivery.target.get("DeadLetterConfig") or {}).get("Arn")
         if not dlq:
             log.warning("event %s dropped for target %s: %s", delivery.event.get("id"), delivery.target.get("Arn"), exc)
-            return
+            return False
         attributes = {
             "RULE_ARN": delivery.rule.arn,
             "TARGET_ARN": delivery.target["Arn"],
@@ -648,6 +701,8 @@ class EventRouter:
             )
         except client_errors() as error:
             log.warning("event %s lost: its dead-letter queue %s failed: %s", delivery.event.get("id"), dlq, error)
+            return False
+        return True
 
     def _client(self, service: str, region: str) -> Any:
         with self._clients_lock:
