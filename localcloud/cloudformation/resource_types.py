@@ -41,6 +41,7 @@ from .fillins import (
     cloudwatch,
     cognito,
     ec2,
+    elasticache,
     eventbridge,
     policies,
     rds,
@@ -84,6 +85,7 @@ FILL_INS: tuple[type[FillIn], ...] = (
     rds.DBCluster,
     rds.DBInstance,
     rds.SecretTargetAttachment,
+    elasticache.ServerlessCache,
 )
 
 CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"

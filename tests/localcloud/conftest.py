@@ -38,6 +38,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         extensions=[SIMULATORS],  # Marquee's simulated providers, as `marquee cloud up` runs the cloud
         # Aurora PostgreSQL: the embedded engine, or the server LOCALCLOUD_TEST_POSTGRES_URL names.
         postgres_url=os.environ.get("LOCALCLOUD_TEST_POSTGRES_URL") or None,
+        # ElastiCache Serverless: a valkey-server per cache, or databases of the server LOCALCLOUD_TEST_REDIS_URL names.
+        redis_url=os.environ.get("LOCALCLOUD_TEST_REDIS_URL") or None,
     )
     local = LocalCloud(settings).start()
     yield local
