@@ -92,9 +92,9 @@ def test_create_serverless_cache_answers_aws_shape_and_a_real_valkey_endpoint(el
     client.set("seat:A1", "held")
     assert client.get("seat:A1") == b"held"
     script = "redis.call('SET', KEYS[1], ARGV[1], 'NX'); return redis.call('INCRBY', KEYS[2], ARGV[2])"
-    assert client.eval(script, 2, "lock", "counter", "owner-1", 5) == 5
+    assert client.eval(script, 2, "lock", "counter", "owner-1", "5") == 5
     assert client.get("lock") == b"owner-1"
-    server = client.info("server")
+    server: dict[str, Any] = dict(client.info("server"))  # type: ignore[arg-type]
     assert "valkey_version" in server or "redis_version" in server
     client.close()
 
