@@ -438,6 +438,49 @@ def secrets_rotate(
         raise _fail(str(exc), code=2) from exc
 
 
+# ---- contracts --------------------------------------------------------------------------------------------------------
+contracts_app = typer.Typer(
+    help="Event and API contracts: compatibility check, release, schema registry.", no_args_is_help=True
+)
+app.add_typer(contracts_app, name="contracts")
+
+
+@contracts_app.command("check")
+def contracts_check() -> None:
+    """List every breaking change of the current contracts against the released ones (exit 1 if any)."""
+    from devkit.contracts import all_breaks
+
+    breaks = all_breaks()
+    for line in breaks:
+        console.print(f"[red]breaking:[/] {line}")
+    if breaks:
+        raise typer.Exit(1)
+    console.print("no breaking change against docs/contracts/released/")
+
+
+@contracts_app.command("release")
+def contracts_release(
+    accept_breaking: Annotated[
+        bool, typer.Option("--accept-breaking", help="Release even though a released contract breaks.")
+    ] = False,
+) -> None:
+    """Make the current event schemas and OpenAPI the released contracts (docs/contracts/released/)."""
+    from devkit.contracts import BreakingChange, release
+
+    try:
+        print(json.dumps(release(accept_breaking=accept_breaking), indent=2))
+    except BreakingChange as exc:
+        raise _fail(f"{exc}\nship it compatibly, or pass --accept-breaking once the deprecation window is over") from exc
+
+
+@contracts_app.command("publish")
+def contracts_publish() -> None:
+    """Publish every event type's schema to the running cloud's schema registry (marquee-events)."""
+    from devkit.contracts import publish
+
+    print(json.dumps(publish(_client("schemas", require_cloud().endpoint_url)), indent=2))
+
+
 # ---- demo -------------------------------------------------------------------------------------------------------------
 @app.command("demo")
 def demo(port: PortOption = 4566) -> None:

@@ -357,3 +357,108 @@ def release(*, accept_breaking: bool = False) -> dict[str, Any]:
     shutil.copyfile(OPENAPI_FILE, RELEASED_OPENAPI_FILE)
     after = set(read_event_schemas(RELEASED_EVENTS_DIR))
     return {"added": sorted(after - before), "dropped": sorted(before - after), "acceptedBreaks": breaks}
+
+
+# ---- what travels on the bus: the envelope with one type's data -------------------------------------------------------
+DATA_KEYS_DROPPED = ("$schema", "$id", "$defs", "x-event-type", "x-event-version")
+
+
+def envelope_schema(name: str, document: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a whole ``name`` event as it travels (the EventBridge ``detail``): the envelope
+    (``marquee.messaging.events.Envelope``, every field present, as ``to_json`` writes them) with ``type`` and
+    ``version`` fixed and ``data`` this type's schema, which goes under ``$defs`` with the definitions it uses."""
+    from devkit.layer import use_layer
+
+    use_layer()
+    from marquee.messaging.events import Envelope
+
+    envelope: dict[str, Any] = Envelope.model_json_schema(by_alias=True, mode="serialization")
+    properties = dict(envelope["properties"])
+    properties["type"] = {"const": name, "type": "string"}
+    properties["version"] = {"const": document["x-event-version"], "type": "integer"}
+    properties["data"] = {"$ref": f"#/$defs/{name}"}
+    data = {k: v for k, v in document.items() if k not in DATA_KEYS_DROPPED}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"urn:marquee:event-envelope:{name}:v{document['x-event-version']}",
+        "title": f"{name} event",
+        "description": f"The {name} event as it travels on the bus (the EventBridge detail): the envelope, its data.",
+        "type": "object",
+        "properties": properties,
+        "required": list(properties),
+        "$defs": {**document.get("$defs", {}), name: data},
+        "x-event-type": name,
+        "x-event-version": document["x-event-version"],
+    }
+
+
+def to_draft4(schema: Any) -> Any:
+    """A 2020-12 schema as JSON Schema draft 4, the registry's ``JSONSchemaDraft4``: ``$defs`` become ``definitions``
+    (and their references follow), ``const`` an ``enum`` of one, a numeric ``exclusiveMinimum``/``exclusiveMaximum``
+    the draft-4 pair of bound and boolean, ``$id`` ``id``."""
+    if isinstance(schema, list):
+        return [to_draft4(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "$schema":
+            converted[key] = "http://json-schema.org/draft-04/schema#"
+        elif key == "$id":
+            converted["id"] = value
+        elif key == "$defs":
+            converted["definitions"] = {name: to_draft4(sub) for name, sub in value.items()}
+        elif key == "$ref" and isinstance(value, str):
+            converted[key] = value.replace("#/$defs/", "#/definitions/")
+        elif key == "const":
+            converted["enum"] = [value]
+        elif key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            converted["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            converted[key] = True
+        elif key in ("properties", "patternProperties", "dependentSchemas"):
+            converted[key] = {name: to_draft4(sub) for name, sub in value.items()}
+        else:
+            converted[key] = to_draft4(value)
+    return converted
+
+
+def registry_content(name: str, document: Mapping[str, Any]) -> str:
+    """The text published for ``name``: its envelope schema in draft 4, keys sorted (the same schema, the same text)."""
+    return json.dumps(to_draft4(envelope_schema(name, document)), sort_keys=True, separators=(",", ":"))
+
+
+# ---- the schema registry ----------------------------------------------------------------------------------------------
+def publish(
+    client: Any, documents: Mapping[str, Mapping[str, Any]] | None = None, *, registry: str = REGISTRY_NAME
+) -> dict[str, dict[str, str]]:
+    """Publish every event type's schema to the EventBridge schema registry ``registry`` (created if missing) with
+    the boto3 ``schemas`` client ``client``: CreateSchema for a new type, UpdateSchema when its content differs from
+    the latest version, nothing when it is the same, so an unchanged schema never makes a version. Returns, by type,
+    ``{"action": "created" | "updated" | "unchanged", "version": ...}``."""
+    documents = current_event_schemas() if documents is None else documents
+    try:
+        client.create_registry(
+            RegistryName=registry, Description="Marquee's domain events: the detail of each type on the bus"
+        )
+    except client.exceptions.ConflictException:
+        pass
+    published: dict[str, dict[str, str]] = {}
+    for name, document in sorted(documents.items()):
+        content = registry_content(name, document)
+        description = f"{name} v{document['x-event-version']} (docs/events/{name}{SCHEMA_SUFFIX})"
+        try:
+            latest = client.describe_schema(RegistryName=registry, SchemaName=name)
+        except client.exceptions.NotFoundException:
+            created = client.create_schema(
+                RegistryName=registry, SchemaName=name, Type="JSONSchemaDraft4", Content=content, Description=description
+            )
+            published[name] = {"action": "created", "version": created["SchemaVersion"]}
+            continue
+        if latest.get("Content") == content and latest.get("Type") == "JSONSchemaDraft4":
+            published[name] = {"action": "unchanged", "version": latest["SchemaVersion"]}
+            continue
+        updated = client.update_schema(
+            RegistryName=registry, SchemaName=name, Type="JSONSchemaDraft4", Content=content, Description=description
+        )
+        published[name] = {"action": "updated", "version": updated["SchemaVersion"]}
+    return published

@@ -194,4 +194,9 @@ def deploy(
     migrations = migrate(endpoint_url, outputs_file)
     if not quiet:
         print(f"migrations: applied {migrations.get('applied')}, already applied {migrations.get('already')}")
+    from devkit.contracts import publish  # the event schemas, into the schema registry (a version per change)
+
+    schemas = publish(local_client("schemas", endpoint_url))
+    if not quiet:
+        print(f"event schemas: {sorted(n for n, s in schemas.items() if s['action'] != 'unchanged') or 'unchanged'}")
     return DeployResult(time.perf_counter() - started, bootstrapped, outputs_file, migrations)
