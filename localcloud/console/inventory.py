@@ -212,4 +212,5 @@ def state_machines() -> list[dict[str, Any]]:
 
 
 def _execution_status(execution: Any) -> Any:
-    return getattr(execution, "exec_status", None) or getattr(execution, "status", None)
+    status = getattr(execution, "exec_status", None) or getattr(execution, "status", None)
+    return getattr(status, "value", status)  # the interpreter's is an enum

@@ -20,7 +20,8 @@ FAILURE_SUFFIXES = ("Failed", "TimedOut", "Aborted")
 
 
 def _status(execution: Any) -> str:
-    return str(getattr(execution, "exec_status", None) or getattr(execution, "status", ""))
+    status = getattr(execution, "exec_status", None) or getattr(execution, "status", "")
+    return str(getattr(status, "value", status))  # the interpreter's is an enum
 
 
 def _arn(execution: Any) -> str:
