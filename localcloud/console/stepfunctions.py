@@ -94,10 +94,15 @@ def _event(event: dict[str, Any]) -> dict[str, Any]:
     details = {k: v for k, v in event.items() if k.endswith("EventDetails")}
     return {
         "id": event.get("id"),
-        "type": event.get("type"),
+        "type": _kind(event),
         "timestamp": _iso(event.get("timestamp")),
         "details": next(iter(details.values()), None),
     }
+
+
+def _kind(event: dict[str, Any]) -> str:
+    kind = event.get("type", "")
+    return str(getattr(kind, "value", kind))  # the interpreter's HistoryEventType is a str enum
 
 
 def outcomes(history: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -105,7 +110,7 @@ def outcomes(history: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     states: dict[str, dict[str, Any]] = {}
     stack: list[str] = []  # states entered and not yet exited (Parallel and Map nest)
     for event in history:
-        kind = str(event.get("type", ""))
+        kind = _kind(event)
         if kind.endswith("StateEntered"):
             details = event.get("stateEnteredEventDetails") or {}
             name = str(details.get("name"))
