@@ -33,7 +33,7 @@ demo: setup
 test: setup
 	@mkdir -p .cache
 	@$(PY) -m pytest tests/e2e > .cache/e2e.log 2>&1 & e2e=$$!; \
-	$(PY) -m pytest tests/unit tests/integration tests/infra tests/localcloud; others=$$?; \
+	$(PY) -m pytest tests/unit tests/integration tests/infra tests/localcloud tests/contracts; others=$$?; \
 	wait $$e2e; e2e_status=$$?; \
 	echo "==================== tests/e2e (ran beside the tiers above) ===================="; cat .cache/e2e.log; \
 	echo "make test: other tiers exit $$others, e2e exit $$e2e_status"; \

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-TIERS = ("unit", "integration", "infra", "localcloud", "e2e")
+TIERS = ("unit", "integration", "infra", "localcloud", "contracts", "e2e")
 _seconds: defaultdict[str, float] = defaultdict(float)
 _tests: defaultdict[str, set[str]] = defaultdict(set)
 
