@@ -43,11 +43,19 @@ def _key(entity: str = "catalog") -> CacheKey:
     return CacheKey("tenant-1", entity, f"item-{uuid.uuid4().hex[:6]}")
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Origin:
     """A fake origin that counts its loads and the most calls it ever had at once."""
 
-    def __init__(self, value: Any = "v1", seconds: float = 0.0) -> None:
-        self.value, self.seconds = value, seconds
+    def __init__(self, value: Any = "v1", seconds: float = 0.0, clock: Clock | None = None) -> None:
+        self.value, self.seconds, self.clock = value, seconds, clock  # a fake clock is advanced by ``seconds``
         self.loads = self.current = self.max_concurrent = 0
         self._lock = threading.Lock()
 
@@ -57,19 +65,14 @@ class Origin:
             self.current += 1
             self.max_concurrent = max(self.max_concurrent, self.current)
         try:
-            time.sleep(self.seconds)
+            if self.clock is not None:
+                self.clock.now += self.seconds
+            else:
+                time.sleep(self.seconds)
             return self.value
         finally:
             with self._lock:
                 self.current -= 1
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _run_threads(count: int, target: Any) -> list[Any]:
@@ -197,10 +200,10 @@ def test_xfetch_recomputes_early_near_expiry_and_never_far_from_it(client: valke
     clock, key = Clock(), _key()
     policy = CachePolicy(ttl_s=60, jitter=0, xfetch_beta=1.0)
     cache = CacheAside(client, policy=policy, clock=clock, rng=random.Random(7))  # noqa: S311
-    origin = Origin("v", seconds=0.05)
+    origin = Origin("v", seconds=0.05, clock=clock)
     cache.get(key, origin)
     entry = Entry.decode(client.get(key.data_key(cache.namespace, 0)))  # type: ignore[arg-type]
-    assert entry.delta >= 0.05
+    assert math.isclose(entry.delta, 0.05)  # the compute time, stored with the value
 
     clock.now = entry.fresh_until - 30  # far: probability exp(-30 / delta) ~ 0
     for _ in range(200):

@@ -245,7 +245,7 @@ class CacheAside:
         return outcome, (reply[1] if outcome == "value" else None), None
 
     def _load_and_publish(self, data_key: str, token: str, load: Callable[[], T | None]) -> T | None:
-        started = time.monotonic()
+        started = self.clock()  # delta on the same clock as the expiry it is compared with (a fake one in tests)
         try:
             value = load()
         except BaseException:
@@ -255,7 +255,7 @@ class CacheAside:
                 pass  # the lease expires by itself
             raise
         self._count("origin_load")
-        delta = time.monotonic() - started
+        delta = max(0.0, self.clock() - started)
         if value is None:
             ttl = self._jittered(self.policy.negative_ttl_s)
             entry, keep_s = Entry(None, delta, self.clock() + ttl, negative=True), ttl
