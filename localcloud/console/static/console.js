@@ -18,7 +18,7 @@ function el(tag, props = {}, ...children) {
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -28,7 +28,7 @@ function el(tag, props = {}, ...children) {
 function svg(tag, attrs = {}, ...children) {
   const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
   for (const [key, value] of Object.entries(attrs)) if (value !== undefined && value !== null) node.setAttribute(key, value);
-  for (const child of children.flat()) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  for (const child of children.flat(Infinity)) if (child) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   return node;
 }
 
@@ -82,7 +82,7 @@ function card(title, count, ...content) {
 }
 
 function kv(pairs) {
-  return el("dl", { class: "kv" }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== "").map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
+  return el("dl", { class: "kv" }, pairs.filter(([, v]) => v !== undefined && v !== null && v !== "").flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
 }
 
 function notice(text, kind = "") { return el("div", { class: `notice ${kind}`, text }); }
@@ -127,9 +127,10 @@ const pages = {
       node: el("div", {},
         card("Stacks", data.stacks.length, stacks),
         card("Functions", data.functions.length, functions),
-        el("div", { class: "grid2" }, card("Queues", data.queues.length, queues), card("Tables", data.tables.length, tables)),
+        card("Queues", data.queues.length, queues),
+        el("div", { class: "grid2" }, card("Tables", data.tables.length, tables), card("State machines", data.stateMachines.length, machines)),
         card("Buses and rules", data.buses.length, table(["Bus", "Rule", "State", "Pattern or schedule", "Targets"], rules, "No rules.")),
-        el("div", { class: "grid2" }, card("State machines", data.stateMachines.length, machines), card("Data engines", null, engines))),
+        card("Data engines", null, engines)),
       refreshOnNotes: 1000,
     };
   },
@@ -356,14 +357,15 @@ function drawGraph(graph, onSelect) {
 
 function showState(container, node, graph) {
   if (graph) graph.querySelector(`[data-state="${CSS.escape(node.name)}"]`)?.classList.add("selected");
-  container.replaceChildren(
+  container.replaceChildren(...[
     el("h3", {}, node.name, " ", badge(node.status)),
     kv([["Type", node.type], ["Attempts", node.attempts ? String(node.attempts) : null], ["Retries", node.retries ? String(node.retries) : null],
       ["Error", node.error], ["Cause", node.cause]]),
     node.retry ? [el("h3", { text: "Retry" }), el("pre", { text: pretty(node.retry) })] : null,
     node.catch ? [el("h3", { text: "Catch" }), el("pre", { text: pretty(node.catch) })] : null,
     el("h3", { text: "Input" }), el("pre", { class: "state-input", text: pretty(node.input) || "(not run)" }),
-    el("h3", { text: "Output" }), el("pre", { class: "state-output", text: pretty(node.output) || "(none)" }));
+    el("h3", { text: "Output" }), el("pre", { class: "state-output", text: pretty(node.output) || "(none)" }),
+  ].flat().filter(Boolean));
 }
 
 // ---- routing and live updates -----------------------------------------------------------------------------------------
