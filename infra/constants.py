@@ -184,3 +184,24 @@ NOTIFICATIONS_SETTINGS = {
     "BREAKER_PROBE_LEASE_MS": "5000",
 }
 NOTIFICATIONS_LOG_PAGE_SIZE = 50
+
+# CQRS read models (challenge 5), docs/patterns/05-cqrs.md: the projected event types reach one SQS FIFO queue through
+# a router (message group = tenant#aggregate id), and one projector writes every read model. A test checks this list
+# against the projector's own (marquee.projections.projector.PROJECTED_TYPES).
+PROJECTED_EVENT_TYPES = [
+    "CinemaOpened",
+    "HoldCreated",
+    "HoldReleased",
+    "MovieChanged",
+    "OrderConfirmed",
+    "OrderFailed",
+    "OrderPlaced",
+    "SeatsReleased",
+    "SeatsReserved",
+    "ShowtimeScheduled",
+]
+PROJECTIONS_QUEUE_NAME = "marquee-projections.fifo"
+PROJECTIONS_DLQ_NAME = "marquee-projections-dlq.fifo"
+PROJECTOR_TIMEOUT = Duration.seconds(30)
+PROJECTIONS_MAX_RECEIVE_COUNT = 5
+OUTPUT_PROJECTIONS_DLQ_URL = "ProjectionsDlqUrl"

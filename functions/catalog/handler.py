@@ -1,4 +1,5 @@
-"""Catalog: staff create cinemas, auditoriums, movies, showtimes; customers list showtimes and read seat maps."""
+"""Catalog: staff create cinemas, auditoriums, movies, showtimes; customers read seat maps (the listing is a read model:
+GET /showtimes is the queries function's)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from typing import Annotated
@@ -22,7 +23,6 @@ from .models import (
     MovieRequest,
     MovieResponse,
     ShowtimeDetail,
-    ShowtimeList,
     ShowtimeRequest,
     ShowtimeSummary,
     SuggestionResponse,
@@ -66,15 +66,6 @@ def put_movie(movieId: MovieId, body: MovieRequest) -> MovieResponse:  # noqa: N
 @tracer.capture_method
 def post_showtime(body: ShowtimeRequest) -> tuple[ShowtimeSummary, int]:
     return logic.create_showtime(body, tenant=current_tenant(app), env=env), 201
-
-
-@app.get("/showtimes")
-@tracer.capture_method
-def get_showtimes(
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> ShowtimeList:
-    return logic.list_showtimes(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor)
 
 
 @app.get("/showtimes/<showtimeId>")

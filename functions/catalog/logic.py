@@ -1,18 +1,17 @@
-"""Catalog logic: staff create cinemas, auditoriums, movies and showtimes; anyone lists and reads showtimes."""
+"""Catalog logic: staff create cinemas, auditoriums, movies and showtimes; anyone reads a showtime's live seat map.
+
+Each write also writes its event (``marquee.booking.catalog``); the listing and the search documents are read models
+built from those events (GET /showtimes is served by the queries function, GET /search by search)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
 from marquee.booking import catalog
 from marquee.booking.seats import now_ms
 from marquee.core import flags
-from marquee.relational.client import data_api
-from marquee.relational.errors import RelationalError
-from marquee.search import documents
 from marquee.tenancy.tenant import TenantContext
 
 from . import suggestions
@@ -27,7 +26,6 @@ from .models import (
     SeatCounts,
     SeatOut,
     ShowtimeDetail,
-    ShowtimeList,
     ShowtimeRequest,
     ShowtimeSummary,
     SuggestionResponse,
@@ -35,15 +33,6 @@ from .models import (
 
 STAFF = "staff"
 logger = Logger(child=True)
-
-
-def _index(what: str, write: Callable[[], None]) -> None:
-    """Write a search document after the catalog write (a dual write; see marquee.search.documents). DynamoDB is the
-    source of truth: if the index write fails, the request still succeeds, and the miss is logged as an error."""
-    try:
-        write()
-    except RelationalError:
-        logger.exception("search document not written", extra={"document": what})
 
 
 def _details(request: MovieRequest) -> catalog.MovieDetails:
@@ -56,26 +45,11 @@ def _details(request: MovieRequest) -> catalog.MovieDetails:
     )
 
 
-def _index_movie(movie: catalog.Movie, *, tenant: TenantContext, env: CatalogEnv) -> None:
-    document = documents.MovieDocument(
-        movie_id=movie.movie_id,
-        title=movie.title,
-        original_title=movie.original_title,
-        cast=movie.cast,
-        director=movie.director,
-        synopsis=movie.synopsis,
-        genres=movie.genres,
-    )
-    _index(movie.movie_id, lambda: documents.index_movie(data_api(env), tenant, document))
-
-
 def create_cinema(request: CinemaRequest, *, tenant: TenantContext, env: CatalogEnv) -> CinemaResponse:
     tenant.require_group(STAFF)
     cinema = catalog.create_cinema(
         tenant, name=request.name, city=request.city, table_name=env.table_name, client=env.dynamodb_for(tenant)
     )
-    document = documents.CinemaDocument(cinema_id=cinema.cinema_id, name=cinema.name, city=cinema.city)
-    _index(cinema.cinema_id, lambda: documents.index_cinema(data_api(env), tenant, document))
     return CinemaResponse(cinema_id=cinema.cinema_id, name=cinema.name, city=cinema.city)
 
 
@@ -106,7 +80,6 @@ def create_movie(request: MovieRequest, *, tenant: TenantContext, env: CatalogEn
         table_name=env.table_name,
         client=env.dynamodb_for(tenant),
     )
-    _index_movie(movie, tenant=tenant, env=env)
     return MovieResponse(**movie.model_dump())
 
 
@@ -121,7 +94,6 @@ def update_movie(movie_id: str, request: MovieRequest, *, tenant: TenantContext,
         table_name=env.table_name,
         client=env.dynamodb_for(tenant),
     )
-    _index_movie(movie, tenant=tenant, env=env)
     return MovieResponse(**movie.model_dump())
 
 
@@ -138,24 +110,7 @@ def create_showtime(request: ShowtimeRequest, *, tenant: TenantContext, env: Cat
         table_name=env.table_name,
         client=client,
     )
-    auditorium = catalog.get_auditorium(tenant, showtime.auditorium_id, table_name=env.table_name, client=client)
-    if auditorium is not None:
-        document = documents.ShowtimeDocument(
-            showtime_id=showtime.showtime_id,
-            movie_id=showtime.movie_id,
-            cinema_id=auditorium.cinema_id,
-            title=showtime.title or "",
-            starts_at=showtime.starts_at,
-        )
-        _index(showtime.showtime_id, lambda: documents.index_showtime(data_api(env), tenant, document))
     return ShowtimeSummary(**showtime.model_dump())
-
-
-def list_showtimes(*, tenant: TenantContext, env: CatalogEnv, limit: int, cursor: str | None) -> ShowtimeList:
-    showtimes, next_cursor = catalog.list_showtimes(
-        tenant, table_name=env.table_name, limit=limit, after=cursor, client=env.dynamodb_for(tenant)
-    )
-    return ShowtimeList(items=[ShowtimeSummary(**s.model_dump()) for s in showtimes], next_cursor=next_cursor)
 
 
 def get_showtime(showtime_id: str, *, tenant: TenantContext, env: CatalogEnv) -> ShowtimeDetail:

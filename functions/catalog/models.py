@@ -9,7 +9,6 @@ from pydantic import AwareDatetime, Field, StrictInt, StringConstraints
 
 from marquee.core.models import CamelRequest
 from marquee.core.money import Money
-from marquee.relational.client import RelationalEnv
 from marquee.tenancy.tenant_session import TenantDataEnv
 
 # No control characters in catalog text: it is searched (PostgreSQL refuses NUL) and shown to customers.
@@ -25,7 +24,7 @@ EntityId = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}_[0-9a-f]{16}$")]
 SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
 
 
-class CatalogEnv(TenantDataEnv, RelationalEnv):
+class CatalogEnv(TenantDataEnv):
     default_hold_lease_seconds: int = Field(ge=30, le=3600)
 
 
@@ -95,11 +94,6 @@ class ShowtimeSummary(CamelRequest):
     starts_at: datetime
     price: Money
     hold_lease_seconds: int
-
-
-class ShowtimeList(CamelRequest):
-    items: list[ShowtimeSummary]
-    next_cursor: str | None
 
 
 class SeatOut(CamelRequest):

@@ -1,17 +1,15 @@
 """Search (challenge 14): GET /search over the tenant's movies, showtimes and cinemas; PUT /search/settings (staff)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
-import re
-from datetime import date
 from typing import Annotated, Literal
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BeforeValidator
 
 from marquee.core.env import load_env
+from marquee.core.models import IsoDay as Day
 from marquee.http import ApiResolver
 from marquee.search.query import MAX_CHARS
 from marquee.tenancy.tenant import current_tenant
@@ -29,18 +27,6 @@ Text = Annotated[
     str, Query(min_length=1, max_length=MAX_CHARS, description='websearch syntax: words, "a phrase", or, -word')
 ]
 Filter = Annotated[str | None, Query(min_length=1, max_length=64)]
-
-
-def _iso_day(value: object) -> object:
-    """Only a calendar day as the schema's ``format: date`` says (2026-12-05): pydantic would also take "0" or
-    "1733356800" as a Unix timestamp, which the contract does not allow."""
-    if isinstance(value, str) and not ISO_DAY.match(value):
-        raise ValueError("must be a day as YYYY-MM-DD")
-    return value
-
-
-ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-Day = Annotated[date, BeforeValidator(_iso_day)]
 
 
 @app.get("/search")

@@ -1,4 +1,5 @@
-"""Catalog capability: cinemas, auditoriums, movies, showtimes (+ seat items) and seat maps, tenant-scoped."""
+"""Catalog capability: cinemas, auditoriums, movies, showtimes (+ seat items) and seat maps, tenant-scoped. Every write
+also writes its event to the outbox; listings and search are read models built from them (infra/constructs/projections.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
-from infra.constructs.database import Database
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.function import PythonFunction
 from infra.constructs.tenant_access import TenantAccess
@@ -25,14 +25,13 @@ class Catalog(Construct):
         target: str,
         tenant_access: TenantAccess,
         flags: FeatureFlags,
-        database: Database,
     ) -> None:
         super().__init__(scope, construct_id)
         self.handler = PythonFunction(
             self,
             "Handler",
             name="catalog",
-            description="Catalog: staff create cinemas/auditoriums/movies/showtimes; anyone reads showtimes + seat maps",
+            description="Catalog: staff create cinemas/auditoriums/movies/showtimes; anyone reads seat maps",
             layer=layer,
             target=target,
             memory_size=512,
@@ -40,19 +39,16 @@ class Catalog(Construct):
             environment={
                 "DEFAULT_HOLD_LEASE_SECONDS": str(constants.HOLD_LEASE_DEFAULT_SECONDS),
                 **flags.environment_variables,  # seat_suggestions_v2: a percentage rollout per customer
-                **database.environment,  # the search documents it writes after each catalog write (challenge 14)
             },
         )
         tenant_access.grant_to(self.handler)
         flags.grant_read(self.handler.function)
-        database.grant_data_api(self.handler.function)
         for method, path in (
             ("POST", "/cinemas"),
             ("POST", "/auditoriums"),
             ("POST", "/movies"),
             ("PUT", "/movies/{movieId}"),
             ("POST", "/showtimes"),
-            ("GET", "/showtimes"),
             ("GET", "/showtimes/{showtimeId}"),
             ("GET", "/showtimes/{showtimeId}/suggestions"),
         ):

@@ -21,6 +21,7 @@ from infra.constructs.orders import Orders
 from infra.constructs.outbox import Outbox
 from infra.constructs.payments import Payments
 from infra.constructs.platform import Platform
+from infra.constructs.projections import Projections
 from infra.constructs.search import Search
 from infra.constructs.seat_holds import SeatHolds
 from infra.constructs.secret_rotation import SecretRotation
@@ -80,9 +81,13 @@ class MarqueeStack(Stack):
             tenant_access=tenant_access,
         )
 
-        # Aurora PostgreSQL (Data API only): search documents (challenge 14), written by the catalog, read by search.
+        # Aurora PostgreSQL (Data API only): the read models (challenge 5) and the search documents (challenge 14), built
+        # by the projector from the outbox events; read by the queries and search functions.
         database = Database(self, "Database", layer=layer, target=target)
         Search(self, "Search", api=api, layer=layer, target=target, database=database)
+        projections = Projections(
+            self, "Projections", api=api, layer=layer, target=target, database=database, event_bus=platform.event_bus
+        )
 
         # Booking core: catalog and seat holds use tenant-scoped sessions too; the outbox relays every booking event.
         Catalog(
@@ -93,7 +98,6 @@ class MarqueeStack(Stack):
             target=target,
             tenant_access=tenant_access,
             flags=flags,
-            database=database,
         )
         SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
         Outbox(
@@ -161,6 +165,7 @@ class MarqueeStack(Stack):
             constants.OUTPUT_DB_CLUSTER_ARN: database.cluster.cluster_arn,
             constants.OUTPUT_DB_SECRET_ARN: database.secret.secret_arn,
             constants.OUTPUT_DB_NAME: constants.DB_NAME,
+            constants.OUTPUT_PROJECTIONS_DLQ_URL: projections.dlq.queue_url,
             constants.OUTPUT_MIGRATE_FUNCTION_NAME: database.migrate.function.function_name,
         }
         local_endpoint = self.node.try_get_context(constants.LOCAL_ENDPOINT_CONTEXT_KEY)

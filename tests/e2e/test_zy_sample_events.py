@@ -18,7 +18,10 @@ import pytest
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 # Folders whose events go to more than one deployed function: file-name prefix -> the function's service name.
-SERVICES_BY_PREFIX = {"notifications": {"router_": "notifications_router", "worker_email_": "notifications_email"}}
+SERVICES_BY_PREFIX = {
+    "notifications": {"router_": "notifications_router", "worker_email_": "notifications_email"},
+    "projector": {"router_": "projections_router", "project_": "projector"},
+}
 # The rotation steps only make sense in Secrets Manager's order.
 ROTATION_ORDER = ["create_secret.json", "set_secret.json", "test_secret.json", "finish_secret.json"]
 BUILTIN_ERRORS = {

@@ -22,6 +22,7 @@ PUBLIC_ROUTES = {
 }
 
 OUTPUTS = {
+    "ProjectionsDlqUrl",
     "ApiId",
     "ApiUrl",
     "StageName",
@@ -276,7 +277,13 @@ def test_only_the_database_users_get_the_data_api_and_no_function_is_in_a_vpc(re
         actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}
         if any(a.startswith("rds-data:") for a in actions):
             users |= {r["Ref"].split("Role")[0] for r in policy["Properties"]["Roles"]}
-    assert {u.split("Handler")[0].split("Migrate")[0] for u in users} == {"Catalog", "Search", "Database"}
+    # the read side (queries, search), the projector that writes it, and the migrations; the catalog writes DynamoDB only
+    assert {u.split("Handler")[0].split("Migrate")[0] for u in users} == {
+        "Search",
+        "Database",
+        "ProjectionsProjector",
+        "ProjectionsQueries",
+    }
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:

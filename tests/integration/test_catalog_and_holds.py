@@ -7,6 +7,7 @@ import json
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 
 from .conftest import Invocation, Platform, invoke, load_event, load_function, only_tenant_sessions, use_tenant_role
@@ -16,11 +17,6 @@ from .conftest import Invocation, Platform, invoke, load_event, load_function, o
 def functions(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> dict[str, ModuleType]:
     use_tenant_role(platform.table_name, monkeypatch)
     monkeypatch.setenv("DEFAULT_HOLD_LEASE_SECONDS", "600")
-    # The search documents' Data API target: moto's rds-data answers canned results (tests/e2e/test_search.py covers
-    # the real write path on the local cloud's PostgreSQL).
-    monkeypatch.setenv("DB_CLUSTER_ARN", "arn:aws:rds:us-east-1:123456789012:cluster:marquee")
-    monkeypatch.setenv("DB_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:123456789012:secret:marquee-db")
-    monkeypatch.setenv("DB_NAME", "marquee")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "catalog")
     catalog = load_function("catalog")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "holds")
@@ -83,9 +79,54 @@ def test_staff_create_a_showtime_whose_seat_map_shows_every_seat_state(functions
     assert len(states) == 8 * 12
     assert states["A1"] == "unavailable" and states["C5"] == "held" and states["C7"] == "free"
     assert detail.body["counts"] == {"free": 92, "held": 2, "sold": 0, "unavailable": 2}
-    listing = call(functions["catalog"], "catalog/list_showtimes.json")
-    assert [s["showtimeId"] for s in listing.body["items"]] == [showtime]
-    assert listing.body["items"][0]["price"] == {"amount": 1250, "currency": "EUR"}
+
+
+def test_each_catalog_write_puts_its_event_in_the_outbox_in_the_same_transaction(
+    functions: dict[str, ModuleType], platform: Platform
+) -> None:
+    """CinemaOpened, MovieChanged (revision 1, then 2 on a PUT) and ShowtimeScheduled: what the read models and the
+    search documents are built from (challenge 5)."""
+    showtime = make_showtime(functions)
+    ddb = boto3.client("dynamodb")
+    items = ddb.scan(
+        TableName=platform.table_name,
+        FilterExpression="sk = :outbox",
+        ExpressionAttributeValues={":outbox": {"S": "OUTBOX"}},
+    )["Items"]
+    events = [json.loads(i["envelope"]["S"]) for i in items]
+    by_type = {e["type"]: e for e in events}
+    assert {"CinemaOpened", "MovieChanged", "ShowtimeScheduled"} <= set(by_type)
+    scheduled = by_type["ShowtimeScheduled"]["data"]
+    assert scheduled["showtimeId"] == showtime
+    assert scheduled["capacity"] == 8 * 12 - 2  # the auditorium's seats less its two unavailable ones
+    assert scheduled["price"] == {"amount": 1250, "currency": "EUR"}
+    assert scheduled["cinemaName"] and scheduled["city"]
+    movie_id = scheduled["movieId"]
+    assert by_type["MovieChanged"]["data"]["revision"] == 1
+
+    updated = call(
+        functions["catalog"],
+        "catalog/create_movie.json",
+        body={"title": "Renamed", "runtimeMinutes": 100},
+    )
+    assert updated.status == 201  # another movie; now replace the first one twice
+    for title in ("Second cut", "Third cut"):
+        event = load_event("catalog/create_movie.json")
+        event.update(httpMethod="PUT", resource="/movies/{movieId}", path=f"/movies/{movie_id}")
+        event["pathParameters"] = {"movieId": movie_id}
+        event["body"] = json.dumps({"title": title, "runtimeMinutes": 100})
+        assert invoke(functions["catalog"], event).status == 200
+    items = ddb.scan(
+        TableName=platform.table_name,
+        FilterExpression="sk = :outbox AND event_type = :t",
+        ExpressionAttributeValues={":outbox": {"S": "OUTBOX"}, ":t": {"S": "MovieChanged"}},
+    )["Items"]
+    revisions = sorted(
+        (e["data"]["revision"], e["data"]["title"])
+        for e in (json.loads(i["envelope"]["S"]) for i in items)
+        if e["data"]["movieId"] == movie_id
+    )
+    assert [r for r, _ in revisions] == [1, 2, 3] and revisions[-1][1] == "Third cut"
 
 
 def test_catalog_and_holds_reach_the_table_only_through_the_tenant_session(

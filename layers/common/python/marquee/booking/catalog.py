@@ -1,8 +1,13 @@
 """Catalog data access: cinemas, auditoriums, movies, showtimes (with their seat items) and the showtime index.
 
 Every function takes the caller's ``TenantContext`` and builds every key from it (docs/booking-data-model.md). A
-showtime is written in two steps: its seat items first (BatchWriteItem, 25 per call), then the showtime item and its
-index entry in ONE transaction, so a showtime is listed only once all its seats exist.
+showtime is written in two steps: its seat items first (BatchWriteItem, 25 per call), then the showtime item, its
+index entry and its ``ShowtimeScheduled`` event in ONE transaction, so a showtime is listed only once all its seats
+exist.
+
+Every catalog change writes its event in the same transaction (the outbox, challenge 12): ``CinemaOpened``,
+``MovieChanged`` (with the movie's ``revision``, which an update moves by one under an optimistic check) and
+``ShowtimeScheduled``. The read models and the search documents are built from these events (docs/patterns/05-cqrs.md).
 """
 
 from __future__ import annotations
@@ -11,16 +16,19 @@ import string
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from marquee.booking import seats
-from marquee.booking.errors import NotFound, UnprocessableError
+from marquee.booking.errors import ConflictError, NotFound, UnprocessableError
 from marquee.core import aws
 from marquee.core.money import Money
-from marquee.dynamo.conditions import CONDITION_FAILED, ITEM_IS_NEW, error_code
+from marquee.dynamo.conditions import CONDITION_FAILED, ITEM_IS_NEW
+from marquee.dynamo.transactions import cancellation_reasons, is_cancelled
+from marquee.messaging.events import EventData, envelope, register
+from marquee.messaging.outbox import outbox_put
 from marquee.tenancy.tenant import TenantContext
 
 if TYPE_CHECKING:
@@ -31,6 +39,7 @@ else:
 META = "META"
 ROW_LETTERS = string.ascii_uppercase  # at most 26 rows: A..Z
 BATCH_WRITE_MAX = 25
+MOVIE_UPDATE_ATTEMPTS = 3  # a PUT replaces the movie: a lost revision race is retried on the new revision
 
 
 class Cinema(BaseModel):
@@ -87,6 +96,51 @@ class SeatView(BaseModel):
     state: seats.SeatState
 
 
+# ---- events -------------------------------------------------------------------------------------------------------------
+@register
+class CinemaOpened(EventData):
+    event_type: ClassVar[str] = "CinemaOpened"
+    cinema_id: str
+    name: str
+    city: str
+
+
+@register
+class MovieChanged(EventData):
+    """A movie was created (revision 1) or replaced (each PUT adds one); the whole movie, not a diff."""
+
+    event_type: ClassVar[str] = "MovieChanged"
+    movie_id: str
+    revision: int = Field(ge=1, description="The movie's revision: a read model keeps the highest it has seen")
+    title: str
+    runtime_minutes: int
+    original_title: str = ""
+    cast: list[str] = Field(default_factory=list)
+    director: str = ""
+    synopsis: str = ""
+    genres: list[str] = Field(default_factory=list)
+
+
+@register
+class ShowtimeScheduled(EventData):
+    event_type: ClassVar[str] = "ShowtimeScheduled"
+    showtime_id: str
+    movie_id: str
+    auditorium_id: str
+    cinema_id: str
+    cinema_name: str
+    city: str
+    title: str
+    starts_at: datetime
+    price: Money
+    capacity: int = Field(ge=0, description="Seats that can be sold (the auditorium's, less its unavailable seats)")
+
+
+def _event(tenant: TenantContext, table_name: str, data: EventData, correlation_id: str) -> dict[str, Any]:
+    """The outbox ``Put`` of a catalog event; its correlation id is the entity's id."""
+    return outbox_put(table_name, envelope(data, tenant_id=tenant.tenant_id, correlation_id=correlation_id))
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
@@ -100,14 +154,26 @@ def _meta_key(tenant: TenantContext, kind: str, entity_id: str) -> dict[str, Any
 
 
 def _get_meta(
-    ddb: DynamoDBClient, table_name: str, tenant: TenantContext, kind: str, entity_id: str
+    ddb: DynamoDBClient,
+    table_name: str,
+    tenant: TenantContext,
+    kind: str,
+    entity_id: str,
+    *,
+    consistent: bool = False,
 ) -> dict[str, Any] | None:
-    item: dict[str, Any] | None = ddb.get_item(TableName=table_name, Key=_meta_key(tenant, kind, entity_id)).get("Item")
+    item: dict[str, Any] | None = ddb.get_item(
+        TableName=table_name, Key=_meta_key(tenant, kind, entity_id), ConsistentRead=consistent
+    ).get("Item")
     return item
 
 
 def _put_new(ddb: DynamoDBClient, table_name: str, item: dict[str, Any]) -> None:
     ddb.put_item(TableName=table_name, Item=item, ConditionExpression=ITEM_IS_NEW)
+
+
+def _new_put(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
+    return {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": ITEM_IS_NEW}}
 
 
 # ---- cinemas, auditoriums, movies ----------------------------------------------------------------------------------
@@ -121,7 +187,10 @@ def create_cinema(
         "name": {"S": name},
         "city": {"S": city},
     }
-    _put_new(_client(client), table_name, item)
+    opened = CinemaOpened(cinema_id=cinema.cinema_id, name=name, city=city)
+    _client(client).transact_write_items(
+        TransactItems=[_new_put(table_name, item), _event(tenant, table_name, opened, cinema.cinema_id)]  # type: ignore[list-item]
+    )
     return cinema
 
 
@@ -191,6 +260,10 @@ def _movie_attributes(title: str, runtime_minutes: int, details: MovieDetails) -
     }
 
 
+def _movie_changed(movie: Movie, revision: int) -> MovieChanged:
+    return MovieChanged(revision=revision, **movie.model_dump())
+
+
 def create_movie(
     tenant: TenantContext,
     *,
@@ -206,8 +279,10 @@ def create_movie(
         **_meta_key(tenant, "MOVIE", movie.movie_id),
         "entity": {"S": "MOVIE"},
         **_movie_attributes(title, runtime_minutes, details),
+        "revision": {"N": "1"},
     }
-    _put_new(_client(client), table_name, item)
+    event = _event(tenant, table_name, _movie_changed(movie, 1), movie.movie_id)
+    _client(client).transact_write_items(TransactItems=[_new_put(table_name, item), event])  # type: ignore[list-item]
     return movie
 
 
@@ -222,19 +297,44 @@ def update_movie(
     client: DynamoDBClient | None = None,
 ) -> Movie:
     """Replace the movie's title, runtime and details; ``NotFound`` if this tenant has no such movie. Showtimes keep
-    the title they were created with (their items are a snapshot); the search documents follow the movie."""
-    item = {
-        **_meta_key(tenant, "MOVIE", movie_id),
-        "entity": {"S": "MOVIE"},
-        **_movie_attributes(title, runtime_minutes, details),
-    }
-    try:
-        _client(client).put_item(TableName=table_name, Item=item, ConditionExpression="attribute_exists(pk)")
-    except ClientError as exc:
-        if error_code(exc) == CONDITION_FAILED:
-            raise NotFound(f"No movie {movie_id}.") from exc
-        raise
-    return Movie(movie_id=movie_id, title=title, runtime_minutes=runtime_minutes, **details.model_dump())
+    the title they were created with (their items are a snapshot); the search documents follow the movie.
+
+    Optimistic: the movie is read, then written on condition that its revision has not moved, with its
+    ``MovieChanged`` event (revision + 1) in the same transaction. Two concurrent updates never write the same
+    revision: the loser reads again and goes on top (a PUT replaces the whole movie, so the last one wins, and the
+    read models see the revisions in order).
+    """
+    ddb = _client(client)
+    movie = Movie(movie_id=movie_id, title=title, runtime_minutes=runtime_minutes, **details.model_dump())
+    for _attempt in range(MOVIE_UPDATE_ATTEMPTS):
+        current = _get_meta(ddb, table_name, tenant, "MOVIE", movie_id, consistent=True)
+        if current is None:
+            raise NotFound(f"No movie {movie_id}.")
+        seen = int(current.get("revision", {}).get("N", "1"))
+        item = {
+            **_meta_key(tenant, "MOVIE", movie_id),
+            "entity": {"S": "MOVIE"},
+            **_movie_attributes(title, runtime_minutes, details),
+            "revision": {"N": str(seen + 1)},
+        }
+        put = {
+            "Put": {
+                "TableName": table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_exists(pk) AND "
+                + ("revision = :seen" if "revision" in current else "attribute_not_exists(revision)"),
+                **({"ExpressionAttributeValues": {":seen": {"N": str(seen)}}} if "revision" in current else {}),
+            }
+        }
+        event = _event(tenant, table_name, _movie_changed(movie, seen + 1), movie_id)
+        try:
+            ddb.transact_write_items(TransactItems=[put, event])  # type: ignore[list-item]
+        except ClientError as exc:
+            if is_cancelled(exc) and cancellation_reasons(exc)[0].get("Code") == CONDITION_FAILED:
+                continue  # deleted or moved on since the read: read again
+            raise
+        return movie
+    raise ConflictError(f"Movie {movie_id} kept changing during {MOVIE_UPDATE_ATTEMPTS} update attempts.")
 
 
 # ---- showtimes -------------------------------------------------------------------------------------------------------
@@ -256,6 +356,7 @@ def create_showtime(
     auditorium = get_auditorium(tenant, auditorium_id, table_name=table_name, client=ddb)
     if auditorium is None:
         raise UnprocessableError(f"No auditorium {auditorium_id} in this tenant.")
+    cinema = _get_meta(ddb, table_name, tenant, "CINEMA", auditorium.cinema_id) or {}
     showtime = Showtime(
         showtime_id=new_id("sht"),
         movie_id=movie_id,
@@ -305,6 +406,23 @@ def create_showtime(
                     "ConditionExpression": ITEM_IS_NEW,
                 }
             },
+            _event(  # type: ignore[list-item]
+                tenant,
+                table_name,
+                ShowtimeScheduled(
+                    showtime_id=showtime.showtime_id,
+                    movie_id=movie_id,
+                    auditorium_id=auditorium_id,
+                    cinema_id=auditorium.cinema_id,
+                    cinema_name=cinema.get("name", {}).get("S", ""),
+                    city=cinema.get("city", {}).get("S", ""),
+                    title=showtime.title or "",
+                    starts_at=starts_at,
+                    price=price,
+                    capacity=len(auditorium.seat_ids()) - len(unavailable),
+                ),
+                showtime.showtime_id,
+            ),
         ]
     )
     return showtime

@@ -3,7 +3,7 @@ published JSON Schema (docs/events/). They are written by ``marquee.booking.seat
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import Field
 
@@ -14,6 +14,14 @@ from marquee.messaging.events import EventData, register
 class HeldSeatData(CamelRequest):
     seat_id: str
     fence: int = Field(ge=1, description="The seat's fencing token for this hold")
+
+
+def _fences() -> Any:
+    return Field(
+        default_factory=list,
+        description="The hold's fencing token of each seat in ``seats``: with the event's stage, the seat's version, "
+        "which read models use to ignore an older event that arrives late (docs/patterns/05-cqrs.md)",
+    )
 
 
 @register
@@ -33,6 +41,7 @@ class HoldReleased(EventData):
     showtime_id: str
     seats: list[str] = Field(description="Seats given back (those the hold still owned)")
     reason: str
+    fences: list[HeldSeatData] = _fences()
 
 
 @register
@@ -42,6 +51,7 @@ class SeatsReserved(EventData):
     order_id: str
     showtime_id: str
     seats: list[str]
+    fences: list[HeldSeatData] = _fences()
 
 
 @register
@@ -51,3 +61,4 @@ class SeatsReleased(EventData):
     order_id: str
     showtime_id: str
     seats: list[str]
+    fences: list[HeldSeatData] = _fences()

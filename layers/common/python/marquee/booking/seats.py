@@ -413,7 +413,13 @@ def convert_hold(
             }
         }
     )
-    reserved = SeatsReserved(hold_id=hold_id, order_id=order_id, showtime_id=hold.showtime_id, seats=hold.seat_ids)
+    reserved = SeatsReserved(
+        hold_id=hold_id,
+        order_id=order_id,
+        showtime_id=hold.showtime_id,
+        seats=hold.seat_ids,
+        fences=[HeldSeatData(seat_id=s.seat_id, fence=s.fence) for s in hold.seats],
+    )
     items.append(_event_put(table_name, tenant, reserved, correlation_id, order_id))
     items.extend(dict(i) for i in extra_items)
     try:
@@ -470,7 +476,11 @@ def release_hold(
         items: list[Any] = [_release_seat(tenant, table_name, hold, s) for s in owned]
         items.append(_hold_status_update(tenant, table_name, hold_id, HOLD_IS_ACTIVE, HoldStatus.RELEASED))
         released = HoldReleased(
-            hold_id=hold_id, showtime_id=hold.showtime_id, seats=[s.seat_id for s in owned], reason=reason
+            hold_id=hold_id,
+            showtime_id=hold.showtime_id,
+            seats=[s.seat_id for s in owned],
+            reason=reason,
+            fences=[HeldSeatData(seat_id=s.seat_id, fence=s.fence) for s in owned],
         )
         items.append(_event_put(table_name, tenant, released, correlation_id, hold_id))
         items.extend(dict(i) for i in extra_items)
@@ -539,7 +549,11 @@ def release_sold(
             )
         )
         event = SeatsReleased(
-            hold_id=hold_id, order_id=order_id, showtime_id=hold.showtime_id, seats=[s.seat_id for s in sold]
+            hold_id=hold_id,
+            order_id=order_id,
+            showtime_id=hold.showtime_id,
+            seats=[s.seat_id for s in sold],
+            fences=[HeldSeatData(seat_id=s.seat_id, fence=s.fence) for s in sold],
         )
         items.append(_event_put(table_name, tenant, event, correlation_id, order_id))
         items.extend(dict(i) for i in extra_items)

@@ -9,8 +9,25 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
+
+ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_day(value: object) -> object:
+    """Only a calendar day as the schema's ``format: date`` says (2026-12-05): pydantic would also take "0" or
+    "1733356800" as a Unix timestamp, which the contract does not allow."""
+    if isinstance(value, str) and not ISO_DAY.match(value):
+        raise ValueError("must be a day as YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class CamelModel(BaseModel):

@@ -1,17 +1,22 @@
 """The search documents' write path: one row per movie, cinema and showtime in ``search_documents``.
 
-The catalog function calls these right after its DynamoDB write (``functions/catalog/logic.py``), so a created or
-changed movie is searchable when the API answers. Each call is ONE statement (writable CTEs), so a document and the
-copies of it that showtimes carry change together:
+The projector (``marquee.projections.projector``) calls ``apply_event`` for each catalog event (``CinemaOpened``,
+``MovieChanged``, ``ShowtimeScheduled``), in the same transaction that logs the event once, so a changed movie is
+searchable as soon as its event is projected (its lag is measured in bench/projections.py). Each call is ONE statement
+(writable CTEs), so a document and the copies of it that showtimes carry change together:
 - ``index_movie`` upserts the movie's document and rewrites the movie fields of its showtimes' documents;
 - ``index_cinema`` upserts the cinema's document and rewrites the cinema name and city of its showtimes' documents;
-- ``index_showtime`` adds one to the movie's popularity (showtimes scheduled) and inserts the showtime's document from
-  the movie's and cinema's documents.
+- ``index_showtime`` adds one to the movie's popularity (showtimes scheduled), inserts the showtime's document from
+  the movie's and cinema's documents, and gives the movie's other showtimes the new popularity (a showtime ranks by
+  its movie's, so the value does not depend on the order the events came in).
+
+Events of different aggregates may arrive in any order, so each statement stands alone: a movie's document keeps the
+highest revision it saw (``version``), a showtime's document takes the movie's fields if its document exists and the
+event's title otherwise (the movie's next revision rewrites it), and its cinema name and city from the event. A movie
+document created after some of its showtimes counts them as its popularity.
 
 The tsvector is a generated column (migration 0001), so nothing here builds it. The document's language is the
-tenant's (``tenant_settings``, English when the tenant has no row). This is a dual write from the catalog's request, not
-a projection: a failed write here leaves DynamoDB written and the document missing (the catalog logs it). The CQRS
-projector of catalog events (a later part of challenge 14's issue) replaces these calls; the statements stay.
+tenant's (``tenant_settings``, English when the tenant has no row).
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from marquee.relational.client import DataApi
+from marquee.booking.catalog import CinemaOpened, MovieChanged, ShowtimeScheduled
+from marquee.messaging.events import Envelope
+from marquee.relational.client import DataApi, Transaction
 from marquee.tenancy.tenant import TenantContext
+
+Executor = DataApi | Transaction
 
 TENANT_LANGUAGE = "coalesce((SELECT t.language FROM tenant_settings t WHERE t.tenant_id = :tenant), 'en')"
 GENRE_SEPARATOR = "|"
@@ -37,6 +46,7 @@ class MovieDocument(BaseModel):
     director: str = ""
     synopsis: str = ""
     genres: Sequence[str] = ()
+    revision: int = 1
 
 
 class CinemaDocument(BaseModel):
@@ -53,6 +63,8 @@ class ShowtimeDocument(BaseModel):
     cinema_id: str
     title: str
     starts_at: datetime
+    cinema_name: str = ""
+    city: str = ""
 
 
 def genres_param(genres: Sequence[str]) -> str:
@@ -65,17 +77,21 @@ def genres_param(genres: Sequence[str]) -> str:
 MOVIE_FIELDS = "title, original_title, cast_names, director, synopsis, genres"
 
 INDEX_MOVIE = f"""WITH movie AS (
-    INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, {MOVIE_FIELDS}, language)
+    INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, {MOVIE_FIELDS}, language, version, popularity)
     VALUES (:tenant, :movie_id, 'movie', :movie_id, :title, :original_title, :cast_names, :director, :synopsis,
-            string_to_array(:genres, '{GENRE_SEPARATOR}'), {TENANT_LANGUAGE})
+            string_to_array(:genres, '{GENRE_SEPARATOR}'), {TENANT_LANGUAGE}, :revision,
+            (SELECT count(*) FROM search_documents x
+             WHERE x.tenant_id = :tenant AND x.movie_id = :movie_id AND x.kind = 'showtime'))
     ON CONFLICT (tenant_id, doc_id) DO UPDATE SET
         title = EXCLUDED.title, original_title = EXCLUDED.original_title, cast_names = EXCLUDED.cast_names,
-        director = EXCLUDED.director, synopsis = EXCLUDED.synopsis, genres = EXCLUDED.genres, updated_at = now()
-    RETURNING {MOVIE_FIELDS}
+        director = EXCLUDED.director, synopsis = EXCLUDED.synopsis, genres = EXCLUDED.genres,
+        version = EXCLUDED.version, updated_at = now()
+    WHERE search_documents.version < EXCLUDED.version
+    RETURNING {MOVIE_FIELDS}, popularity
 )
 UPDATE search_documents s SET
     title = m.title, original_title = m.original_title, cast_names = m.cast_names, director = m.director,
-    synopsis = m.synopsis, genres = m.genres, updated_at = now()
+    synopsis = m.synopsis, genres = m.genres, popularity = m.popularity, updated_at = now()
 FROM movie m
 WHERE s.tenant_id = :tenant AND s.movie_id = :movie_id AND s.kind = 'showtime'"""  # noqa: S608 - constants only
 
@@ -94,21 +110,27 @@ INDEX_SHOWTIME = f"""WITH movie AS (
     UPDATE search_documents SET popularity = popularity + 1
     WHERE tenant_id = :tenant AND doc_id = :movie_id AND kind = 'movie'
     RETURNING {MOVIE_FIELDS}, popularity
+), showtime AS (
+    INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, cinema_id, {MOVIE_FIELDS}, cinema_name, city,
+                                  starts_at, popularity, language)
+    SELECT :tenant, :showtime_id, 'showtime', :movie_id, :cinema_id,
+           coalesce(m.title, :title), coalesce(m.original_title, ''), coalesce(m.cast_names, ''),
+           coalesce(m.director, ''), coalesce(m.synopsis, ''), coalesce(m.genres, '{{}}'),
+           coalesce(nullif(:cinema_name, ''), c.cinema_name, ''), coalesce(nullif(:city, ''), c.city, ''),
+           :starts_at AT TIME ZONE 'UTC', coalesce(m.popularity, 0),
+           {TENANT_LANGUAGE}
+    FROM (SELECT 1) AS one
+    LEFT JOIN movie m ON TRUE
+    LEFT JOIN search_documents c ON c.tenant_id = :tenant AND c.doc_id = :cinema_id AND c.kind = 'cinema'
+    ON CONFLICT (tenant_id, doc_id) DO NOTHING
+    RETURNING doc_id
 )
-INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, cinema_id, {MOVIE_FIELDS}, cinema_name, city,
-                              starts_at, popularity, language)
-SELECT :tenant, :showtime_id, 'showtime', :movie_id, :cinema_id,
-       coalesce(m.title, :title), coalesce(m.original_title, ''), coalesce(m.cast_names, ''),
-       coalesce(m.director, ''), coalesce(m.synopsis, ''), coalesce(m.genres, '{{}}'),
-       coalesce(c.cinema_name, ''), coalesce(c.city, ''), :starts_at AT TIME ZONE 'UTC', coalesce(m.popularity, 0),
-       {TENANT_LANGUAGE}
-FROM (SELECT 1) AS one
-LEFT JOIN movie m ON TRUE
-LEFT JOIN search_documents c ON c.tenant_id = :tenant AND c.doc_id = :cinema_id AND c.kind = 'cinema'
-ON CONFLICT (tenant_id, doc_id) DO NOTHING"""  # noqa: S608 - constants only
+UPDATE search_documents s SET popularity = m.popularity
+FROM movie m
+WHERE s.tenant_id = :tenant AND s.movie_id = :movie_id AND s.kind = 'showtime' AND s.popularity <> m.popularity"""  # noqa: S608 - constants only
 
 
-def index_movie(api: DataApi, tenant: TenantContext, movie: MovieDocument) -> None:
+def index_movie(api: Executor, tenant: TenantContext, movie: MovieDocument) -> None:
     api.execute(
         INDEX_MOVIE,
         {
@@ -120,18 +142,19 @@ def index_movie(api: DataApi, tenant: TenantContext, movie: MovieDocument) -> No
             "director": movie.director,
             "synopsis": movie.synopsis,
             "genres": genres_param(movie.genres),
+            "revision": movie.revision,
         },
     )
 
 
-def index_cinema(api: DataApi, tenant: TenantContext, cinema: CinemaDocument) -> None:
+def index_cinema(api: Executor, tenant: TenantContext, cinema: CinemaDocument) -> None:
     api.execute(
         INDEX_CINEMA,
         {"tenant": tenant.tenant_id, "cinema_id": cinema.cinema_id, "name": cinema.name, "city": cinema.city},
     )
 
 
-def index_showtime(api: DataApi, tenant: TenantContext, showtime: ShowtimeDocument) -> None:
+def index_showtime(api: Executor, tenant: TenantContext, showtime: ShowtimeDocument) -> None:
     api.execute(
         INDEX_SHOWTIME,
         {
@@ -141,5 +164,52 @@ def index_showtime(api: DataApi, tenant: TenantContext, showtime: ShowtimeDocume
             "cinema_id": showtime.cinema_id,
             "title": showtime.title,
             "starts_at": showtime.starts_at,
+            "cinema_name": showtime.cinema_name,
+            "city": showtime.city,
         },
     )
+
+
+# ---- the projection of catalog events -------------------------------------------------------------------------------
+def _movie(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+    data = MovieChanged.model_validate(event.data)
+    document = MovieDocument(
+        movie_id=data.movie_id,
+        title=data.title,
+        original_title=data.original_title,
+        cast=data.cast,
+        director=data.director,
+        synopsis=data.synopsis,
+        genres=data.genres,
+        revision=data.revision,
+    )
+    index_movie(api, tenant, document)
+
+
+def _cinema(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+    data = CinemaOpened.model_validate(event.data)
+    index_cinema(api, tenant, CinemaDocument(cinema_id=data.cinema_id, name=data.name, city=data.city))
+
+
+def _showtime(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+    data = ShowtimeScheduled.model_validate(event.data)
+    document = ShowtimeDocument(
+        showtime_id=data.showtime_id,
+        movie_id=data.movie_id,
+        cinema_id=data.cinema_id,
+        title=data.title,
+        starts_at=data.starts_at,
+        cinema_name=data.cinema_name,
+        city=data.city,
+    )
+    index_showtime(api, tenant, document)
+
+
+SEARCH_HANDLERS = {"MovieChanged": _movie, "CinemaOpened": _cinema, "ShowtimeScheduled": _showtime}
+
+
+def apply_event(api: Executor, event: Envelope) -> None:
+    """Write the documents a catalog event changes (other types: nothing)."""
+    handler = SEARCH_HANDLERS.get(event.type)
+    if handler is not None:
+        handler(api, TenantContext(tenant_id=event.tenant_id, user_id="projector"), event)

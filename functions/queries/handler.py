@@ -1,0 +1,55 @@
+"""Queries, the CQRS read side (challenge 5): GET /showtimes (with availability), GET /me/orders, GET /reports/sales
+(staff). Every answer comes from a read model on Aurora (Data API); this function cannot read DynamoDB."""
+
+# No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from typing import Annotated
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from marquee.core.env import load_env
+from marquee.core.models import IsoDay
+from marquee.http import ApiResolver
+from marquee.tenancy.tenant import current_tenant
+
+from . import logic
+from .models import OrderHistory, QueriesEnv, SalesReport, ShowtimePage
+
+env = load_env(QueriesEnv)
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = ApiResolver()
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(min_length=1, max_length=300)]
+
+
+@app.get("/showtimes")
+@tracer.capture_method
+def get_showtimes(limit: Limit = 50, cursor: Cursor = None) -> ShowtimePage:
+    return logic.list_showtimes(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor)
+
+
+@app.get("/me/orders")
+@tracer.capture_method
+def get_my_orders(limit: Limit = 20, cursor: Cursor = None) -> OrderHistory:
+    return logic.my_orders(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor)
+
+
+@app.get("/reports/sales")
+@tracer.capture_method
+def get_sales(
+    from_: Annotated[IsoDay, Query(alias="from", description="First day (UTC) of sales")],
+    to: Annotated[IsoDay, Query(description="Last day (UTC) of sales, inclusive; at most 366 days after 'from'")],
+) -> SalesReport:
+    return logic.sales_report(tenant=current_tenant(app), env=env, from_day=from_, to_day=to)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
