@@ -220,6 +220,19 @@ def _features(w: World) -> requests.Response:
     return w.call("GET", "/me/features", w.customer)
 
 
+# read models (CQRS)
+
+
+@example("GET /me/orders")
+def _my_orders(w: World) -> requests.Response:
+    return w.call("GET", "/me/orders", w.customer, params={"limit": 5})
+
+
+@example("GET /reports/sales")
+def _sales(w: World) -> requests.Response:
+    return w.call("GET", "/reports/sales", w.staff, params={"from": "2026-12-01", "to": "2026-12-31"})
+
+
 # search
 
 

@@ -1,6 +1,7 @@
-"""Search (challenge 14) after a real deploy: the documents the catalog writes to Aurora (the local cloud's real
-PostgreSQL, through the Data API) are searched over HTTP with ranking, highlights, filters, keyset pages, prefixes,
-typo tolerance and each tenant's language; bad input is a 4xx problem, never a 5xx; a tenant never sees another's.
+"""Search (challenge 14) after a real deploy: the documents the projector builds in Aurora from the catalog's events
+(the local cloud's real PostgreSQL, through the Data API) are searched over HTTP with ranking, highlights, filters,
+keyset pages, prefixes, typo tolerance and each tenant's language; bad input is a 4xx problem, never a 5xx; a tenant
+never sees another's.
 
 One small corpus per module, made through the catalog API (the real write path).
 """
@@ -17,6 +18,7 @@ import pytest
 import requests
 
 from tests.e2e.booking_helpers import token
+from tests.waiting import wait_for
 
 RUN = uuid.uuid4().hex[:6]
 TENANT = f"search-{RUN}"
@@ -109,7 +111,7 @@ def corpus(api: str, deployed: dict[str, Any]) -> Corpus:
         showtimes.append(_post(http, api, staff, "/showtimes", body)["showtimeId"])
     other_staff = token(deployed, OTHER, "staff1", "staff")
     _post(http, api, other_staff, "/movies", {"title": f"Secret Quokka {RUN}", "runtimeMinutes": 90})
-    return Corpus(
+    corpus = Corpus(
         api=api,
         staff=staff,
         customer=token(deployed, TENANT, "reader"),
@@ -119,6 +121,14 @@ def corpus(api: str, deployed: dict[str, Any]) -> Corpus:
         showtimes=showtimes,
         http=http,
     )
+    # The documents are a read model: wait until the projector has caught up with every event above.
+    reader = token(deployed, OTHER, "reader")
+    wait_for(lambda: len(corpus.ok(q="matrix")["items"]) >= 3, timeout=30, interval=0.2)
+    wait_for(lambda: corpus.search(reader, q="quokka").json().get("items"), timeout=30, interval=0.2)
+    wait_for(lambda: len(corpus.ok(q="avatar")["items"]) >= 2, timeout=30, interval=0.2)
+    for name in ("tejo", "douro"):
+        wait_for(lambda n=name: any(h["kind"] == "cinema" for h in corpus.ok(q=n)["items"]), timeout=30, interval=0.2)
+    return corpus
 
 
 def test_a_word_finds_the_movie_and_its_showtimes_ranked_with_highlights(corpus: Corpus) -> None:
@@ -193,7 +203,7 @@ def test_keyset_pages_walk_every_hit_once_and_a_cursor_is_bound_to_its_query(cor
     assert other.status_code == 400 and other.json()["type"].endswith(":bad-cursor")
 
 
-def test_a_changed_movie_is_searchable_as_soon_as_the_change_is_answered(corpus: Corpus) -> None:
+def test_a_changed_movie_is_searchable_once_its_event_is_projected(corpus: Corpus) -> None:
     word = f"Zyzzogeton{RUN}"
     body = {**MOVIES["avatar"], "title": f"Avatar {word}"}
     started = time.perf_counter()
@@ -204,11 +214,14 @@ def test_a_changed_movie_is_searchable_as_soon_as_the_change_is_answered(corpus:
         timeout=TIMEOUT,
     )
     assert response.status_code == 200, response.text
-    page = corpus.ok(q=word.lower())
+    # MovieChanged (revision 2) -> outbox -> bus -> projector: the movie and its showtime documents change in one
+    # statement. The lag is measured in bench/projections.py; here it only has to arrive.
+    page = wait_for(
+        lambda: (p := corpus.ok(q=word.lower()))["items"] and len(p["items"]) == 2 and p, timeout=30, interval=0.05
+    )
     elapsed = time.perf_counter() - started
-    # The movie and its showtime documents change in one statement, before the PUT answers.
     assert {h["id"] for h in page["items"]} == {corpus.movies["avatar"], corpus.showtimes[2]}
-    print(f"change -> searchable: {elapsed * 1000:.0f} ms (PUT and GET over HTTP)")
+    print(f"change -> searchable: {elapsed * 1000:.0f} ms (PUT, then GET over HTTP until it shows)")
     missing = corpus.http.put(
         f"{corpus.api}/movies/mov_0000000000000000", json=body, headers={"Authorization": corpus.staff}, timeout=TIMEOUT
     )
