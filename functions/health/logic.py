@@ -25,6 +25,13 @@ def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
         health.event_bus(env.event_bus_name, **limits),
         health.secret(env.secret_arn, **limits),
         health.state_machine(env.state_machine_arn, **limits),
+        health.aurora_cluster(
+            env.db_cluster_arn,
+            env.db_secret_arn,
+            env.db_name,
+            timeout_ms=env.db_health_check_timeout_ms,
+            warn_ms=env.health_check_warn_ms,
+        ),
     ]
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from marquee.core.env import PowertoolsEnv
+from marquee.relational.client import RelationalEnv
 
 
-class HealthEnv(PowertoolsEnv):
+class HealthEnv(PowertoolsEnv, RelationalEnv):
     """Every dependency the deep health check probes, plus the per-check timeout and slow-warning threshold."""
 
     table_name: str = Field(min_length=1)
@@ -17,6 +18,7 @@ class HealthEnv(PowertoolsEnv):
     state_machine_arn: str = Field(min_length=1)
     health_check_timeout_ms: int = Field(gt=0, le=25_000)
     health_check_warn_ms: int = Field(gt=0)
+    db_health_check_timeout_ms: int = Field(gt=0, le=25_000)
 
     @model_validator(mode="after")
     def _warn_below_timeout(self) -> HealthEnv:

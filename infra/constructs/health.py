@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
+from infra.constructs.database import Database
 from infra.constructs.function import PythonFunction
 
 
@@ -31,6 +32,7 @@ class Health(Construct):
         event_bus: events.IEventBus,
         secret: secretsmanager.ISecret,
         state_machine: sfn.IStateMachine,
+        database: Database,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -43,7 +45,9 @@ class Health(Construct):
             target=target,
             memory_size=256,
             # Probes run concurrently, each bounded by HEALTH_CHECK_TIMEOUT_MS: leave room for cold start + response.
-            timeout=Duration.millis(constants.HEALTH_CHECK_TIMEOUT_MS * 2 + 4000),
+            timeout=Duration.millis(
+                max(constants.HEALTH_CHECK_TIMEOUT_MS, constants.DB_HEALTH_CHECK_TIMEOUT_MS) * 2 + 4000
+            ),
             environment={
                 "TABLE_NAME": table.table_name,
                 "QUEUE_URL": queue.queue_url,
@@ -52,6 +56,8 @@ class Health(Construct):
                 "STATE_MACHINE_ARN": state_machine.state_machine_arn,
                 "HEALTH_CHECK_TIMEOUT_MS": str(constants.HEALTH_CHECK_TIMEOUT_MS),
                 "HEALTH_CHECK_WARN_MS": str(constants.HEALTH_CHECK_WARN_MS),
+                "DB_HEALTH_CHECK_TIMEOUT_MS": str(constants.DB_HEALTH_CHECK_TIMEOUT_MS),
+                **database.environment,
             },
         )
 
@@ -67,6 +73,7 @@ class Health(Construct):
             iam.PolicyStatement(actions=["secretsmanager:DescribeSecret"], resources=[secret.secret_arn])
         )
 
+        database.grant_data_api(self.handler.function)  # SELECT 1; the secret is read by the Data API, not the code
         api.add_route("GET", "/health", self.handler.function, public=True)
         api.add_route("GET", "/health/deep", self.handler.function)
         api.add_route("GET", "/openapi.json", self.handler.function, public=True)

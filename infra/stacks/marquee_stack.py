@@ -37,6 +37,9 @@ class MarqueeStack(Stack):
         platform = Platform(self, "Platform")
         layer = CommonLayer(self, "CommonLayer", target=target).layer
         api = Api(self, "Api", user_pool=identity.user_pool)
+        # Aurora PostgreSQL (Data API only): the read models (challenge 5) and the search documents (challenge 14), built
+        # by the projector from the outbox events; read by the queries and search functions; probed by deep health.
+        database = Database(self, "Database", layer=layer, target=target)
 
         Health(
             self,
@@ -49,6 +52,7 @@ class MarqueeStack(Stack):
             event_bus=platform.event_bus,
             secret=platform.secret,
             state_machine=platform.state_machine,
+            database=database,
         )
         flags = FeatureFlags(self, "FeatureFlags")
         Me(self, "Me", api=api, layer=layer, target=target, flags=flags)
@@ -81,9 +85,6 @@ class MarqueeStack(Stack):
             tenant_access=tenant_access,
         )
 
-        # Aurora PostgreSQL (Data API only): the read models (challenge 5) and the search documents (challenge 14), built
-        # by the projector from the outbox events; read by the queries and search functions.
-        database = Database(self, "Database", layer=layer, target=target)
         Search(self, "Search", api=api, layer=layer, target=target, database=database)
         projections = Projections(
             self, "Projections", api=api, layer=layer, target=target, database=database, event_bus=platform.event_bus

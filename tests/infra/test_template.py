@@ -243,7 +243,16 @@ def test_each_function_has_its_own_least_privilege_role(resources: Resources) ->
         "secretsmanager:DescribeSecret",
         "states:DescribeStateMachine",
     } <= health_actions
-    assert "secretsmanager:GetSecretValue" not in health_actions
+    # The Data API signs in with the caller's right to read the cluster's secret (AWS requires it for the SELECT 1
+    # probe); no other secret's value is readable.
+    readable = [
+        json.dumps(statement["Resource"])
+        for policy in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": health_role} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if "secretsmanager:GetSecretValue" in _actions(statement)
+    ]
+    assert readable and all(r.count("DatabaseClusterSecret") == 1 for r in readable), readable
     assert not [a for a in health_actions if a.endswith(":*") or a == "*"]
     assert not [a for a in _actions_of_role(resources, me_role) if a.split(":")[0] in {"dynamodb", "sqs", "states"}]
 
@@ -279,6 +288,7 @@ def test_only_the_database_users_get_the_data_api_and_no_function_is_in_a_vpc(re
             users |= {r["Ref"].split("Role")[0] for r in policy["Properties"]["Roles"]}
     # the read side (queries, search), the projector that writes it, and the migrations; the catalog writes DynamoDB only
     assert {u.split("Handler")[0].split("Migrate")[0] for u in users} == {
+        "Health",  # deep health's SELECT 1
         "Search",
         "Database",
         "ProjectionsProjector",

@@ -109,6 +109,11 @@ class Platform:
             # Generous: moto answers in milliseconds, and a loaded CI machine must not turn "pass" into "warn".
             "HEALTH_CHECK_TIMEOUT_MS": "5000",
             "HEALTH_CHECK_WARN_MS": "4000",
+            "DB_HEALTH_CHECK_TIMEOUT_MS": "5000",
+            # moto's rds-data answers any statement with canned records; tests/e2e probes the real cluster.
+            "DB_CLUSTER_ARN": "arn:aws:rds:us-east-1:123456789012:cluster:marquee",
+            "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:marquee-db",
+            "DB_NAME": "marquee",
         }
 
 

@@ -17,6 +17,7 @@ EXPECTED_CHECKS = {
     "eventbridge:responseTime",
     "secretsmanager:responseTime",
     "stepfunctions:responseTime",
+    "aurora:responseTime",
 }
 
 

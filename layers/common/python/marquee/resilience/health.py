@@ -247,3 +247,19 @@ def state_machine(state_machine_arn: str, *, timeout_ms: int, warn_ms: int) -> H
         timeout_ms,
         warn_ms,
     )
+
+
+def aurora_cluster(cluster_arn: str, secret_arn: str, database: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    """``SELECT 1`` through the Data API: the cluster is up, the secret signs in, and the database answers. It has
+    its own timeout, longer than the others': a serverless v2 cluster's first statement after a quiet spell is slow."""
+    client = aws.probe_client("rds-data", timeout_ms)
+    return HealthCheck(
+        "aurora",
+        "datastore",
+        cluster_arn,
+        lambda: client.execute_statement(
+            resourceArn=cluster_arn, secretArn=secret_arn, database=database, sql="SELECT 1"
+        ),
+        timeout_ms,
+        warn_ms,
+    )
