@@ -26,6 +26,10 @@ ENVIRONMENT = {
     "STATE_MACHINE_ARN": "m",
     "HEALTH_CHECK_TIMEOUT_MS": "2000",
     "HEALTH_CHECK_WARN_MS": "1000",
+    "DB_HEALTH_CHECK_TIMEOUT_MS": "5000",
+    "DB_CLUSTER_ARN": "arn:aws:rds:us-east-1:000000000000:cluster:marquee",
+    "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:marquee-db",
+    "DB_NAME": "marquee",
 }
 
 
