@@ -470,7 +470,9 @@ def contracts_release(
     try:
         print(json.dumps(release(accept_breaking=accept_breaking), indent=2))
     except BreakingChange as exc:
-        raise _fail(f"{exc}\nship it compatibly, or pass --accept-breaking once the deprecation window is over") from exc
+        raise _fail(
+            f"{exc}\nship it compatibly, or pass --accept-breaking once the deprecation window is over"
+        ) from exc
 
 
 @contracts_app.command("publish")
@@ -479,6 +481,69 @@ def contracts_publish() -> None:
     from devkit.contracts import publish
 
     print(json.dumps(publish(_client("schemas", require_cloud().endpoint_url)), indent=2))
+
+
+# ---- projections (CQRS read models) ----------------------------------------------------------------------------------
+projections_app = typer.Typer(help="The CQRS read models: status, lag and rebuild.", no_args_is_help=True)
+app.add_typer(projections_app, name="projections")
+
+
+def _read_models() -> Any:
+    from devkit.projections import data_api
+
+    running = require_cloud()
+    outputs = state.read_outputs()
+    if not outputs:
+        raise _fail("the stack is not deployed: run `marquee deploy` first")
+    return data_api(running.endpoint_url, outputs)
+
+
+@projections_app.command("status")
+def projections_status(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Each read model's generations, the event log, and the commit-to-read-model lag of the last events."""
+    from devkit.projections import status
+
+    report = status(_read_models())
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    table = Table("read model", "generation", "state")
+    for generation in report["generations"]:
+        table.add_row(generation["projection"], str(generation["generation"]), generation["state"])
+    console.print(table)
+    lag = report["lagMs"]
+    console.print(
+        f"{report['eventsLogged']:,} events projected; lag over the last {lag['events']}: "
+        f"p50 {lag['p50']:.0f} ms, p99 {lag['p99']:.0f} ms, max {lag['max']:.0f} ms"
+    )
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str, typer.Argument(help="availability, orders or sales")],
+) -> None:
+    """Replay the event log into a new generation beside the live one, prove them equal, and swap it in (no
+    downtime: reads go on through the views)."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from marquee.projections.rebuild import RebuildError, rebuild
+
+    api = _read_models()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task(f"{name}: replaying", total=None)
+        try:
+            report = rebuild(
+                api, name, progress=lambda n: progress.update(task, description=f"{name}: {n:,} events replayed")
+            )
+        except RebuildError as exc:
+            raise _fail(str(exc)) from exc
+    console.print(
+        f"{name}: generation {report.new_generation} is live (was {report.old_generation}); "
+        f"{report.events_replayed:,} events replayed in {report.replay_seconds:.2f} s; compared and swapped in "
+        f"{report.swap_seconds * 1000:.0f} ms; rows {report.rows}; differences {report.differences}"
+    )
 
 
 # ---- demo -------------------------------------------------------------------------------------------------------------
