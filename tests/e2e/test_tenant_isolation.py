@@ -28,7 +28,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
 }
 # Query parameters for routes without path parameters that would answer 422 without them: the search for tenant B's
 # movie title ("Race Condition", from create_showtime) must list none of B's ids.
-QUERIES: dict[tuple[str, str], dict[str, str]] = {("GET", "/search"): {"q": "race condition"}}
+QUERIES: dict[tuple[str, str], dict[str, str]] = {
+    ("GET", "/search"): {"q": "race condition"},
+    ("GET", "/reports/sales"): {"from": "2026-01-01", "to": "2026-12-31"},
+}
 PUBLIC = {("GET", "/health")}
 HINT = "(a route whose validation answers first may need a plausible body in BODIES)"
 
