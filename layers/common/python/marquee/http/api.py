@@ -7,7 +7,10 @@ Every API function builds its app with ``ApiResolver(...)`` and nothing else, so
 - every error as ``application/problem+json`` (``marquee.http.problem``), a 500 only for a real bug, logged with its
   correlation id, which the caller gets too;
 - a response check: whatever a route returns leaves as a well-formed Lambda proxy response (string body, string
-  headers), or as a logged 500, never as something API Gateway would turn into a 502.
+  headers), or as a logged 500, never as something API Gateway would turn into a 502;
+- with ``rate_limit=`` (a ``marquee.ratelimit.RequestLimiter``), a rate-limit decision after the guard and before the
+  route: a refusal is a 429 problem with ``Retry-After``; every answer carries ``RateLimit-Policy`` and ``RateLimit``
+  (docs/patterns/01-rate-limiting.md).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -23,6 +26,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.http.guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DEPTH, Refused, RequestGuard, refused_response
 from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body, register_problem_handlers
+
+if TYPE_CHECKING:
+    from marquee.ratelimit.http import RequestLimiter
 
 logger = Logger(child=True)
 
@@ -79,11 +85,17 @@ class ApiResolver(APIGatewayRestResolver):
     """The REST resolver every Marquee API function uses (validation on, problem handlers registered, guard first)."""
 
     def __init__(
-        self, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, max_depth: int = DEFAULT_MAX_DEPTH, **kwargs: Any
+        self,
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        rate_limit: RequestLimiter | None = None,
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("enable_validation", True)
         super().__init__(**kwargs)
         self.guard = RequestGuard(max_body_bytes=max_body_bytes, max_depth=max_depth)
+        self.rate_limit = rate_limit
         register_problem_handlers(self)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -92,7 +104,12 @@ class ApiResolver(APIGatewayRestResolver):
             self.guard.check(request)
         except Refused as refused:
             return refused_response(request, refused)
+        limited = self.rate_limit.check(request) if self.rate_limit is not None else None
+        if limited is not None and not limited.allowed:
+            return limited.refusal(request)
         response = super().resolve(request, context)
+        if limited is not None and isinstance(response, dict):
+            limited.decorate(response)
         problem = malformed_response_problem(response)
         if problem is not None:
             logger.error(
