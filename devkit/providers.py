@@ -19,6 +19,11 @@ at ``GET /_localcloud/simulators``, records them in its state file and shows the
 - Test cards: 4242424242424242 succeeds; 4000000000000002 is declined (402); 4000000000000119 answers after
   ``slowCardDelayMs`` (longer than any client's timeout; the charge is made); 4000000000009995 charges, then answers
   500 (a replay with the same key returns the charge).
+- The ledger, read back as a provider's API lets its merchants do (what the integrity reconciler asks,
+  docs/design/08-cross-service-integrity.md): ``GET /v1/charges/{id}``; ``GET /v1/charges?idempotency_key=K`` (the
+  charge or decline answered under that key, or an empty list: nothing was done under it); ``GET /v1/charges?limit=N&
+  starting_after=ch_...`` (every charge in creation order, paginated, ``has_more``). Each charge carries its
+  ``idempotency_key`` and ``description``. Reads are authorized like any call and take the injected latency and errors.
 - Operations: ``POST /_admin/config`` {latencyMs, errorRate, slowCardDelayMs} (``errorRate`` answers 503 before doing
   anything, so callers may fail over; ``latencyMs`` delays every answer), ``GET /_admin/stats`` (charges,
   refunds, per-key counts), ``POST /_admin/reset``.
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import time
 import uuid
 from collections import Counter
@@ -130,6 +136,51 @@ class PaymentProvider(BaseProvider):
     def api_route(self, request: Request) -> Response | None:
         if request.method == "POST" and request.path in ("/v1/charges", "/v1/refunds"):
             return self._api(request, request.path)
+        if request.method == "GET" and (request.path == "/v1/charges" or request.path.startswith("/v1/charges/")):
+            return self._read(request)
+        return None
+
+    # ---- the ledger, read back ------------------------------------------------------------------------------------------
+    def _read(self, request: Request) -> Response:
+        """``GET /v1/charges/{id}``, ``GET /v1/charges?idempotency_key=K`` and the paginated list of every charge."""
+        refused = self.admit_read(request)
+        if refused is not None:
+            return refused
+        charge_id = request.path.removeprefix("/v1/charges").strip("/")
+        with self._lock:
+            if charge_id:
+                found = self._charges.get(charge_id)
+                if found is None:
+                    return json_response(404, {"error": {"type": "invalid_request", "message": "no such charge"}})
+                return json_response(200, dict(found))
+            key = request.args.get("idempotency_key")
+            if key is not None:
+                stored = self._records.get(("/v1/charges", key))
+                return json_response(200, {"object": "list", "data": [] if stored is None else [_as_charge(stored)]})
+            try:
+                limit = min(max(int(request.args.get("limit", "100")), 1), 100)
+            except ValueError:
+                return json_response(400, {"error": {"type": "invalid_request", "message": "limit: an integer"}})
+            ids = list(self._charges)  # insertion order: creation order
+            after = request.args.get("starting_after")
+            start = ids.index(after) + 1 if after in self._charges else 0
+            page = [dict(self._charges[i]) for i in ids[start : start + limit]]
+            return json_response(200, {"object": "list", "data": page, "has_more": start + limit < len(ids)})
+
+    def admit_read(self, request: Request) -> Response | None:
+        """A read passes what every call passes (counted, authorized, injected latency and errors); None: admitted."""
+        with self._lock:
+            self.counts.requests += 1
+        if not self.keys.authorized(request.headers.get("Authorization", "")):
+            with self._lock:
+                self.counts.unauthorized += 1
+            return json_response(401, {"error": {"type": "authentication_error", "message": "invalid API key"}})
+        if self.latency_ms:
+            time.sleep(self.latency_ms / 1000.0)
+        if self.error_rate and random.random() < self.error_rate:  # noqa: S311 - fault injection, not cryptography
+            with self._lock:
+                self.counts.injected_errors += 1
+            return json_response(503, {"error": self.INJECTED_FAILURE})
         return None
 
     def _api(self, request: Request, path: str) -> Response:
@@ -180,6 +231,8 @@ class PaymentProvider(BaseProvider):
             "last4": card[-4:],
             "refunded": False,
             "created": int(time.time()),
+            "description": body.get("description"),
+            "idempotency_key": record_key[1],
         }
         with self._lock:
             self.counts.charges += 1
@@ -209,6 +262,14 @@ class PaymentProvider(BaseProvider):
             self.counts.refunds += 1
             self._records[record_key] = _Stored(fingerprint, 201, refund)
         return json_response(201, refund)
+
+
+def _as_charge(stored: _Stored) -> dict[str, Any]:
+    """The first answer under a charge key as a charge object: the charge, or a failed one for a decline."""
+    if stored.status == 402:
+        error = stored.body.get("error") or {}
+        return {"object": "charge", "status": "failed", "failure_code": error.get("code", "card_declined")}
+    return dict(stored.body)
 
 
 class Providers(Fleet):

@@ -4,6 +4,8 @@ The contract (docs/booking-data-model.md):
 - ``charge(tenant_id, client_id, idempotency_key, request) -> PaymentResult``; raises ``PaymentDeclined`` (business),
   ``ProviderUnavailable`` and ``PaymentInFlight`` (transient: retry with the same key).
 - ``refund(tenant_id, client_id, idempotency_key, payment_id) -> RefundResult``; idempotent.
+- ``settle_unknown(tenant_id, payment_id) -> SettleOutcome``: a charge left unknown (its pinned provider timed out) is
+  settled by asking that provider what it did under the key (the integrity reconciler calls it).
 
 Both are idempotent on (tenant, client, key): the payment id is derived from them (``payment_id_for``), so a retry
 finds the first call's payment, and the provider is called with that id as its own Idempotency-Key.
@@ -32,7 +34,15 @@ from marquee.payments.models import (
     ProviderName,
     RefundResult,
 )
-from marquee.payments.service import charge, get_payment, payment_id_for, refund
+from marquee.payments.service import (
+    Settlement,
+    SettleOutcome,
+    charge,
+    get_payment,
+    payment_id_for,
+    refund,
+    settle_unknown,
+)
 
 __all__ = [
     "ChargeRequest",
@@ -52,8 +62,11 @@ __all__ = [
     "ProviderName",
     "ProviderUnavailable",
     "RefundResult",
+    "SettleOutcome",
+    "Settlement",
     "charge",
     "get_payment",
     "payment_id_for",
     "refund",
+    "settle_unknown",
 ]

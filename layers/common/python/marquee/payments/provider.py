@@ -9,6 +9,9 @@
   ``ProviderNotReached`` means nothing can have been charged (connection refused, connect timeout, 401, 429, 503 before
   processing); ``ProviderOutcomeUnknown`` means it may have been (read timeout, 5xx): only the SAME provider, asked again
   with the same key, may settle it.
+- The ledger can be read back (``find_charge`` by idempotency key, ``list_charges``): a read settles an unknown outcome
+  without the risk a replayed POST carries (a replay charges if the first call never arrived). The integrity reconciler
+  uses them (marquee.integrity).
 - The transport (pooled urllib3, connect and read timeouts, no retries, the 401 refetch) is marquee.resilience.provider_http.
 """
 
@@ -48,6 +51,34 @@ class ProviderCharge:
 
 
 @dataclass(frozen=True)
+class LedgerCharge:
+    """A charge as the provider's ledger holds it (``status`` "succeeded", or "failed" for a decline)."""
+
+    charge_id: str | None
+    status: str
+    amount: int | None
+    currency: str | None
+    refunded: bool
+    idempotency_key: str | None
+    description: str | None
+    created: int | None = None  # epoch seconds
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any]) -> LedgerCharge:
+        amount = payload.get("amount")
+        return cls(
+            charge_id=payload.get("id"),
+            status=str(payload.get("status", "")),
+            amount=amount if isinstance(amount, int) else None,
+            currency=payload.get("currency"),
+            refunded=bool(payload.get("refunded", False)),
+            idempotency_key=payload.get("idempotency_key"),
+            description=payload.get("description"),
+            created=payload["created"] if isinstance(payload.get("created"), int) else None,
+        )
+
+
+@dataclass(frozen=True)
 class ProviderRefund:
     refund_id: str
     charge_id: str
@@ -84,6 +115,36 @@ class ProviderClient(provider_http.ProviderEndpoint):
             return ProviderRefund(str(payload["id"]), str(payload["charge"]))
         except (KeyError, TypeError) as exc:
             raise ProviderOutcomeUnknown(f"{self.name}: malformed refund response") from exc
+
+    def find_charge(self, idempotency_key: str) -> LedgerCharge | None:
+        """What the provider did under ``idempotency_key``: its charge (or decline), or None (nothing was done)."""
+        status, payload = self._get("/v1/charges", {"idempotency_key": idempotency_key})
+        data = payload.get("data")
+        if status != 200 or not isinstance(data, list):
+            raise self._failure(status) if status != 200 else ProviderOutcomeUnknown(f"{self.name}: malformed list")
+        return LedgerCharge.from_json(data[0]) if data and isinstance(data[0], dict) else None
+
+    def list_charges(self, *, page_size: int = 100) -> list[LedgerCharge]:
+        """Every charge in the provider's ledger, oldest first (all pages)."""
+        charges: list[LedgerCharge] = []
+        query = {"limit": str(page_size)}
+        while True:
+            status, payload = self._get("/v1/charges", query)
+            data = payload.get("data")
+            if status != 200 or not isinstance(data, list):
+                raise self._failure(status) if status != 200 else ProviderOutcomeUnknown(f"{self.name}: malformed list")
+            charges += [LedgerCharge.from_json(c) for c in data if isinstance(c, dict)]
+            if not payload.get("has_more") or not data:
+                return charges
+            query = {"limit": str(page_size), "starting_after": str(data[-1].get("id"))}
+
+    def _get(self, path: str, query: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        try:
+            return self.get(path, query)
+        except provider_http.NotSent as exc:
+            raise ProviderNotReached(f"{self.name}: {exc}") from exc
+        except provider_http.NoAnswer as exc:
+            raise ProviderOutcomeUnknown(f"{self.name}: {exc}") from exc
 
     def _failure(self, status: int) -> ProviderError:
         if status in NOT_REACHED_STATUSES:

@@ -19,13 +19,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Protocol
 
+from marquee.core.money import Money
 from marquee.messaging.events import Envelope, envelope
 from marquee.payments.config import PaymentsDeps, default_deps
 from marquee.payments.errors import (
     IdempotencyKeyReused,
     PaymentDeclined,
+    PaymentInFlight,
     PaymentNotFound,
     PaymentNotRefundable,
     ProviderUnavailable,
@@ -41,7 +46,7 @@ from marquee.payments.models import (
     RefundResult,
 )
 from marquee.payments.provider import ProviderDeclined, ProviderNotReached, ProviderOutcomeUnknown
-from marquee.payments.store import StoredPayment
+from marquee.payments.store import ChargeDetails, StoredPayment
 from marquee.resilience.breaker import BreakerOpen, Permit
 
 logger = logging.getLogger(__name__)
@@ -69,7 +74,10 @@ def charge(
         return _settled_answer(existing, request)
 
     owner = uuid.uuid4().hex
-    attempt = deps.store.claim_attempt(tenant_id, payment_id, owner, deps.attempt_lease_ms)
+    details = ChargeDetails(
+        client_id=client_id, order_id=request.order_id, amount=request.amount, card_last4=request.last4
+    )
+    attempt = deps.store.claim_attempt(tenant_id, payment_id, owner, deps.attempt_lease_ms, details)
     try:
         existing = deps.store.get(tenant_id, payment_id)  # settled between our read and our claim
         if existing is not None:
@@ -156,11 +164,20 @@ def _try_provider(
     return _settled_answer(deps.store.settle(payment, _envelope(event, tenant_id, payment), owner), request)
 
 
+class _ChargeLike(Protocol):
+    @property
+    def amount(self) -> Money: ...
+    @property
+    def order_id(self) -> str | None: ...
+    @property
+    def last4(self) -> str: ...
+
+
 def _stored(
     tenant_id: str,
     client_id: str,
     payment_id: str,
-    request: ChargeRequest,
+    request: _ChargeLike,
     provider: ProviderName,
     status: PaymentStatus,
     charge_id: str | None,
@@ -256,3 +273,107 @@ def refund(
     return deps.store.mark_refunded(
         payment, refund_id, refunded.refund_id, _envelope(event, tenant_id, payment)
     ).as_refund()
+
+
+# ---- settling an unknown outcome later (docs/design/08-cross-service-integrity.md) -----------------------------------
+class Settlement(StrEnum):
+    """What ``settle_unknown`` found for a charge attempt."""
+
+    IN_FLIGHT = "IN_FLIGHT"  # someone holds the attempt's lease: a charge may be running now; look again later
+    ALREADY_SETTLED = "ALREADY_SETTLED"  # the payment exists: nothing to do
+    NOT_PINNED = "NOT_PINNED"  # no provider may have charged (not reached everywhere): nothing to settle
+    STILL_UNKNOWN = "STILL_UNKNOWN"  # the pinned provider did not answer the lookup (still down): look again later
+    NOT_CHARGED = "NOT_CHARGED"  # the provider did nothing under the key: the pin is lifted
+    CAPTURED = "CAPTURED"  # the provider charged: the payment is written CAPTURED (+ PaymentCaptured)
+    DECLINED = "DECLINED"  # the provider declined: the payment is written DECLINED (+ PaymentDeclined)
+
+
+@dataclass(frozen=True)
+class SettleOutcome:
+    settlement: Settlement
+    payment: StoredPayment | None = None
+    detail: str = ""
+
+
+def settle_unknown(tenant_id: str, payment_id: str, *, deps: PaymentsDeps | None = None) -> SettleOutcome:
+    """Settle a charge whose outcome was unknown (its caller got ``ProviderUnavailable`` and may never retry).
+
+    The attempt's lease is claimed like any charger's (so nothing charges meanwhile); the pinned provider is ASKED, never
+    charged again: a replayed POST would charge if the first call never arrived, a lookup by idempotency key cannot.
+    What it answers is written exactly as ``charge`` would have written it (payment + event + attempt deletion, one
+    transaction). Provider down: nothing changes, the pin stays, and the next run asks again.
+    """
+    deps = deps or default_deps()
+    owner = uuid.uuid4().hex
+    try:
+        attempt = deps.store.claim_attempt(tenant_id, payment_id, owner, deps.attempt_lease_ms)
+    except PaymentInFlight:
+        return SettleOutcome(Settlement.IN_FLIGHT, detail="a charge holds the attempt's lease")
+    try:
+        existing = deps.store.get(tenant_id, payment_id)
+        if existing is not None:
+            return SettleOutcome(Settlement.ALREADY_SETTLED, existing)
+        if not attempt.ambiguous or attempt.provider is None:
+            return SettleOutcome(Settlement.NOT_PINNED, detail="no provider may have charged")
+        name = attempt.provider
+        try:
+            found = deps.providers[name].find_charge(payment_id)
+        except (ProviderNotReached, ProviderOutcomeUnknown) as exc:
+            return SettleOutcome(Settlement.STILL_UNKNOWN, detail=f"{name.value} did not answer the lookup: {exc}")
+        if found is None:
+            deps.store.pin_attempt(tenant_id, payment_id, owner, name, ambiguous=False)
+            return SettleOutcome(Settlement.NOT_CHARGED, detail=f"{name.value} has nothing under the key")
+        details = attempt.details
+        if details is None:
+            return SettleOutcome(Settlement.STILL_UNKNOWN, detail="the attempt does not say what was charged")
+        request = _Settled(details)
+        if found.status == "failed":
+            payment = _stored(
+                tenant_id, details.client_id, payment_id, request, name, PaymentStatus.DECLINED, None, "card_declined"
+            )
+            declined = PaymentDeclinedEvent(
+                payment_id=payment_id,
+                client_id=details.client_id,
+                order_id=details.order_id,
+                amount=details.amount,
+                provider=name,
+                reason=payment.decline_reason or "card_declined",
+                card_last4=details.card_last4,
+            )
+            settled = deps.store.settle(payment, _envelope(declined, tenant_id, payment), owner)
+            return SettleOutcome(Settlement.DECLINED, settled, detail=f"{name.value} declined it")
+        payment = _stored(
+            tenant_id, details.client_id, payment_id, request, name, PaymentStatus.CAPTURED, found.charge_id, None
+        )
+        captured = PaymentCapturedEvent(
+            payment_id=payment_id,
+            client_id=details.client_id,
+            order_id=details.order_id,
+            amount=details.amount,
+            provider=name,
+            provider_charge_id=found.charge_id or "",
+            card_last4=details.card_last4,
+        )
+        settled = deps.store.settle(payment, _envelope(captured, tenant_id, payment), owner)
+        return SettleOutcome(Settlement.CAPTURED, settled, detail=f"{name.value} charged it as {found.charge_id}")
+    finally:
+        deps.store.release_attempt(tenant_id, payment_id, owner)
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """The fields of a ChargeRequest that ``_stored`` reads, from an attempt's details (the card is not kept)."""
+
+    details: ChargeDetails
+
+    @property
+    def amount(self) -> Money:
+        return self.details.amount
+
+    @property
+    def order_id(self) -> str | None:
+        return self.details.order_id
+
+    @property
+    def last4(self) -> str:
+        return self.details.card_last4

@@ -6,7 +6,9 @@ Items (docs/booking-data-model.md):
 - charge attempt ``pk = TENANT#t#PAYMENT#{paymentId}``, ``sk = ATTEMPT``: who is charging now (owner + lease), and which
   provider was asked (``provider``, ``ambiguous``). It exists only while a charge is unsettled, and is deleted in the
   same transaction that writes the payment. A charge whose outcome is unknown leaves it ``ambiguous``, which pins the
-  payment to that provider: a retry asks it again with the same key, and never charges elsewhere.
+  payment to that provider: a retry asks it again with the same key, and never charges elsewhere. It also carries what
+  the charge was for (``clientId``, ``orderId``, ``amount``, ``cardLast4``), so that a charge whose caller gave up can
+  still be settled by asking the provider later (``marquee.payments.settle_unknown``, the integrity reconciler).
 Payment and outbox event are written in ONE TransactWriteItems.
 """
 
@@ -86,9 +88,43 @@ class StoredPayment:
 
 
 @dataclass(frozen=True)
+class ChargeDetails:
+    """What a charge attempt is for, stored on it (never the card: its last four digits)."""
+
+    client_id: str
+    order_id: str | None
+    amount: Money
+    card_last4: str
+
+
+@dataclass(frozen=True)
 class Attempt:
     provider: ProviderName | None
     ambiguous: bool
+    details: ChargeDetails | None = None
+    lease_until_ms: int = 0
+    claimed_at_s: int | None = None  # when it was last claimed (its TTL minus ATTEMPT_TTL_SECONDS)
+
+
+def attempt_from_item(item: dict[str, Any]) -> Attempt:
+    """An ``ATTEMPT`` item (as read, or as a scan returns it)."""
+    provider = item.get("provider", {}).get("S")
+    details = None
+    if "clientId" in item and "amount" in item and "cardLast4" in item:
+        amount = item["amount"]["M"]
+        details = ChargeDetails(
+            client_id=item["clientId"]["S"],
+            order_id=item["orderId"]["S"] if "orderId" in item else None,
+            amount=Money(amount=int(amount["amount"]["N"]), currency=amount["currency"]["S"]),
+            card_last4=item["cardLast4"]["S"],
+        )
+    return Attempt(
+        provider=ProviderName(provider) if provider else None,
+        ambiguous=bool(item.get("ambiguous", {}).get("BOOL", False)),
+        details=details,
+        lease_until_ms=int(item.get("lease_until_ms", {}).get("N", "0")),
+        claimed_at_s=int(item["expires_at"]["N"]) - ATTEMPT_TTL_SECONDS if "expires_at" in item else None,
+    )
 
 
 def _key(tenant_id: str, payment_id: str, sk: str) -> dict[str, dict[str, str]]:
@@ -132,33 +168,46 @@ class PaymentStore(TableStore):
         )
 
     # ---- the charge attempt (lease + provider pin) --------------------------------------------------------------------
-    def claim_attempt(self, tenant_id: str, payment_id: str, owner: str, lease_ms: int) -> Attempt:
-        """Become the one caller charging this payment, or ``PaymentInFlight``. Returns the provider pin, if any."""
+    def claim_attempt(
+        self, tenant_id: str, payment_id: str, owner: str, lease_ms: int, details: ChargeDetails | None = None
+    ) -> Attempt:
+        """Become the one caller charging this payment, or ``PaymentInFlight``. Returns the provider pin, if any.
+        ``details`` (what is being charged) are recorded on the attempt; a settling caller passes none."""
         now_ms = int(time.time() * 1000)
+        expression = "SET #owner = :me, lease_until_ms = :until, expires_at = :ttl"
+        values: dict[str, Any] = {
+            ":me": {"S": owner},
+            ":until": {"N": str(now_ms + lease_ms)},
+            ":now": {"N": str(now_ms)},
+            ":ttl": {"N": str(now_ms // 1000 + ATTEMPT_TTL_SECONDS)},
+        }
+        if details is not None:
+            expression += ", clientId = :client, amount = :amount, cardLast4 = :last4"
+            values |= {
+                ":client": {"S": details.client_id},
+                ":amount": {
+                    "M": {"amount": {"N": str(details.amount.amount)}, "currency": {"S": details.amount.currency}}
+                },
+                ":last4": {"S": details.card_last4},
+            }
+            if details.order_id is not None:
+                expression += ", orderId = :order"
+                values[":order"] = {"S": details.order_id}
         try:
             item = self.client.update_item(
                 TableName=self.table_name,
                 Key=_key(tenant_id, payment_id, ATTEMPT),
-                UpdateExpression="SET #owner = :me, lease_until_ms = :until, expires_at = :ttl",
+                UpdateExpression=expression,
                 ConditionExpression=ATTEMPT_IS_FREE,
                 ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={
-                    ":me": {"S": owner},
-                    ":until": {"N": str(now_ms + lease_ms)},
-                    ":now": {"N": str(now_ms)},
-                    ":ttl": {"N": str(now_ms // 1000 + ATTEMPT_TTL_SECONDS)},
-                },
+                ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as exc:
             if error_code(exc) == CONDITION_FAILED:
                 raise PaymentInFlight(f"Payment {payment_id} is being charged by another request.") from exc
             raise
-        provider = item.get("provider", {}).get("S")
-        return Attempt(
-            provider=ProviderName(provider) if provider else None,
-            ambiguous=bool(item.get("ambiguous", {}).get("BOOL", False)),
-        )
+        return attempt_from_item(item)
 
     def pin_attempt(
         self, tenant_id: str, payment_id: str, owner: str, provider: ProviderName, *, ambiguous: bool

@@ -1,7 +1,8 @@
 """The HTTP transport both provider clients share (payments: marquee.payments.provider; notifications:
 marquee.notifications.providers).
 
-- ``POST {url}{path}`` with a JSON body, ``Authorization: Bearer {apiKey}`` and ``Idempotency-Key``.
+- ``POST {url}{path}`` with a JSON body, ``Authorization: Bearer {apiKey}`` and ``Idempotency-Key``; ``GET {url}{path}``
+  with a query for reads (a payment provider's ledger, which the integrity reconciler asks).
 - urllib3 (a dependency of botocore, so present wherever boto3 is): a pooled keep-alive connection per provider, separate
   connect and read timeouts, and no retries (the breaker and the caller decide).
 - A 401 means a rotated key: the secret is fetched again, once, and the call is made once more.
@@ -88,6 +89,15 @@ class ProviderEndpoint:
             read_timeout_s=self.read_timeout_s,
         )
 
+    def get(self, path: str, query: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+        return get_json(
+            self.credentials,
+            path,
+            query or {},
+            connect_timeout_s=self.connect_timeout_s,
+            read_timeout_s=self.read_timeout_s,
+        )
+
 
 @cache
 def _pool(connect_timeout_s: float, read_timeout_s: float) -> urllib3.PoolManager:
@@ -123,6 +133,23 @@ def post_json(
     return status, payload
 
 
+def get_json(
+    credentials: CredentialsReader,
+    path: str,
+    query: dict[str, str],
+    *,
+    connect_timeout_s: float,
+    read_timeout_s: float,
+) -> tuple[int, dict[str, Any]]:
+    """A read: the status and the JSON object answered; ``NotSent``/``NoAnswer`` as for ``post_json``."""
+    status, payload = _request("GET", credentials(), path, query, None, connect_timeout_s, read_timeout_s)
+    if status == 401:  # a rotated key: fetch the secret again, once
+        status, payload = _request(
+            "GET", credentials(force_fetch=True), path, query, None, connect_timeout_s, read_timeout_s
+        )
+    return status, payload
+
+
 def _send(
     credentials: ProviderCredentials,
     path: str,
@@ -131,16 +158,28 @@ def _send(
     connect_timeout_s: float,
     read_timeout_s: float,
 ) -> tuple[int, dict[str, Any]]:
+    return _request("POST", credentials, path, body, idempotency_key, connect_timeout_s, read_timeout_s)
+
+
+def _request(
+    method: str,
+    credentials: ProviderCredentials,
+    path: str,
+    data: dict[str, Any],
+    idempotency_key: str | None,
+    connect_timeout_s: float,
+    read_timeout_s: float,
+) -> tuple[int, dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {credentials.api_key}"}
+    if method == "POST":
+        headers |= {"Idempotency-Key": idempotency_key or "", "Content-Type": "application/json"}
     try:
         response = _pool(connect_timeout_s, read_timeout_s).request(
-            "POST",
+            method,
             credentials.url.rstrip("/") + path,
-            body=json.dumps(body).encode(),
-            headers={
-                "Authorization": f"Bearer {credentials.api_key}",
-                "Idempotency-Key": idempotency_key,
-                "Content-Type": "application/json",
-            },
+            body=json.dumps(data).encode() if method == "POST" else None,
+            fields=data if method == "GET" else None,
+            headers=headers,
         )
     except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.NewConnectionError) as exc:
         raise NotSent(f"not reachable ({type(exc).__name__})") from exc
