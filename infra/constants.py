@@ -112,6 +112,12 @@ PAYMENTS_SETTINGS = {
     "BREAKER_PROBE_LEASE_MS": "5000",
 }
 
+# Cross-service integrity (design question 8): the reconciler's schedule, and the age below which an order, payment,
+# charge or attempt counts as still in its saga (longer than a saga's worst case: retries, CHARGE_SETTLE_SECONDS, the
+# compensations' backoff).
+INTEGRITY_SCHEDULE_MINUTES = 15
+INTEGRITY_GRACE_SECONDS_BY_TARGET = {TARGET_AWS: "900", TARGET_LOCAL: "120"}
+
 # Secrets (challenge 16), docs/patterns/16-secrets.md. Payment functions cache a provider secret for this many seconds
 # (Powertools parameters max_age): 300 s on AWS; 5 s on the local target, so that a test or the tour sees a rotated key
 # in use within seconds. The provider accepts the previous key as well, so a cache age never fails a call.

@@ -9,12 +9,14 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
+from infra.constructs.cache import Cache
 from infra.constructs.catalog import Catalog
 from infra.constructs.common_layer import CommonLayer
 from infra.constructs.database import Database
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.health import Health
 from infra.constructs.identity import Identity
+from infra.constructs.integrity import Integrity
 from infra.constructs.me import Me
 from infra.constructs.notifications import Notifications
 from infra.constructs.orders import Orders
@@ -85,13 +87,23 @@ class MarqueeStack(Stack):
             tenant_access=tenant_access,
         )
 
+        # Cross-service integrity (design question 8): a scheduled reconciler of orders, seats, payments and ledgers.
+        Integrity(
+            self,
+            "Integrity",
+            layer=layer,
+            target=target,
+            payments_environment=payments.charging_environment,
+            grant_payments=payments.grant_charging,
+        )
+
         Search(self, "Search", api=api, layer=layer, target=target, database=database)
         projections = Projections(
             self, "Projections", api=api, layer=layer, target=target, database=database, event_bus=platform.event_bus
         )
 
         # Booking core: catalog and seat holds use tenant-scoped sessions too; the outbox relays every booking event.
-        Catalog(
+        catalog = Catalog(
             self,
             "Catalog",
             api=api,
@@ -100,6 +112,10 @@ class MarqueeStack(Stack):
             tenant_access=tenant_access,
             flags=flags,
         )
+        # The edge (challenges 1 and 7): Valkey in the database's VPC. The functions that cache and rate-limit run there.
+        cache = Cache(self, "Cache", vpc=database.vpc, layer=layer, target=target, event_bus=platform.event_bus)
+        cache.place(catalog.handler)
+        cache.place(projections.queries, flags=flags)
         SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
         Outbox(
             self,

@@ -1,0 +1,1 @@
+"""The integrity function (``functions/integrity/``), packaged as ``functions.integrity``."""
