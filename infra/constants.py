@@ -212,3 +212,27 @@ PROJECTIONS_DLQ_NAME = "marquee-projections-dlq.fifo"
 PROJECTOR_TIMEOUT = Duration.seconds(30)
 PROJECTIONS_MAX_RECEIVE_COUNT = 5
 OUTPUT_PROJECTIONS_DLQ_URL = "ProjectionsDlqUrl"
+
+# The edge (challenges 1 and 7): ElastiCache Serverless for Valkey (infra/constructs/cache.py). Usage limits cap its
+# bill; the invalidator listens for these events (a test checks them against marquee.cache.showtimes).
+CACHE_NAME = "marquee-edge"
+CACHE_ENGINE_MAJOR_VERSION = "8"
+CACHE_PORT = 6379  # and 6380 for reads from replicas
+CACHE_MAX_DATA_GB = 1
+CACHE_MAX_ECPU_PER_SECOND = 5000
+CACHE_INVALIDATING_EVENT_TYPES = [
+    "CinemaDeleted",
+    "CinemaOpened",
+    "CinemaRestored",
+    "HoldCreated",
+    "HoldReleased",
+    "MovieChanged",
+    "MovieDeleted",
+    "MovieRestored",
+    "OrderConfirmed",
+    "SeatsReleased",
+    "SeatsReserved",
+    "ShowtimeDeleted",
+    "ShowtimeRestored",
+    "ShowtimeScheduled",
+]

@@ -2,6 +2,7 @@
 GET /showtimes is the queries function's)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from functools import cache
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -9,11 +10,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from marquee.cache import CacheAside
+from marquee.cache.showtimes import NAMESPACE, SEAT_MAP_POLICY
 from marquee.core.env import load_env
 from marquee.http import ApiResolver, created_response
+from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant
 
-from . import logic
+from . import cached, logic
 from .models import (
     AuditoriumRequest,
     AuditoriumResponse,
@@ -32,7 +36,13 @@ env = load_env(CatalogEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = ApiResolver()
+app = ApiResolver(rate_limit=valkey_request_limiter(env.cache_client))
+
+
+@cache
+def seat_maps() -> CacheAside:
+    return CacheAside(env.cache_client(), namespace=NAMESPACE, policy=SEAT_MAP_POLICY)
+
 
 ShowtimeId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 MovieId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -71,7 +81,7 @@ def post_showtime(body: ShowtimeRequest) -> tuple[ShowtimeSummary, int]:
 @app.get("/showtimes/<showtimeId>")
 @tracer.capture_method
 def get_showtime(showtimeId: ShowtimeId) -> ShowtimeDetail:  # noqa: N803 - the route's parameter name
-    return logic.get_showtime(showtimeId, tenant=current_tenant(app), env=env)
+    return cached.get_showtime(showtimeId, tenant=current_tenant(app), env=env, cache=seat_maps())
 
 
 @app.get("/showtimes/<showtimeId>/suggestions")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StrictInt, StringConstraints
 
+from marquee.cache.env import CacheEnv
 from marquee.core.models import CamelRequest
 from marquee.core.money import Money
 from marquee.tenancy.tenant_session import TenantDataEnv
@@ -24,7 +25,7 @@ EntityId = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}_[0-9a-f]{16}$")]
 SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
 
 
-class CatalogEnv(TenantDataEnv):
+class CatalogEnv(TenantDataEnv, CacheEnv):
     default_hold_lease_seconds: int = Field(ge=30, le=3600)
 
 

@@ -2,6 +2,7 @@
 (staff). Every answer comes from a read model on Aurora (Data API); this function cannot read DynamoDB."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from functools import cache
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -9,9 +10,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from marquee.cache import CacheAside
+from marquee.cache.showtimes import LISTING_POLICY, NAMESPACE
 from marquee.core.env import load_env
 from marquee.core.models import IsoDay
 from marquee.http import ApiResolver
+from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant
 
 from . import logic
@@ -21,7 +25,13 @@ env = load_env(QueriesEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = ApiResolver()
+app = ApiResolver(rate_limit=valkey_request_limiter(env.cache_client))
+
+
+@cache
+def listings() -> CacheAside:
+    return CacheAside(env.cache_client(), namespace=NAMESPACE, policy=LISTING_POLICY)
+
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(min_length=1, max_length=300)]
@@ -30,7 +40,7 @@ Cursor = Annotated[str | None, Query(min_length=1, max_length=300)]
 @app.get("/showtimes")
 @tracer.capture_method
 def get_showtimes(limit: Limit = 50, cursor: Cursor = None) -> ShowtimePage:
-    return logic.list_showtimes(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor)
+    return logic.list_showtimes(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor, cache=listings())
 
 
 @app.get("/me/orders")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from marquee.cache import CacheAside
+from marquee.cache.showtimes import listing_key
 from marquee.projections import queries
 from marquee.relational.client import data_api
 from marquee.tenancy.tenant import TenantContext
@@ -13,9 +15,18 @@ from .models import OrderHistory, QueriesEnv, SalesReport, ShowtimePage
 STAFF = "staff"
 
 
-def list_showtimes(*, tenant: TenantContext, env: QueriesEnv, limit: int, cursor: str | None) -> ShowtimePage:
-    page = queries.showtimes(data_api(env), tenant.tenant_id, limit=limit, cursor=cursor)
-    return ShowtimePage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+def list_showtimes(
+    *, tenant: TenantContext, env: QueriesEnv, limit: int, cursor: str | None, cache: CacheAside | None = None
+) -> ShowtimePage:
+    """Cache-aside when ``cache`` is given: one entry per page, 5 s, invalidated by the listing's events."""
+
+    def load() -> dict:
+        page = queries.showtimes(data_api(env), tenant.tenant_id, limit=limit, cursor=cursor)
+        listing = ShowtimePage.model_validate({"items": page.items, "next_cursor": page.next_cursor})
+        return listing.model_dump(mode="json", by_alias=True)
+
+    value = load() if cache is None else cache.get(listing_key(tenant.tenant_id, limit=limit, cursor=cursor), load)
+    return ShowtimePage.model_validate(value)
 
 
 def my_orders(*, tenant: TenantContext, env: QueriesEnv, limit: int, cursor: str | None) -> OrderHistory:

@@ -7,14 +7,15 @@ from typing import Literal
 
 from pydantic import Field
 
+from marquee.cache.env import CacheEnv
 from marquee.core.env import PowertoolsEnv
 from marquee.core.models import CamelModel
 from marquee.core.money import Money
 from marquee.relational.client import RelationalEnv
 
 
-class QueriesEnv(PowertoolsEnv, RelationalEnv):
-    """The Data API target only: this function reads the read models and has no DynamoDB permission at all."""
+class QueriesEnv(PowertoolsEnv, RelationalEnv, CacheEnv):
+    """The Data API target and the edge cache: this function reads the read models and has no DynamoDB permission."""
 
 
 class Availability(CamelModel):

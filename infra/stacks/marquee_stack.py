@@ -9,6 +9,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
+from infra.constructs.cache import Cache
 from infra.constructs.catalog import Catalog
 from infra.constructs.common_layer import CommonLayer
 from infra.constructs.database import Database
@@ -102,7 +103,7 @@ class MarqueeStack(Stack):
         )
 
         # Booking core: catalog and seat holds use tenant-scoped sessions too; the outbox relays every booking event.
-        Catalog(
+        catalog = Catalog(
             self,
             "Catalog",
             api=api,
@@ -111,6 +112,10 @@ class MarqueeStack(Stack):
             tenant_access=tenant_access,
             flags=flags,
         )
+        # The edge (challenges 1 and 7): Valkey in the database's VPC. The functions that cache and rate-limit run there.
+        cache = Cache(self, "Cache", vpc=database.vpc, layer=layer, target=target, event_bus=platform.event_bus)
+        cache.place(catalog.handler)
+        cache.place(projections.queries, flags=flags)
         SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
         Outbox(
             self,

@@ -17,6 +17,14 @@ from .conftest import Invocation, Platform, invoke, load_event, load_function, o
 def functions(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> dict[str, ModuleType]:
     use_tenant_role(platform.table_name, monkeypatch)
     monkeypatch.setenv("DEFAULT_HOLD_LEASE_SECONDS", "600")
+    # No Valkey here: the catalog's cache and rate limiter fail open (tests/integration/test_ratelimit.py, the e2e).
+    for name, value in {
+        "CACHE_ADDRESS": "127.0.0.1",
+        "CACHE_PORT": "1",
+        "CACHE_TLS": "false",
+        "CACHE_CLUSTER": "false",
+    }.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "catalog")
     catalog = load_function("catalog")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "holds")

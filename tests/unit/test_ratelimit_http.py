@@ -148,3 +148,25 @@ def test_the_guard_still_runs_first(limiter: RequestLimiter) -> None:
     bad = event("POST", "/holds")
     bad["body"] = "{not json"
     assert make_app(limiter).resolve(bad, None)["statusCode"] == 400  # type: ignore[arg-type]
+
+
+def test_the_shipped_flag_is_a_valid_powertools_flag_whose_default_is_the_built_in_plan() -> None:
+    from pathlib import Path
+
+    from aws_lambda_powertools.utilities.feature_flags import FeatureFlags
+    from aws_lambda_powertools.utilities.feature_flags.schema import SchemaValidator
+
+    shipped = json.loads((Path(__file__).parents[2] / "infra" / "feature_flags.json").read_text())
+    SchemaValidator(shipped).validate()
+
+    class Store:
+        def get_configuration(self) -> dict[str, Any]:
+            return shipped
+
+        def get_raw_configuration(self) -> dict[str, Any]:
+            return shipped
+
+    flags = FeatureFlags(store=Store())  # type: ignore[arg-type]
+    shipped_plans = FlagPlans(lambda name, context, default: flags.evaluate(name=name, context=context, default=default))
+    assert shipped_plans.plan_for("t1", "sub:u") == DEFAULT_PLAN
+    assert shipped_plans.plan_for("t2", "sub:u").plan == "premium"

@@ -4,7 +4,7 @@ The flag ``rate_limit_plan`` is a non-boolean Powertools flag: its value is the 
 caller's context exactly like any other flag (``tenant``, ``user_id``, ...; infra/feature_flags.json ships a
 "standard" default and a "premium" rule for tenant t2). A plan has one limit per route class:
 
-    {"plan": "standard", "read": {"count": 20, "periodS": 1, "burst": 40}, "write": {...}}
+    {"plan": "standard", "read": {"count": 50, "periodS": 1, "burst": 100}, "write": {...}}
 
 Functions cache the flags for FLAGS_MAX_AGE_SECONDS (5 s), so a new plan is enforced within that. A value that does
 not validate, or flags that cannot be fetched, never break a request: the built-in ``DEFAULT_PLAN`` (the same as the
@@ -53,8 +53,8 @@ class Plan(BaseModel):
 
 DEFAULT_PLAN = Plan(
     plan="standard",
-    read=LimitSpec(count=20, period_s=1, burst=40),
-    write=LimitSpec(count=5, period_s=1, burst=10),
+    read=LimitSpec(count=50, period_s=1, burst=100),
+    write=LimitSpec(count=10, period_s=1, burst=20),
 )
 
 

@@ -1,0 +1,1 @@
+"""Cache invalidator: domain events -> the cached showtime entries they make stale."""
