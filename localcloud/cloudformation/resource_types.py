@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 
 from .fillins import (
@@ -93,6 +93,7 @@ CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
 _lock = threading.Lock()
 _STRICT_MARK = "__marquee_strict_template__"
 _OUTPUTS_MARK = "__marquee_outputs_synced__"
+_CHANGE_SETS_MARK = "__marquee_change_sets_as_aws__"
 
 
 def install() -> None:
@@ -105,6 +106,7 @@ def install() -> None:
         ec2.install()  # moto's RouteTable has no delete, so no stack with a VPC could be deleted
         _make_strict()
         _complete_stack_outputs()
+        _change_sets_as_aws()
 
 
 # --- registration -------------------------------------------------------------------------------------------------
@@ -241,3 +243,63 @@ def _complete_stack_outputs() -> None:
         method = getattr(CloudFormationBackend, name)
         if not getattr(method, _OUTPUTS_MARK, False):
             setattr(CloudFormationBackend, name, _with_outputs(method, find_stack))
+
+
+# --- change sets ----------------------------------------------------------------------------------------------------
+
+
+class ChangeSetNotFound(CloudFormationError):
+    """AWS's answer to DescribeChangeSet or DeleteChangeSet of a change set that does not exist (HTTP 404)."""
+
+    code = "ChangeSetNotFoundException"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"ChangeSet [{name}] does not exist")
+
+
+def _known_change_set(backend: CloudFormationBackend, name: str) -> bool:
+    return name in backend.change_sets or any(cs.change_set_name == name for cs in backend.change_sets.values())
+
+
+def _change_sets_as_aws() -> None:
+    """Two gaps that broke a second `cdk deploy` of the same stack:
+    - moto answers DescribeChangeSet of an unknown change set with "Stack with id ... does not exist" (a
+      ValidationError), and DeleteChangeSet with a server error; AWS answers ChangeSetNotFound, which the CDK CLI waits
+      for after removing its previous change set;
+    - AWS removes a stack's change sets once one of them is executed; moto keeps them.
+    (tests/localcloud/test_cfn_fillins.py)"""
+    if getattr(CloudFormationBackend.describe_change_set, _CHANGE_SETS_MARK, False):
+        return
+    describe, delete, execute = (
+        CloudFormationBackend.describe_change_set,
+        CloudFormationBackend.delete_change_set,
+        CloudFormationBackend.execute_change_set,
+    )
+
+    @functools.wraps(describe)
+    def describe_change_set(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        if not _known_change_set(self, change_set_name):
+            raise ChangeSetNotFound(change_set_name)
+        return describe(self, change_set_name, *args, **kwargs)
+
+    @functools.wraps(delete)
+    def delete_change_set(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        if not _known_change_set(self, change_set_name):
+            raise ChangeSetNotFound(change_set_name)
+        return delete(self, change_set_name, *args, **kwargs)
+
+    @functools.wraps(execute)
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
+        if not _known_change_set(self, change_set_name):
+            raise ChangeSetNotFound(change_set_name)
+        stack_id = describe(self, change_set_name).stack_id  # type: ignore[union-attr]
+        result = execute(self, change_set_name, *args, **kwargs)
+        for arn in [arn for arn, cs in self.change_sets.items() if cs.stack_id == stack_id]:
+            del self.change_sets[arn]
+        return result
+
+    for function in (describe_change_set, delete_change_set, execute_change_set):
+        setattr(function, _CHANGE_SETS_MARK, True)
+    CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]

@@ -1121,3 +1121,30 @@ def test_cdk_bootstrap_template_deploys_with_its_defaults(aws: Aws) -> None:
     resources = aws.cloudformation.describe_stack_resources(StackName="CDKToolkit")["StackResources"]
     # moto lists a resource whose Condition is false as an empty entry, hence .get().
     assert "AWS::S3::BucketPolicy" in {r.get("ResourceType") for r in resources}
+
+
+def test_a_second_change_set_deploy_of_a_stack_works_as_the_cdk_cli_drives_it(aws: Aws) -> None:
+    """`cdk deploy` of a stack that exists: remove the previous change set if any, wait for ChangeSetNotFound, create
+    an UPDATE change set, execute it. AWS removes a stack's change sets once one is executed
+    (docs: "After you execute a change set, CloudFormation removes all change sets associated with the stack"), and
+    answers ChangeSetNotFound (404) for one that does not exist."""
+    cfn = aws.cloudformation
+    name = "cdk-deploy-change-set"
+    queue = {"Q": {"Type": "AWS::SQS::Queue", "Properties": {}}}
+    for version, change_type in ((1, "CREATE"), (2, "UPDATE")):
+        template = {"Resources": queue, "Outputs": outputs_for(Version=str(version))}
+        with pytest.raises(ClientError) as missing:
+            cfn.describe_change_set(StackName="app", ChangeSetName=name)
+        assert error_code(missing) == "ChangeSetNotFound"
+        assert missing.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+        assert isinstance(missing.value, cfn.exceptions.ChangeSetNotFoundException)
+        cfn.create_change_set(
+            StackName="app", ChangeSetName=name, ChangeSetType=change_type, TemplateBody=json.dumps(template)
+        )
+        assert cfn.describe_change_set(StackName="app", ChangeSetName=name)["ChangeSetName"] == name
+        cfn.execute_change_set(StackName="app", ChangeSetName=name)
+        assert cfn.list_change_sets(StackName="app")["Summaries"] == []
+        assert aws.outputs("app") == {"Version": str(version)}
+    with pytest.raises(ClientError) as gone:
+        cfn.delete_change_set(StackName="app", ChangeSetName=name)
+    assert error_code(gone) == "ChangeSetNotFound"
