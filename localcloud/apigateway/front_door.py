@@ -10,7 +10,8 @@ AWS behaviour mirrored (parity tests in tests/localcloud/test_front_door.py):
   ``Internal server error``, and a throttled function 500 ``Internal server error`` (Lambda's 429 is not forwarded);
 - a ``COGNITO_USER_POOLS`` authorizer verifies the JWT's signature against moto's Cognito JWKS, its expiry, its issuer
   (one of the authorizer's pools) and, for id tokens, its audience (a client of that pool); the claims reach the handler
-  in ``requestContext.authorizer.claims``, every value a string, as on AWS. Missing or bad token: 401.
+  in ``requestContext.authorizer.claims``, every value a string, as on AWS. Missing or bad token: 401;
+- API keys, usage plans (throttle, quota) and stage/method throttling, before the authorizer: ``throttling.py``.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from urllib.parse import parse_qsl, unquote
 if TYPE_CHECKING:
     import jwt
 
+from localcloud.apigateway.throttling import Limited, Throttles
 from localcloud.lambda_.runner import DEFAULT_ACCOUNT, LambdaError, LambdaRunner, Throttled
 
 log = logging.getLogger("localcloud.front_door")
@@ -81,6 +83,7 @@ def handles(environ: dict[str, Any], path: str) -> bool:
 class FrontDoor:
     def __init__(self, runner: LambdaRunner) -> None:
         self.runner = runner
+        self.throttles = Throttles()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -120,8 +123,11 @@ class FrontDoor:
             raise GatewayResponse(403, "Forbidden", "ForbiddenException")
         http_method = environ.get("REQUEST_METHOD", "GET").upper()
         resource, method, path_params = self._route(api, path, http_method)
+        api_key = self._throttle(api, region, stage_name, stage, resource, http_method, method, environ)
         claims = self._authorize(api, method, environ, region)
         event = self._proxy_event(environ, api, stage_name, stage, path, resource, http_method, path_params, claims)
+        if api_key is not None:
+            event["requestContext"]["identity"]["apiKeyId"], event["requestContext"]["identity"]["apiKey"] = api_key
         return self._integrate(method, event, region)
 
     def _find_api(self, api_id: str) -> tuple[Any, str]:
@@ -153,6 +159,33 @@ class FrontDoor:
         if method is None:
             raise GatewayResponse(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
         return resource, method, params
+
+    def _throttle(
+        self,
+        api: Any,
+        region: str,
+        stage_name: str,
+        stage: Any,
+        resource: Any,
+        http_method: str,
+        method: Any,
+        environ: dict[str, Any],
+    ) -> tuple[str, str] | None:
+        from moto.apigateway.models import apigateway_backends
+
+        try:
+            return self.throttles.admit(
+                apigateway_backends[DEFAULT_ACCOUNT][region],
+                api,
+                stage_name,
+                stage,
+                resource.get_path(),
+                http_method,
+                method,
+                environ.get("HTTP_X_API_KEY"),
+            )
+        except Limited as exc:
+            raise GatewayResponse(exc.status, exc.message, exc.error_type) from exc
 
     # ---- authorization --------------------------------------------------------------------------------------------
     def _authorize(self, api: Any, method: Any, environ: dict[str, Any], region: str) -> dict[str, str] | None:
