@@ -236,3 +236,14 @@ CACHE_INVALIDATING_EVENT_TYPES = [
     "ShowtimeRestored",
     "ShowtimeScheduled",
 ]
+
+# API Gateway's own limits (defence in depth in front of the per-tenant rate limits, docs/patterns/01-rate-limiting.md).
+API_STAGE_RATE_LIMIT = 500  # requests per second, every caller together
+API_STAGE_BURST_LIMIT = 1000
+API_HOLDS_RATE_LIMIT = 100  # POST /showtimes/{id}/holds
+API_HOLDS_BURST_LIMIT = 200
+API_PARTNER_PLAN_NAME = "marquee-partners"
+API_PARTNER_KEY_NAME = "marquee-partner-example"
+API_PARTNER_RATE_LIMIT = 20  # per key
+API_PARTNER_BURST_LIMIT = 40
+API_PARTNER_DAILY_QUOTA = 100_000

@@ -24,7 +24,20 @@ class Api(Construct):
             endpoint_types=[apigw.EndpointType.REGIONAL],
             cloud_watch_role=False,
             deploy=True,
-            deploy_options=apigw.StageOptions(stage_name=constants.API_STAGE_NAME, tracing_enabled=True),
+            # Defence in depth (challenge 1): API Gateway's own limits before any function runs. The stage's bucket
+            # is shared by every caller; holds get a tighter one of their own. Per-tenant plans are the functions' job.
+            deploy_options=apigw.StageOptions(
+                stage_name=constants.API_STAGE_NAME,
+                tracing_enabled=True,
+                throttling_rate_limit=constants.API_STAGE_RATE_LIMIT,
+                throttling_burst_limit=constants.API_STAGE_BURST_LIMIT,
+                method_options={
+                    "/showtimes/{showtimeId}/holds/POST": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=constants.API_HOLDS_RATE_LIMIT,
+                        throttling_burst_limit=constants.API_HOLDS_BURST_LIMIT,
+                    )
+                },
+            ),
         )
         # The stack publishes the URL under a fixed logical ID (ApiUrl); drop the construct's hashed duplicate.
         self.rest_api.node.try_remove_child("Endpoint")
@@ -53,6 +66,24 @@ class Api(Construct):
                 "WAF is attached per deployment (web ACLs are account/edge policy), and is not available locally.",
             ),
         )
+
+        # Partner clients (server to server) call with an API key: a usage plan throttles each key and gives it a daily
+        # quota. It applies to methods added with ``api_key=True``; the key's value is generated (read it with
+        # `aws apigateway get-api-key --include-value`).
+        self.partner_plan = self.rest_api.add_usage_plan(
+            "PartnerPlan",
+            name=constants.API_PARTNER_PLAN_NAME,
+            description="Partner clients: per-key throttle and daily quota",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=constants.API_PARTNER_RATE_LIMIT, burst_limit=constants.API_PARTNER_BURST_LIMIT
+            ),
+            quota=apigw.QuotaSettings(limit=constants.API_PARTNER_DAILY_QUOTA, period=apigw.Period.DAY),
+            api_stages=[apigw.UsagePlanPerApiStage(api=self.rest_api, stage=self.rest_api.deployment_stage)],
+        )
+        self.partner_key = apigw.ApiKey(
+            self, "PartnerKey", api_key_name=constants.API_PARTNER_KEY_NAME, description="The example partner's key"
+        )
+        self.partner_plan.add_api_key(self.partner_key)
 
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self,

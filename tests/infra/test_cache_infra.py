@@ -94,3 +94,22 @@ def test_the_invalidator_listens_for_exactly_the_events_that_change_cached_showt
     assert len(rules) == 1
     assert sorted(rules[0]["EventPattern"]["detail-type"]) == INVALIDATING_EVENTS
     assert _ref(rules[0]["Targets"][0]["Arn"]).startswith("CacheInvalidator")
+
+
+def test_api_gateway_throttles_the_stage_and_holds_and_partners_have_a_usage_plan(resources: Resources) -> None:
+    (stage,) = of_type(resources, "AWS::ApiGateway::Stage").values()
+    settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+    assert settings[("/*", "*")]["ThrottlingRateLimit"] == constants.API_STAGE_RATE_LIMIT
+    assert settings[("/*", "*")]["ThrottlingBurstLimit"] == constants.API_STAGE_BURST_LIMIT
+    holds = settings[("/~1showtimes~1{showtimeId}~1holds", "POST")]
+    assert (holds["ThrottlingRateLimit"], holds["ThrottlingBurstLimit"]) == (
+        constants.API_HOLDS_RATE_LIMIT,
+        constants.API_HOLDS_BURST_LIMIT,
+    )
+    (plan,) = of_type(resources, "AWS::ApiGateway::UsagePlan").values()
+    assert plan["Properties"]["Throttle"] == {
+        "RateLimit": constants.API_PARTNER_RATE_LIMIT,
+        "BurstLimit": constants.API_PARTNER_BURST_LIMIT,
+    }
+    assert plan["Properties"]["Quota"] == {"Limit": constants.API_PARTNER_DAILY_QUOTA, "Period": "DAY"}
+    assert len(of_type(resources, "AWS::ApiGateway::UsagePlanKey")) == 1
