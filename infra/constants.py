@@ -196,15 +196,21 @@ NOTIFICATIONS_LOG_PAGE_SIZE = 50
 # a router (message group = tenant#aggregate id), and one projector writes every read model. A test checks this list
 # against the projector's own (marquee.projections.projector.PROJECTED_TYPES).
 PROJECTED_EVENT_TYPES = [
+    "CinemaDeleted",
     "CinemaOpened",
+    "CinemaRestored",
     "HoldCreated",
     "HoldReleased",
     "MovieChanged",
+    "MovieDeleted",
+    "MovieRestored",
     "OrderConfirmed",
     "OrderFailed",
     "OrderPlaced",
     "SeatsReleased",
     "SeatsReserved",
+    "ShowtimeDeleted",
+    "ShowtimeRestored",
     "ShowtimeScheduled",
 ]
 PROJECTIONS_QUEUE_NAME = "marquee-projections.fifo"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, StrictInt, StringConstraints
+from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StringConstraints
 
 from marquee.cache.env import CacheEnv
 from marquee.core.models import CamelRequest
@@ -120,3 +120,84 @@ class SuggestionResponse(CamelRequest):
     algorithm: str
     party: int
     seats: list[str]
+
+
+# ---- soft delete and temporal audit (challenge 8) ---------------------------------------------------------------------
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$")
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^(\+?[0-9 ]{6,19})?$")]
+
+
+class MovieRead(MovieResponse):
+    """A movie as staff and customers read it: now, or (``asOf``, staff) as it was at a past time."""
+
+    revision: int
+    deleted: bool = False
+    changed_at: datetime | None = Field(default=None, description="When this revision was written")
+    as_of: datetime | None = Field(default=None, description="The time asked for, when the read is an as-of read")
+
+
+class LifecycleResponse(CamelRequest):
+    """The entity after a DELETE (soft) or a restore; ``changed`` is false when it was in that state already."""
+
+    entity_id: str
+    deleted: bool
+    revision: int | None
+    changed: bool
+
+
+class VersionOut(CamelRequest):
+    revision: int
+    at: datetime
+    change: str = Field(description="created, updated, deleted or restored")
+    sub: str | None
+    username: str | None
+    request_id: str
+    fields: list[str] = Field(description="The fields whose value differs between before and after")
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    expires_at: int | None = Field(description="When the version expires (epoch s, TTL); null under legal hold")
+    erased: bool
+
+
+class HistoryPage(CamelRequest):
+    items: list[VersionOut]
+    next_cursor: str | None = None
+
+
+class AuditSettingsRequest(CamelRequest):
+    retention_days: StrictInt = Field(ge=1, le=3650)
+    legal_hold: StrictBool
+
+
+class AuditSettingsResponse(CamelRequest):
+    retention_days: int
+    legal_hold: bool
+    revision: int
+    swept_revision: int
+    updated_at: str | None = None
+    updated_by: str | None = None
+    versions_swept: int | None = Field(default=None, description="Versions whose TTL this change moved")
+
+
+class ProfileRequest(CamelRequest):
+    display_name: Name
+    email: Email
+    phone: Phone = ""
+
+
+class ProfileResponse(CamelRequest):
+    customer_id: str
+    display_name: str
+    email: str
+    phone: str
+    revision: int
+
+
+class ErasureResponse(CamelRequest):
+    customer_id: str
+    erased_at: datetime
+    versions_erased: int
+    authored_versions_scrubbed: int
+    profile_deleted: bool

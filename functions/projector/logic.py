@@ -20,6 +20,12 @@ AGGREGATE_FIELD = {
     "OrderFailed": "orderId",
     "MovieChanged": "movieId",
     "CinemaOpened": "cinemaId",
+    "MovieDeleted": "movieId",
+    "MovieRestored": "movieId",
+    "CinemaDeleted": "cinemaId",
+    "CinemaRestored": "cinemaId",
+    "ShowtimeDeleted": "showtimeId",
+    "ShowtimeRestored": "showtimeId",
 }
 
 

@@ -51,5 +51,21 @@ class Catalog(Construct):
             ("POST", "/showtimes"),
             ("GET", "/showtimes/{showtimeId}"),
             ("GET", "/showtimes/{showtimeId}/suggestions"),
+            # challenge 8: soft delete, restore, history, as-of, retention and legal hold, profile, erasure
+            ("GET", "/movies/{movieId}"),
+            ("DELETE", "/movies/{movieId}"),
+            ("POST", "/movies/{movieId}/restore"),
+            ("GET", "/movies/{movieId}/history"),
+            ("DELETE", "/cinemas/{cinemaId}"),
+            ("POST", "/cinemas/{cinemaId}/restore"),
+            ("GET", "/cinemas/{cinemaId}/history"),
+            ("DELETE", "/showtimes/{showtimeId}"),
+            ("POST", "/showtimes/{showtimeId}/restore"),
+            ("GET", "/showtimes/{showtimeId}/history"),
+            ("GET", "/settings/audit"),
+            ("PUT", "/settings/audit"),
+            ("GET", "/me/profile"),
+            ("PUT", "/me/profile"),
+            ("POST", "/customers/{customerId}/erasure"),
         ):
             api.add_route(method, path, self.handler.function)

@@ -8,25 +8,32 @@ exist.
 Every catalog change writes its event in the same transaction (the outbox, challenge 12): ``CinemaOpened``,
 ``MovieChanged`` (with the movie's ``revision``, which an update moves by one under an optimistic check) and
 ``ShowtimeScheduled``. The read models and the search documents are built from these events (docs/patterns/05-cqrs.md).
+
+Cinemas, movies and showtimes are versioned and soft-deleted (challenge 8, docs/patterns/08-soft-delete-and-audit.md):
+every change (create, update, delete, restore) moves the entity's ``revision`` by one under an optimistic check and
+writes a version item (``marquee.history``) in the same transaction as the change and its event. A delete sets
+``deletedAt`` (``MovieDeleted``, ``CinemaDeleted``, ``ShowtimeDeleted``), a restore removes it (``...Restored``);
+nothing is removed, so staff can read any past state.
 """
 
 from __future__ import annotations
 
 import string
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from marquee.booking import seats
-from marquee.booking.errors import ConflictError, NotFound, UnprocessableError
+from marquee.booking.errors import NotFound, UnprocessableError
 from marquee.core import aws
 from marquee.core.money import Money
-from marquee.dynamo.conditions import CONDITION_FAILED, ITEM_IS_NEW
-from marquee.dynamo.transactions import cancellation_reasons, is_cancelled
+from marquee.dynamo.conditions import ITEM_IS_NEW
+from marquee.history import settings, versions
+from marquee.history.versions import Actor, Change
+from marquee.history.writes import Committed, Plan, commit
 from marquee.messaging.events import EventData, envelope, register
 from marquee.messaging.outbox import outbox_put
 from marquee.tenancy.tenant import TenantContext
@@ -39,7 +46,6 @@ else:
 META = "META"
 ROW_LETTERS = string.ascii_uppercase  # at most 26 rows: A..Z
 BATCH_WRITE_MAX = 25
-MOVIE_UPDATE_ATTEMPTS = 3  # a PUT replaces the movie: a lost revision race is retried on the new revision
 
 
 class Cinema(BaseModel):
@@ -103,6 +109,7 @@ class CinemaOpened(EventData):
     cinema_id: str
     name: str
     city: str
+    revision: int = Field(default=1, ge=1, description="The cinema's revision (1 when it opens)")
 
 
 @register
@@ -134,6 +141,52 @@ class ShowtimeScheduled(EventData):
     starts_at: datetime
     price: Money
     capacity: int = Field(ge=0, description="Seats that can be sold (the auditorium's, less its unavailable seats)")
+
+
+class _Lifecycle(EventData):
+    """A soft delete or a restore (challenge 8): the entity's new ``revision`` orders it against its other events."""
+
+    revision: int = Field(ge=2, description="The entity's revision after the change: a read model keeps the highest")
+
+
+@register
+class MovieDeleted(_Lifecycle):
+    """A movie was soft-deleted: hidden from customers, its search documents and its showtimes' listed."""
+
+    event_type: ClassVar[str] = "MovieDeleted"
+    movie_id: str
+
+
+@register
+class MovieRestored(_Lifecycle):
+    event_type: ClassVar[str] = "MovieRestored"
+    movie_id: str
+
+
+@register
+class CinemaDeleted(_Lifecycle):
+    event_type: ClassVar[str] = "CinemaDeleted"
+    cinema_id: str
+
+
+@register
+class CinemaRestored(_Lifecycle):
+    event_type: ClassVar[str] = "CinemaRestored"
+    cinema_id: str
+
+
+@register
+class ShowtimeDeleted(_Lifecycle):
+    event_type: ClassVar[str] = "ShowtimeDeleted"
+    showtime_id: str
+    movie_id: str
+
+
+@register
+class ShowtimeRestored(_Lifecycle):
+    event_type: ClassVar[str] = "ShowtimeRestored"
+    showtime_id: str
+    movie_id: str
 
 
 def _event(tenant: TenantContext, table_name: str, data: EventData, correlation_id: str) -> dict[str, Any]:
@@ -176,22 +229,184 @@ def _new_put(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
     return {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": ITEM_IS_NEW}}
 
 
+# ---- versioned writes (challenge 8) -------------------------------------------------------------------------------
+def _revision(item: Mapping[str, Any]) -> int:
+    return int(item.get("revision", {}).get("N", "1"))
+
+
+def _changed_at(item: Mapping[str, Any]) -> str | None:
+    value: str | None = item.get("changedAt", {}).get("S")
+    return value
+
+
+def is_deleted(item: Mapping[str, Any]) -> bool:
+    return "deletedAt" in item
+
+
+def _on_revision(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The condition of a write on the revision ``item`` had when it was read (items from before revisions: none)."""
+    if "revision" in item:
+        return {
+            "ConditionExpression": "attribute_exists(pk) AND revision = :seen",
+            "ExpressionAttributeValues": {":seen": item["revision"]},
+        }
+    return {"ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(revision)"}
+
+
+def cinema_state(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {"name": item["name"]["S"], "city": item["city"]["S"], "deleted": is_deleted(item)}
+
+
+def movie_state(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "title": item["title"]["S"],
+        "runtimeMinutes": int(item["runtimeMinutes"]["N"]),
+        "originalTitle": item.get("originalTitle", {}).get("S", ""),
+        "cast": [c["S"] for c in item.get("cast", {}).get("L", [])],
+        "director": item.get("director", {}).get("S", ""),
+        "synopsis": item.get("synopsis", {}).get("S", ""),
+        "genres": [g["S"] for g in item.get("genres", {}).get("L", [])],
+        "deleted": is_deleted(item),
+    }
+
+
+def showtime_state(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "movieId": item["movieId"]["S"],
+        "auditoriumId": item["auditoriumId"]["S"],
+        "title": item.get("title", {}).get("S"),
+        "startsAt": item["startsAt"]["S"],
+        "price": {"amount": int(item["price"]["M"]["amount"]["N"]), "currency": item["price"]["M"]["currency"]["S"]},
+        "holdLeaseSeconds": int(item["holdLeaseSeconds"]["N"]),
+        "deleted": is_deleted(item),
+    }
+
+
+STATES = {"CINEMA": cinema_state, "MOVIE": movie_state, "SHOWTIME": showtime_state}
+
+
+def _stamp(at: datetime, revision: int) -> dict[str, Any]:
+    return {"revision": {"N": str(revision)}, "changedAt": {"S": versions.fmt(at)}}
+
+
+def _created(
+    ddb: DynamoDBClient,
+    table_name: str,
+    tenant: TenantContext,
+    kind: str,
+    entity_id: str,
+    *,
+    actor: Actor,
+    attributes: dict[str, Any],
+    event: EventData,
+    extra: Callable[[datetime], list[dict[str, Any]]] | None = None,
+) -> None:
+    """Create an entity at revision 1: its item, its event, its registry entry and its first version, in ONE
+    transaction."""
+    item = {**_meta_key(tenant, kind, entity_id), "entity": {"S": kind}, **attributes}
+
+    def plan() -> Plan:
+        def items(at: datetime) -> list[dict[str, Any]]:
+            return [
+                _new_put(table_name, {**item, **_stamp(at, 1)}),
+                _event(tenant, table_name, event, entity_id),
+                settings.registry_put(table_name, tenant, kind, entity_id),
+                *(extra(at) if extra else []),
+            ]
+
+        return Plan(1, Change.CREATED, None, STATES[kind](item), None, items)
+
+    commit(ddb, table_name, tenant, kind, entity_id, actor=actor, plan=plan)
+
+
+def _set_deleted(
+    ddb: DynamoDBClient,
+    table_name: str,
+    tenant: TenantContext,
+    kind: str,
+    entity_id: str,
+    *,
+    deleted: bool,
+    actor: Actor,
+    event: Callable[[Mapping[str, Any], int], EventData],
+    extra: Callable[[Mapping[str, Any], datetime], list[dict[str, Any]]] | None = None,
+) -> Committed | None:
+    """Soft-delete (``deleted``) or restore an entity: ``deletedAt`` set or removed, the revision moved by one, its event
+    and its version, in ONE transaction. Already in that state: nothing is written (``None``)."""
+
+    def plan() -> Plan | None:
+        current = _get_meta(ddb, table_name, tenant, kind, entity_id, consistent=True)
+        if current is None:
+            raise NotFound(f"No {kind.lower()} {entity_id}.")
+        if is_deleted(current) == deleted:
+            return None
+        revision = _revision(current) + 1
+        before = STATES[kind](current)
+
+        def items(at: datetime) -> list[dict[str, Any]]:
+            stamp = versions.fmt(at)
+            update = {
+                "TableName": table_name,
+                "Key": _meta_key(tenant, kind, entity_id),
+                "UpdateExpression": "SET revision = :r, changedAt = :at"
+                + (", deletedAt = :at" if deleted else " REMOVE deletedAt"),
+                **_on_revision(current),
+            }
+            update["ExpressionAttributeValues"] = {
+                **update.get("ExpressionAttributeValues", {}),
+                ":r": {"N": str(revision)},
+                ":at": {"S": stamp},
+            }
+            return [
+                {"Update": update},
+                _event(tenant, table_name, event(current, revision), entity_id),
+                *(extra(current, at) if extra else []),
+            ]
+
+        change = Change.DELETED if deleted else Change.RESTORED
+        return Plan(revision, change, before, {**before, "deleted": deleted}, _changed_at(current), items)
+
+    return commit(ddb, table_name, tenant, kind, entity_id, actor=actor, plan=plan)
+
+
 # ---- cinemas, auditoriums, movies ----------------------------------------------------------------------------------
 def create_cinema(
-    tenant: TenantContext, *, name: str, city: str, table_name: str, client: DynamoDBClient | None = None
+    tenant: TenantContext,
+    *,
+    name: str,
+    city: str,
+    actor: Actor,
+    table_name: str,
+    client: DynamoDBClient | None = None,
 ) -> Cinema:
     cinema = Cinema(cinema_id=new_id("cin"), name=name, city=city)
-    item = {
-        **_meta_key(tenant, "CINEMA", cinema.cinema_id),
-        "entity": {"S": "CINEMA"},
-        "name": {"S": name},
-        "city": {"S": city},
-    }
     opened = CinemaOpened(cinema_id=cinema.cinema_id, name=name, city=city)
-    _client(client).transact_write_items(
-        TransactItems=[_new_put(table_name, item), _event(tenant, table_name, opened, cinema.cinema_id)]  # type: ignore[list-item]
-    )
+    _created(
+        _client(client), table_name, tenant, "CINEMA", cinema.cinema_id,
+        actor=actor, attributes={"name": {"S": name}, "city": {"S": city}}, event=opened,
+    )  # fmt: skip
     return cinema
+
+
+def set_cinema_deleted(
+    tenant: TenantContext,
+    cinema_id: str,
+    *,
+    deleted: bool,
+    actor: Actor,
+    table_name: str,
+    client: DynamoDBClient | None = None,
+) -> Committed | None:
+    """Soft-delete or restore a cinema. Its auditoriums and showtimes stay as they are; the listing and search hide
+    the showtimes of a deleted cinema (they read its tombstone)."""
+    return _set_deleted(
+        _client(client), table_name, tenant, "CINEMA", cinema_id, deleted=deleted, actor=actor,
+        event=lambda _item, revision: (
+            CinemaDeleted(cinema_id=cinema_id, revision=revision)
+            if deleted
+            else CinemaRestored(cinema_id=cinema_id, revision=revision)
+        ),
+    )  # fmt: skip
 
 
 def create_auditorium(
@@ -206,7 +421,8 @@ def create_auditorium(
     client: DynamoDBClient | None = None,
 ) -> Auditorium:
     ddb = _client(client)
-    if _get_meta(ddb, table_name, tenant, "CINEMA", cinema_id) is None:
+    cinema = _get_meta(ddb, table_name, tenant, "CINEMA", cinema_id)
+    if cinema is None or is_deleted(cinema):
         raise UnprocessableError(f"No cinema {cinema_id} in this tenant.")
     auditorium = Auditorium(
         auditorium_id=new_id("aud"),
@@ -270,19 +486,16 @@ def create_movie(
     title: str,
     runtime_minutes: int,
     details: MovieDetails | None = None,
+    actor: Actor,
     table_name: str,
     client: DynamoDBClient | None = None,
 ) -> Movie:
     details = details or MovieDetails()
     movie = Movie(movie_id=new_id("mov"), title=title, runtime_minutes=runtime_minutes, **details.model_dump())
-    item = {
-        **_meta_key(tenant, "MOVIE", movie.movie_id),
-        "entity": {"S": "MOVIE"},
-        **_movie_attributes(title, runtime_minutes, details),
-        "revision": {"N": "1"},
-    }
-    event = _event(tenant, table_name, _movie_changed(movie, 1), movie.movie_id)
-    _client(client).transact_write_items(TransactItems=[_new_put(table_name, item), event])  # type: ignore[list-item]
+    _created(
+        _client(client), table_name, tenant, "MOVIE", movie.movie_id,
+        actor=actor, attributes=_movie_attributes(title, runtime_minutes, details), event=_movie_changed(movie, 1),
+    )  # fmt: skip
     return movie
 
 
@@ -293,48 +506,87 @@ def update_movie(
     title: str,
     runtime_minutes: int,
     details: MovieDetails,
+    actor: Actor,
     table_name: str,
     client: DynamoDBClient | None = None,
 ) -> Movie:
-    """Replace the movie's title, runtime and details; ``NotFound`` if this tenant has no such movie. Showtimes keep
-    the title they were created with (their items are a snapshot); the search documents follow the movie.
+    """Replace the movie's title, runtime and details; ``NotFound`` if this tenant has no such movie, or it is deleted
+    (restore it first). Showtimes keep the title they were created with (their items are a snapshot); the search
+    documents follow the movie.
 
     Optimistic: the movie is read, then written on condition that its revision has not moved, with its
-    ``MovieChanged`` event (revision + 1) in the same transaction. Two concurrent updates never write the same
-    revision: the loser reads again and goes on top (a PUT replaces the whole movie, so the last one wins, and the
-    read models see the revisions in order).
+    ``MovieChanged`` event (revision + 1) and its version in the same transaction (``marquee.history.writes``). Two
+    concurrent updates never write the same revision: the loser reads again and goes on top (a PUT replaces the whole
+    movie, so the last one wins, and the read models see the revisions in order); each committed update has exactly
+    one version.
     """
     ddb = _client(client)
     movie = Movie(movie_id=movie_id, title=title, runtime_minutes=runtime_minutes, **details.model_dump())
-    for _attempt in range(MOVIE_UPDATE_ATTEMPTS):
+    attributes = _movie_attributes(title, runtime_minutes, details)
+
+    def plan() -> Plan:
         current = _get_meta(ddb, table_name, tenant, "MOVIE", movie_id, consistent=True)
-        if current is None:
+        if current is None or is_deleted(current):
             raise NotFound(f"No movie {movie_id}.")
-        seen = int(current.get("revision", {}).get("N", "1"))
-        item = {
-            **_meta_key(tenant, "MOVIE", movie_id),
-            "entity": {"S": "MOVIE"},
-            **_movie_attributes(title, runtime_minutes, details),
-            "revision": {"N": str(seen + 1)},
-        }
-        put = {
-            "Put": {
-                "TableName": table_name,
-                "Item": item,
-                "ConditionExpression": "attribute_exists(pk) AND "
-                + ("revision = :seen" if "revision" in current else "attribute_not_exists(revision)"),
-                **({"ExpressionAttributeValues": {":seen": {"N": str(seen)}}} if "revision" in current else {}),
-            }
-        }
-        event = _event(tenant, table_name, _movie_changed(movie, seen + 1), movie_id)
-        try:
-            ddb.transact_write_items(TransactItems=[put, event])  # type: ignore[list-item]
-        except ClientError as exc:
-            if is_cancelled(exc) and cancellation_reasons(exc)[0].get("Code") == CONDITION_FAILED:
-                continue  # deleted or moved on since the read: read again
-            raise
-        return movie
-    raise ConflictError(f"Movie {movie_id} kept changing during {MOVIE_UPDATE_ATTEMPTS} update attempts.")
+        revision = _revision(current) + 1
+        item = {**_meta_key(tenant, "MOVIE", movie_id), "entity": {"S": "MOVIE"}, **attributes}
+
+        def items(at: datetime) -> list[dict[str, Any]]:
+            put = {"TableName": table_name, "Item": {**item, **_stamp(at, revision)}, **_on_revision(current)}
+            return [{"Put": put}, _event(tenant, table_name, _movie_changed(movie, revision), movie_id)]
+
+        return Plan(revision, Change.UPDATED, movie_state(current), movie_state(item), _changed_at(current), items)
+
+    commit(ddb, table_name, tenant, "MOVIE", movie_id, actor=actor, plan=plan)
+    return movie
+
+
+def set_movie_deleted(
+    tenant: TenantContext,
+    movie_id: str,
+    *,
+    deleted: bool,
+    actor: Actor,
+    table_name: str,
+    client: DynamoDBClient | None = None,
+) -> Committed | None:
+    """Soft-delete or restore a movie: customers get 404 for it; its showtimes stay (the listing and search hide them
+    while it is deleted); staff still read it, its history and any past state (``movie_as_of``)."""
+    return _set_deleted(
+        _client(client), table_name, tenant, "MOVIE", movie_id, deleted=deleted, actor=actor,
+        event=lambda _item, revision: (
+            MovieDeleted(movie_id=movie_id, revision=revision)
+            if deleted
+            else MovieRestored(movie_id=movie_id, revision=revision)
+        ),
+    )  # fmt: skip
+
+
+def get_movie(
+    tenant: TenantContext, movie_id: str, *, table_name: str, client: DynamoDBClient | None = None
+) -> tuple[Movie, dict[str, Any]]:
+    """The movie now and its item's bookkeeping (``revision``, ``deleted``, ``changedAt``); ``NotFound`` if none."""
+    item = _get_meta(_client(client), table_name, tenant, "MOVIE", movie_id, consistent=True)
+    if item is None:
+        raise NotFound(f"No movie {movie_id}.")
+    return movie_from_state(movie_id, movie_state(item)), {
+        "revision": _revision(item),
+        "deleted": is_deleted(item),
+        "changed_at": _changed_at(item),
+    }
+
+
+def movie_from_state(movie_id: str, state: Mapping[str, Any]) -> Movie:
+    return Movie(
+        movie_id=movie_id,
+        title=state["title"],
+        runtime_minutes=state["runtimeMinutes"],
+        original_title=state.get("originalTitle", ""),
+        cast=list(state.get("cast", [])),
+        director=state.get("director", ""),
+        synopsis=state.get("synopsis", ""),
+        genres=list(state.get("genres", [])),
+    )
 
 
 # ---- showtimes -------------------------------------------------------------------------------------------------------
@@ -346,12 +598,13 @@ def create_showtime(
     starts_at: datetime,
     price: Money,
     hold_lease_seconds: int,
+    actor: Actor,
     table_name: str,
     client: DynamoDBClient | None = None,
 ) -> Showtime:
     ddb = _client(client)
     movie = _get_meta(ddb, table_name, tenant, "MOVIE", movie_id)
-    if movie is None:
+    if movie is None or is_deleted(movie):
         raise UnprocessableError(f"No movie {movie_id} in this tenant.")
     auditorium = get_auditorium(tenant, auditorium_id, table_name=table_name, client=ddb)
     if auditorium is None:
@@ -381,50 +634,27 @@ def create_showtime(
         "price": {"M": {"amount": {"N": str(price.amount)}, "currency": {"S": price.currency}}},
         "holdLeaseSeconds": {"N": str(hold_lease_seconds)},
     }
-    ddb.transact_write_items(
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": table_name,
-                    "Item": {
-                        **_meta_key(tenant, "SHOWTIME", showtime.showtime_id),
-                        "entity": {"S": "SHOWTIME"},
-                        **summary,
-                    },
-                    "ConditionExpression": ITEM_IS_NEW,
-                }
-            },
-            {
-                "Put": {
-                    "TableName": table_name,
-                    "Item": {
-                        "pk": {"S": tenant.key("SHOWTIMES")},
-                        "sk": {"S": f"{starts}#{showtime.showtime_id}"},
-                        "entity": {"S": "SHOWTIME_INDEX"},
-                        **summary,
-                    },
-                    "ConditionExpression": ITEM_IS_NEW,
-                }
-            },
-            _event(  # type: ignore[list-item]
-                tenant,
-                table_name,
-                ShowtimeScheduled(
-                    showtime_id=showtime.showtime_id,
-                    movie_id=movie_id,
-                    auditorium_id=auditorium_id,
-                    cinema_id=auditorium.cinema_id,
-                    cinema_name=cinema.get("name", {}).get("S", ""),
-                    city=cinema.get("city", {}).get("S", ""),
-                    title=showtime.title or "",
-                    starts_at=starts_at,
-                    price=price,
-                    capacity=len(auditorium.seat_ids()) - len(unavailable),
-                ),
-                showtime.showtime_id,
-            ),
-        ]
+    scheduled = ShowtimeScheduled(
+        showtime_id=showtime.showtime_id,
+        movie_id=movie_id,
+        auditorium_id=auditorium_id,
+        cinema_id=auditorium.cinema_id,
+        cinema_name=cinema.get("name", {}).get("S", ""),
+        city=cinema.get("city", {}).get("S", ""),
+        title=showtime.title or "",
+        starts_at=starts_at,
+        price=price,
+        capacity=len(auditorium.seat_ids()) - len(unavailable),
     )
+
+    def index_entry(at: datetime) -> list[dict[str, Any]]:
+        index = {"pk": {"S": tenant.key("SHOWTIMES")}, "sk": {"S": f"{starts}#{showtime.showtime_id}"}}
+        return [_new_put(table_name, {**index, "entity": {"S": "SHOWTIME_INDEX"}, **summary})]
+
+    _created(
+        ddb, table_name, tenant, "SHOWTIME", showtime.showtime_id,
+        actor=actor, attributes=summary, event=scheduled, extra=index_entry,
+    )  # fmt: skip
     return showtime
 
 
@@ -469,16 +699,58 @@ def list_showtimes(
         kwargs["ExclusiveStartKey"] = {"pk": {"S": tenant.key("SHOWTIMES")}, "sk": {"S": after}}
     response = _client(client).query(**kwargs)
     cursor = response.get("LastEvaluatedKey", {}).get("sk", {}).get("S")
-    return [showtime_from_item(i) for i in response.get("Items", [])], cursor
+    return [showtime_from_item(i) for i in response.get("Items", []) if not is_deleted(i)], cursor
 
 
 def get_showtime(
-    tenant: TenantContext, showtime_id: str, *, table_name: str, client: DynamoDBClient | None = None
+    tenant: TenantContext,
+    showtime_id: str,
+    *,
+    table_name: str,
+    include_deleted: bool = False,
+    client: DynamoDBClient | None = None,
 ) -> Showtime:
+    """The showtime; ``NotFound`` if none, or if it is soft-deleted (unless ``include_deleted``)."""
     item = _get_meta(_client(client), table_name, tenant, "SHOWTIME", showtime_id)
-    if item is None:
+    if item is None or (is_deleted(item) and not include_deleted):
         raise NotFound(f"No showtime {showtime_id}.")
     return showtime_from_item(item)
+
+
+def set_showtime_deleted(
+    tenant: TenantContext,
+    showtime_id: str,
+    *,
+    deleted: bool,
+    actor: Actor,
+    table_name: str,
+    client: DynamoDBClient | None = None,
+) -> Committed | None:
+    """Soft-delete or restore a showtime: its seat map is a 404 and new holds are refused while it is deleted (holds
+    and orders already made stay as they are); its listing entry is marked in the same transaction."""
+
+    def index_entry(item: Mapping[str, Any], at: datetime) -> list[dict[str, Any]]:
+        update: dict[str, Any] = {
+            "TableName": table_name,
+            "Key": {"pk": {"S": tenant.key("SHOWTIMES")}, "sk": {"S": f"{item['startsAt']['S']}#{showtime_id}"}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        if deleted:
+            update["UpdateExpression"] = "SET deletedAt = :at"
+            update["ExpressionAttributeValues"] = {":at": {"S": versions.fmt(at)}}
+        else:
+            update["UpdateExpression"] = "REMOVE deletedAt"
+        return [{"Update": update}]
+
+    return _set_deleted(
+        _client(client), table_name, tenant, "SHOWTIME", showtime_id, deleted=deleted, actor=actor,
+        event=lambda item, revision: (
+            ShowtimeDeleted(showtime_id=showtime_id, movie_id=item["movieId"]["S"], revision=revision)
+            if deleted
+            else ShowtimeRestored(showtime_id=showtime_id, movie_id=item["movieId"]["S"], revision=revision)
+        ),
+        extra=index_entry,
+    )  # fmt: skip
 
 
 def seat_map(

@@ -267,7 +267,7 @@ def showtime_item(
         .get_item(TableName=table_name, Key={"pk": {"S": showtime_pk(tenant, showtime_id)}, "sk": {"S": META}})
         .get("Item")
     )
-    if not item:
+    if not item or "deletedAt" in item:  # a soft-deleted showtime takes no new holds (challenge 8)
         raise ShowtimeNotFound(f"No showtime {showtime_id}.")
     return item
 

@@ -102,7 +102,45 @@ def _availability_ddl(n: Names) -> list[str]:
             order_id text,
             lease_expires_at timestamptz,
             PRIMARY KEY (tenant_id, showtime_id, seat_id))""",
+        # challenge 8: the soft-delete state of showtimes, movies and cinemas (the listing hides what is deleted)
+        f"""CREATE TABLE {n["lifecycle"]} (
+            tenant_id text NOT NULL,
+            entity_id text NOT NULL,
+            revision integer NOT NULL,
+            deleted boolean NOT NULL,
+            PRIMARY KEY (tenant_id, entity_id))""",
     ]
+
+
+LIFECYCLE_UPSERT = """INSERT INTO {lifecycle} AS r (tenant_id, entity_id, revision, deleted)
+    VALUES (:tenant, :entity, :revision, :deleted)
+    ON CONFLICT (tenant_id, entity_id) DO UPDATE SET revision = EXCLUDED.revision, deleted = EXCLUDED.deleted
+    WHERE r.revision < EXCLUDED.revision"""
+
+LIFECYCLE_EVENTS: dict[str, tuple[str, bool]] = {
+    "MovieDeleted": ("movieId", True),
+    "MovieRestored": ("movieId", False),
+    "CinemaDeleted": ("cinemaId", True),
+    "CinemaRestored": ("cinemaId", False),
+    "ShowtimeDeleted": ("showtimeId", True),
+    "ShowtimeRestored": ("showtimeId", False),
+}
+
+
+def _lifecycle(tx: Transaction, n: Names, event: Envelope) -> None:
+    """A soft delete or restore (challenge 8): the entity's row keeps the highest revision it saw, so a delete at N
+    wins over anything before N and loses to the restore at N + 1, in whatever order they arrive."""
+    field, deleted = LIFECYCLE_EVENTS[event.type]
+    _run(
+        tx,
+        LIFECYCLE_UPSERT.format(lifecycle=n["lifecycle"]),
+        {
+            "tenant": event.tenant_id,
+            "entity": str(event.data[field]),
+            "revision": int(event.data["revision"]),
+            "deleted": deleted,
+        },
+    )
 
 
 def _showtime_scheduled(tx: Transaction, n: Names, event: Envelope) -> None:
@@ -216,7 +254,7 @@ def _seats_released(tx: Transaction, n: Names, event: Envelope) -> None:
 
 AVAILABILITY = Projection(
     name="availability",
-    tables=("showtimes", "seats"),
+    tables=("showtimes", "seats", "lifecycle"),
     ddl=_availability_ddl,
     handlers={
         "ShowtimeScheduled": _showtime_scheduled,
@@ -224,11 +262,13 @@ AVAILABILITY = Projection(
         "HoldReleased": _hold_released,
         "SeatsReserved": _seats_reserved,
         "SeatsReleased": _seats_released,
+        **dict.fromkeys(LIFECYCLE_EVENTS, _lifecycle),
     },
     columns={
         "showtimes": "tenant_id, showtime_id, movie_id, auditorium_id, cinema_id, cinema_name, city, title, starts_at, "
         "price_amount, price_currency, capacity",
         "seats": "tenant_id, showtime_id, seat_id, fence, stage, state, hold_id, order_id, lease_expires_at",
+        "lifecycle": "tenant_id, entity_id, revision, deleted",
     },
 )
 

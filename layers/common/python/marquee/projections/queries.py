@@ -77,6 +77,9 @@ SHOWTIMES = """SELECT s.showtime_id, s.movie_id, s.title, s.auditorium_id, s.cin
     FROM rm_availability_showtimes s
     LEFT JOIN rm_availability_seats st ON st.tenant_id = s.tenant_id AND st.showtime_id = s.showtime_id
     WHERE s.tenant_id = :tenant AND (s.starts_at, s.showtime_id) > (:after_at AT TIME ZONE 'UTC', :after_id)
+      AND NOT EXISTS (SELECT 1 FROM rm_availability_lifecycle l
+                      WHERE l.tenant_id = s.tenant_id AND l.deleted
+                        AND l.entity_id IN (s.showtime_id, s.movie_id, s.cinema_id))
     GROUP BY s.tenant_id, s.showtime_id, s.movie_id, s.title, s.auditorium_id, s.cinema_id, s.cinema_name, s.city,
         s.starts_at, s.price_amount, s.price_currency, s.capacity
     ORDER BY s.starts_at, s.showtime_id

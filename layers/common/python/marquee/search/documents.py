@@ -205,7 +205,42 @@ def _showtime(api: Executor, tenant: TenantContext, event: Envelope) -> None:
     index_showtime(api, tenant, document)
 
 
-SEARCH_HANDLERS = {"MovieChanged": _movie, "CinemaOpened": _cinema, "ShowtimeScheduled": _showtime}
+TOMBSTONE = """INSERT INTO search_tombstones AS r (tenant_id, doc_id, revision, deleted)
+    VALUES (:tenant, :doc_id, :revision, :deleted)
+    ON CONFLICT (tenant_id, doc_id) DO UPDATE SET revision = EXCLUDED.revision, deleted = EXCLUDED.deleted
+    WHERE r.revision < EXCLUDED.revision"""
+
+LIFECYCLE: dict[str, tuple[str, bool]] = {
+    "MovieDeleted": ("movieId", True),
+    "MovieRestored": ("movieId", False),
+    "CinemaDeleted": ("cinemaId", True),
+    "CinemaRestored": ("cinemaId", False),
+    "ShowtimeDeleted": ("showtimeId", True),
+    "ShowtimeRestored": ("showtimeId", False),
+}
+
+
+def _lifecycle(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+    """A soft delete or restore (challenge 8): the entity's tombstone keeps its highest revision (commutative); the
+    documents stay, and the queries skip those whose own id, movie or cinema is deleted."""
+    field, deleted = LIFECYCLE[event.type]
+    api.execute(
+        TOMBSTONE,
+        {
+            "tenant": tenant.tenant_id,
+            "doc_id": str(event.data[field]),
+            "revision": int(event.data["revision"]),
+            "deleted": deleted,
+        },
+    )
+
+
+SEARCH_HANDLERS = {
+    "MovieChanged": _movie,
+    "CinemaOpened": _cinema,
+    "ShowtimeScheduled": _showtime,
+    **dict.fromkeys(LIFECYCLE, _lifecycle),
+}
 
 
 def apply_event(api: Executor, event: Envelope) -> None:

@@ -53,6 +53,10 @@ COLUMNS = """d.doc_id, d.kind, d.movie_id, d.cinema_id, d.title, d.original_titl
        array_to_string(d.genres, '|') AS genres, d.cinema_name, d.city, d.starts_at, d.popularity"""
 OUTER_COLUMNS = """s.doc_id, s.kind, s.movie_id, s.cinema_id, s.title, s.original_title, s.director, s.cast_names,
        s.genres, s.cinema_name, s.city, s.starts_at, s.popularity"""
+# Soft delete (challenge 8): a document whose own id, movie or cinema is deleted is not found (0003_search_tombstones).
+VISIBLE = """
+      AND NOT EXISTS (SELECT 1 FROM search_tombstones t WHERE t.tenant_id = d.tenant_id AND t.deleted
+                      AND t.doc_id IN (d.doc_id, d.movie_id, d.cinema_id))"""
 
 
 def normalize(text: str) -> str:
@@ -204,7 +208,7 @@ def search_sql(
     SELECT d.doc_id, d.popularity, d.document
     FROM search_documents d
     WHERE d.tenant_id = :tenant
-      AND d.document @@ {q}{where}
+      AND d.document @@ {q}{where}{VISIBLE}
     ORDER BY d.popularity DESC, d.doc_id{limit}
 ), scored AS (
     SELECT c.doc_id,
@@ -246,7 +250,7 @@ FROM (
     FROM search_documents d
     WHERE d.tenant_id = :tenant
       AND d.kind <> 'showtime'
-      AND search_fold(:q) <% search_fold(d.title){where}
+      AND search_fold(:q) <% search_fold(d.title){where}{VISIBLE}
 ) s
 WHERE {keyset}
 ORDER BY s.score DESC, s.doc_id
