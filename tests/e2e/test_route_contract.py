@@ -515,3 +515,100 @@ def test_route_happy_path(key: str, world: World) -> None:
     run = EXAMPLES.get(key)
     assert run is not None, f"{key}: no happy-path example"
     check_contract(key, run(world))
+
+
+# -- soft delete and temporal audit (challenge 8): each example that deletes makes its own entity
+def _fresh_movie(w: World) -> str:
+    created = w.call("POST", "/movies", w.staff, json={"title": "Soft Delete", "runtimeMinutes": 90})
+    assert created.status_code == 201, created.text
+    return str(created.json()["movieId"])
+
+
+def _fresh_cinema(w: World) -> str:
+    created = w.call("POST", "/cinemas", w.staff, json={"name": "Roxy", "city": "Leeds"})
+    assert created.status_code == 201, created.text
+    return str(created.json()["cinemaId"])
+
+
+@example("GET /movies/{movieId}")
+def _get_movie_as_of(w: World) -> requests.Response:
+    return w.call("GET", f"/movies/{w.show.movie_id}", w.staff, params={"asOf": "2999-01-01T00:00:00Z"})
+
+
+@example("DELETE /movies/{movieId}")
+def _delete_movie(w: World) -> requests.Response:
+    return w.call("DELETE", f"/movies/{_fresh_movie(w)}", w.staff)
+
+
+@example("POST /movies/{movieId}/restore")
+def _restore_movie(w: World) -> requests.Response:
+    movie_id = _fresh_movie(w)
+    assert w.call("DELETE", f"/movies/{movie_id}", w.staff).status_code == 200
+    return w.call("POST", f"/movies/{movie_id}/restore", w.staff)
+
+
+@example("GET /movies/{movieId}/history")
+def _movie_history(w: World) -> requests.Response:
+    return w.call("GET", f"/movies/{w.show.movie_id}/history", w.staff, params={"limit": 5})
+
+
+@example("DELETE /cinemas/{cinemaId}")
+def _delete_cinema(w: World) -> requests.Response:
+    return w.call("DELETE", f"/cinemas/{_fresh_cinema(w)}", w.staff)
+
+
+@example("POST /cinemas/{cinemaId}/restore")
+def _restore_cinema(w: World) -> requests.Response:
+    cinema_id = _fresh_cinema(w)
+    assert w.call("DELETE", f"/cinemas/{cinema_id}", w.staff).status_code == 200
+    return w.call("POST", f"/cinemas/{cinema_id}/restore", w.staff)
+
+
+@example("GET /cinemas/{cinemaId}/history")
+def _cinema_history(w: World) -> requests.Response:
+    return w.call("GET", f"/cinemas/{w.show.cinema_id}/history", w.staff)
+
+
+@example("DELETE /showtimes/{showtimeId}")
+def _delete_showtime(w: World) -> requests.Response:
+    show = create_showtime(w.api, w.deployed, TENANT, rows=1, per_row=2)
+    return w.call("DELETE", f"/showtimes/{show.showtime_id}", w.staff)
+
+
+@example("POST /showtimes/{showtimeId}/restore")
+def _restore_showtime(w: World) -> requests.Response:
+    show = create_showtime(w.api, w.deployed, TENANT, rows=1, per_row=2)
+    assert w.call("DELETE", f"/showtimes/{show.showtime_id}", w.staff).status_code == 200
+    return w.call("POST", f"/showtimes/{show.showtime_id}/restore", w.staff)
+
+
+@example("GET /showtimes/{showtimeId}/history")
+def _showtime_history(w: World) -> requests.Response:
+    return w.call("GET", f"/showtimes/{w.show.showtime_id}/history", w.staff)
+
+
+@example("GET /settings/audit")
+def _get_audit_settings(w: World) -> requests.Response:
+    return w.call("GET", "/settings/audit", w.staff)
+
+
+@example("PUT /settings/audit")
+def _put_audit_settings(w: World) -> requests.Response:
+    return w.call("PUT", "/settings/audit", w.staff, json={"retentionDays": 365, "legalHold": False})
+
+
+@example("PUT /me/profile")
+def _put_profile(w: World) -> requests.Response:
+    return w.call("PUT", "/me/profile", w.customer, json={"displayName": "Pat", "email": "pat@example.com"})
+
+
+@example("GET /me/profile")
+def _get_profile(w: World) -> requests.Response:
+    assert _put_profile(w).status_code == 200
+    return w.call("GET", "/me/profile", w.customer)
+
+
+@example("POST /customers/{customerId}/erasure")
+def _erase_customer(w: World) -> requests.Response:
+    assert _put_profile(w).status_code == 200
+    return w.call("POST", f"/customers/{w.customer_id}/erasure", w.staff)

@@ -385,3 +385,10 @@ def _as_of(cat: ModuleType, movie_id: str, at: str) -> Any:
     event["queryStringParameters"] = {"asOf": at}
     event["multiValueQueryStringParameters"] = {"asOf": [at]}
     return invoke(cat, event)
+
+
+def test_erasure_of_a_customer_unknown_to_the_tenant_is_a_404_and_writes_nothing(ddb: Any, platform: Platform) -> None:
+    table = platform.table_name
+    with pytest.raises(erasure.CustomerNotFound):
+        erasure.erase_customer(ddb, table, STAFF, "someone-elses", actor=actor(), at=held_at())
+    assert scan(ddb, table) == []

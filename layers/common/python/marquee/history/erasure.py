@@ -1,7 +1,8 @@
 """GDPR erasure of one customer (right to erasure): personal data hard-deleted everywhere versions keep it.
 
 What it does, in order (each step idempotent, so a retry after a failure finishes the job):
-1. refuse while the tenant is under legal hold (``ErasureBlocked``, 409): a hold exists to keep records intact;
+1. refuse while the tenant is under legal hold (``ErasureBlocked``, 409): a hold exists to keep records intact; a
+   customer with no profile version in the tenant is a 404 (``CustomerNotFound``);
 2. every version of the customer's profile: ``before`` and ``after`` replaced by ``{"erased": true}``, ``username``
    removed, ``erasedAt`` set (who, when, the request id and the list of fields that changed stay: they are not
    personal values);
@@ -39,6 +40,14 @@ CUSTOMER = "CUSTOMER"
 TOMBSTONE_SK = "ERASURE"
 ERASED = json.dumps({"erased": True})
 ERASED_FIELDS = ("displayName", "email", "phone", "username")
+
+
+class CustomerNotFound(MarqueeError):
+    """No profile and no version of this customer in the caller's tenant (another tenant's id looks the same)."""
+
+    status = HTTPStatus.NOT_FOUND
+    slug = "not-found"
+    title = "Not found"
 
 
 class ErasureBlocked(MarqueeError):
@@ -91,8 +100,11 @@ def erase_customer(
         raise ErasureBlocked("The tenant is under legal hold: erasure waits until the hold is lifted.")
     stamp = versions.fmt(at)
     profile_pk = tenant.key(CUSTOMER, customer_id)
+    profile_versions = versions.all_version_items(ddb, table_name, profile_pk)
+    if not profile_versions:
+        raise CustomerNotFound(f"No customer {customer_id} with personal data in this tenant.")
     erased = 0
-    for item in versions.all_version_items(ddb, table_name, profile_pk):
+    for item in profile_versions:
         erased += _update(
             ddb,
             table_name,
