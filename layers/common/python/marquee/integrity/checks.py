@@ -66,6 +66,8 @@ def _ledgers(snapshot: Snapshot, cutoff: datetime) -> list[Drift]:
             if charge.created is not None and charge.created > cutoff.timestamp():
                 continue
             payment = by_id.get(charge.idempotency_key or "")
+            if payment is None and charge.refunded:
+                continue  # unknown to us, but the money went back: nothing left to reconcile
             if payment is None or (payment.provider is not provider and payment.provider_charge_id != charge.charge_id):
                 drift.append(
                     Drift(
