@@ -1,6 +1,7 @@
 """Seat holds: POST /showtimes/{showtimeId}/holds, GET /holds/{holdId}, DELETE /holds/{holdId} (owner only)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from functools import cache
 from typing import Annotated
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -8,9 +9,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from valkey.exceptions import ValkeyError
 
+from marquee.cache import CacheAside
+from marquee.cache.showtimes import NAMESPACE, showtime_key
 from marquee.core.env import load_env
 from marquee.http import ApiResolver, created_response
+from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant
 
 from . import logic
@@ -20,7 +25,24 @@ env = load_env(HoldsEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = ApiResolver(max_body_bytes=MAX_BODY_BYTES)
+app = ApiResolver(max_body_bytes=MAX_BODY_BYTES, rate_limit=valkey_request_limiter(env.cache_client))
+
+
+@cache
+def edge_cache() -> CacheAside:
+    return CacheAside(env.cache_client(), namespace=NAMESPACE)
+
+
+def _seat_map_changed(showtime_id: str) -> None:
+    """Write-path invalidation: the holder's next read, and everyone's, sees the change at once. The event path
+    (functions/cache_invalidator) bumps it again; if Valkey is down, the entry's 2 s TTL is the bound."""
+    try:
+        edge_cache().invalidate(showtime_key(current_tenant(app).tenant_id, showtime_id))
+    except ValkeyError:
+        logger.warning(
+            "seat map not invalidated (Valkey unreachable); its 2 s TTL bounds it", extra={"showtime_id": showtime_id}
+        )
+
 
 EntityId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
@@ -34,6 +56,7 @@ def _correlation_id() -> str | None:
 def post_hold(showtimeId: EntityId, body: HoldRequest) -> tuple[HoldResponse, int]:  # noqa: N803
     hold = logic.place_hold(showtimeId, body, tenant=current_tenant(app), env=env, correlation_id=_correlation_id())
     metrics.add_metric(name="SeatsHeld", unit=MetricUnit.Count, value=len(hold.seats))
+    _seat_map_changed(showtimeId)
     return hold, 201
 
 
@@ -46,7 +69,9 @@ def get_hold(holdId: EntityId) -> HoldResponse:  # noqa: N803
 @app.delete("/holds/<holdId>")
 @tracer.capture_method
 def delete_hold(holdId: EntityId) -> HoldResponse:  # noqa: N803
-    return logic.release(holdId, tenant=current_tenant(app), env=env, correlation_id=_correlation_id())
+    released = logic.release(holdId, tenant=current_tenant(app), env=env, correlation_id=_correlation_id())
+    _seat_map_changed(released.showtime_id)
+    return released
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

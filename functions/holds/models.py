@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from marquee.booking.seats import MAX_SEATS_PER_HOLD
+from marquee.cache.env import CacheEnv
 from marquee.core.models import CamelRequest
 from marquee.tenancy.tenant_session import TenantDataEnv
 
@@ -14,8 +15,8 @@ SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
 MAX_BODY_BYTES = 256 * 1024
 
 
-class HoldsEnv(TenantDataEnv):
-    """The holds function reads the lease from the showtime; nothing else is configured."""
+class HoldsEnv(TenantDataEnv, CacheEnv):
+    """The holds function reads the lease from the showtime; the edge cache is where it invalidates seat maps."""
 
 
 class HoldRequest(CamelRequest):

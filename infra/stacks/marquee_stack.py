@@ -116,7 +116,8 @@ class MarqueeStack(Stack):
         cache = Cache(self, "Cache", vpc=database.vpc, layer=layer, target=target, event_bus=platform.event_bus)
         cache.place(catalog.handler)
         cache.place(projections.queries, flags=flags)
-        SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
+        seat_holds = SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
+        cache.place(seat_holds.handler, flags=flags)  # rate-limited, and invalidates seat maps as it writes
         Outbox(
             self,
             "Outbox",

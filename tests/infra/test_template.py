@@ -281,7 +281,7 @@ def test_the_database_is_aurora_serverless_v2_with_the_data_api_in_isolated_subn
 def test_only_the_database_users_get_the_data_api_and_only_cache_users_are_in_a_vpc(resources: Resources) -> None:
     functions = of_type(resources, "AWS::Lambda::Function")
     in_vpc = {name.split("Function")[0] for name, f in functions.items() if "VpcConfig" in f["Properties"]}
-    assert in_vpc == {"CatalogHandler", "ProjectionsQueries", "CacheInvalidator"}  # tests/infra/test_cache_infra.py
+    assert in_vpc == {"CatalogHandler", "ProjectionsQueries", "CacheInvalidator", "SeatHoldsHandler"}  # tests/infra/test_cache_infra.py
     users = set()
     for policy in of_type(resources, "AWS::IAM::Policy").values():
         actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}
