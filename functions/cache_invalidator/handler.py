@@ -4,8 +4,6 @@ from functools import cache
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.cache import CacheAside
@@ -30,7 +28,7 @@ def edge_cache() -> CacheAside:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    detail = parse(event=event, model=EventBridgeModel).detail
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}  # an envelope, checked by invalidate
     bumped = invalidate(detail, cache=edge_cache())
     if bumped:
         metrics.add_metric(name="CacheInvalidations", unit=MetricUnit.Count, value=len(bumped))
