@@ -28,7 +28,8 @@ def edge_cache() -> CacheAside:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
-    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}  # an envelope, checked by invalidate
+    raw = event.get("detail")
+    detail: dict = raw if isinstance(raw, dict) else {}  # the envelope; invalidate() checks its fields
     bumped = invalidate(detail, cache=edge_cache())
     if bumped:
         metrics.add_metric(name="CacheInvalidations", unit=MetricUnit.Count, value=len(bumped))
