@@ -264,8 +264,9 @@ def _known_change_set(backend: CloudFormationBackend, name: str) -> bool:
 def _change_sets_as_aws() -> None:
     """Two gaps that broke a second `cdk deploy` of the same stack:
     - moto answers DescribeChangeSet of an unknown change set with "Stack with id ... does not exist" (a
-      ValidationError), and DeleteChangeSet with a server error; AWS answers ChangeSetNotFound, which the CDK CLI waits
-      for after removing its previous change set;
+      ValidationError), and DeleteChangeSet with a server error; AWS answers ChangeSetNotFound to the first and
+      success to the second, and the CDK CLI relies on both: it deletes its previous change set whether or not there
+      is one, then waits for ChangeSetNotFound;
     - AWS removes a stack's change sets once one of them is executed; moto keeps them.
     (tests/localcloud/test_cfn_fillins.py)"""
     if getattr(CloudFormationBackend.describe_change_set, _CHANGE_SETS_MARK, False):
@@ -285,7 +286,7 @@ def _change_sets_as_aws() -> None:
     @functools.wraps(delete)
     def delete_change_set(self: CloudFormationBackend, change_set_name: str, *args: Any, **kwargs: Any) -> Any:
         if not _known_change_set(self, change_set_name):
-            raise ChangeSetNotFound(change_set_name)
+            return None  # AWS: nothing to delete is a success (its only error is InvalidChangeSetStatus)
         return delete(self, change_set_name, *args, **kwargs)
 
     @functools.wraps(execute)

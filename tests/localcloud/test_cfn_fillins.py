@@ -1124,7 +1124,8 @@ def test_cdk_bootstrap_template_deploys_with_its_defaults(aws: Aws) -> None:
 
 
 def test_a_second_change_set_deploy_of_a_stack_works_as_the_cdk_cli_drives_it(aws: Aws) -> None:
-    """`cdk deploy` of a stack that exists: remove the previous change set if any, wait for ChangeSetNotFound, create
+    """`cdk deploy` of a stack that exists: delete the previous change set (a success when there is none), wait for
+    ChangeSetNotFound, create
     an UPDATE change set, execute it. AWS removes a stack's change sets once one is executed
     (docs: "After you execute a change set, CloudFormation removes all change sets associated with the stack"), and
     answers ChangeSetNotFound (404) for one that does not exist."""
@@ -1145,6 +1146,5 @@ def test_a_second_change_set_deploy_of_a_stack_works_as_the_cdk_cli_drives_it(aw
         cfn.execute_change_set(StackName="app", ChangeSetName=name)
         assert cfn.list_change_sets(StackName="app")["Summaries"] == []
         assert aws.outputs("app") == {"Version": str(version)}
-    with pytest.raises(ClientError) as gone:
-        cfn.delete_change_set(StackName="app", ChangeSetName=name)
-    assert error_code(gone) == "ChangeSetNotFound"
+    # deleting one that is not there is a success, as the CLI expects before each deploy
+    cfn.delete_change_set(StackName="app", ChangeSetName=name)

@@ -29,6 +29,11 @@ def _backend(ctx: Context) -> Any:
 
 
 def _caches() -> Any:
+    # moto's ElastiCache first: its post-import hook imports `caches` whole and installs it. Importing `caches` first
+    # would import moto's ElastiCache from inside it, and the hook would find `caches` half-initialised (a deploy that
+    # creates a cache before any ElastiCache call failed that way).
+    import moto.elasticache  # noqa: F401
+
     from localcloud.elasticache import caches
 
     return caches
