@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from marquee.messaging.events import Envelope
@@ -48,3 +49,11 @@ def route_event(detail: str, *, queue_url: str, sqs: Any) -> str | None:
 
 def project_message(body: str, *, api: DataApi) -> Outcome:
     return project(api, Envelope.model_validate_json(body))
+
+
+def notify_applied(body: str, *, function_name: str, client: Any) -> None:
+    """Invoke ``function_name`` asynchronously with the applied event, shaped as the bus would deliver it. Async invoke
+    queues it (with Lambda's own retries and on-failure destination), so a failure there never fails the projection."""
+    event = Envelope.model_validate_json(body)
+    payload = {"id": event.id, "detail-type": event.type, "source": "marquee.projector", "detail": json.loads(body)}
+    client.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())

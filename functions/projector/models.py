@@ -14,3 +14,10 @@ class RouterEnv(PowertoolsEnv):
 
 class ProjectorEnv(PowertoolsEnv, RelationalEnv):
     """The Data API target: the projector writes read models and reads no DynamoDB table."""
+
+    after_projection_function: str | None = Field(
+        default=None,
+        min_length=1,
+        description="A function invoked asynchronously with each applied event once its transaction has committed "
+        "(the cache invalidator: a cached listing is dropped after the read model changed, not before)",
+    )

@@ -5,6 +5,7 @@ every read model in one transaction (``marquee.projections.projector``): a redel
 and does nothing. A failed event fails the rest of its group (they come back in order after the visibility timeout);
 after maxReceiveCount receives SQS moves it to the DLQ. Every failure is logged with its type and the message's id
 and group first (``RecordingFifoProcessor``); a message that is not an event is a bug upstream and is logged as one.
+Once an event is committed, AFTER_PROJECTION_FUNCTION (the cache invalidator) is invoked asynchronously with it.
 """
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -14,12 +15,13 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from marquee.core import aws
 from marquee.core.env import load_env
 from marquee.messaging import FailureRecorder, RecordingFifoProcessor
 from marquee.projections.projector import Outcome
 from marquee.relational.client import data_api
 
-from .logic import project_message
+from .logic import notify_applied, project_message
 from .models import ProjectorEnv
 
 env = load_env(ProjectorEnv)
@@ -32,6 +34,8 @@ processor = RecordingFifoProcessor(failures, skip_group_on_error=True)
 
 def record_handler(record: SQSRecord) -> str:
     outcome = project_message(record.body, api=data_api(env))
+    if outcome is Outcome.APPLIED and env.after_projection_function:
+        notify_applied(record.body, function_name=env.after_projection_function, client=aws.lambda_())
     if outcome is Outcome.DUPLICATE:
         logger.info("event projected before; nothing to do", extra={"record_id": record.message_id})
     metrics.add_metric(name=f"Events{outcome.value.title()}", unit=MetricUnit.Count, value=1)

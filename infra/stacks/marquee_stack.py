@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Aws, CfnOutput, Fn, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import constants
@@ -116,6 +117,13 @@ class MarqueeStack(Stack):
         cache = Cache(self, "Cache", vpc=database.vpc, layer=layer, target=target, event_bus=platform.event_bus)
         cache.place(catalog.handler)
         cache.place(projections.queries, flags=flags)
+        # A cached listing is dropped after its read model changed: the projector invokes the invalidator on commit.
+        projections.projector.function.add_environment(
+            "AFTER_PROJECTION_FUNCTION", cache.invalidator.function.function_name
+        )
+        projections.projector.role.add_to_principal_policy(  # unqualified only (grant_invoke adds "ARN:*")
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[cache.invalidator.function.function_arn])
+        )
         seat_holds = SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
         cache.place(seat_holds.handler, flags=flags)  # rate-limited, and invalidates seat maps as it writes
         Outbox(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from functions.projector.logic import AGGREGATE_FIELD, message_group, route_event
+from functions.projector.logic import AGGREGATE_FIELD, message_group, notify_applied, route_event
 from infra import constants
 from marquee.booking import events
 from marquee.messaging.events import envelope
@@ -68,3 +69,25 @@ def test_a_cursor_round_trips_and_anything_else_is_a_bad_cursor() -> None:
     for bad in ("", "%%%", "e30", queries.encode_cursor(at.isoformat(), "../x")):
         with pytest.raises(queries.BadCursor):
             queries.decode_cursor(bad)
+
+
+class Lambda:
+    def __init__(self) -> None:
+        self.invoked: list[dict[str, object]] = []
+
+    def invoke(self, **kwargs: object) -> None:
+        self.invoked.append(kwargs)
+
+
+def test_an_applied_event_is_passed_on_asynchronously_as_the_bus_would_deliver_it() -> None:
+    held = envelope(
+        events.HoldCreated(hold_id="h1", showtime_id="sht_1", customer_id="c", seats=[], lease_expires_at_ms=1),
+        tenant_id="acme",
+        correlation_id="c",
+    )
+    client = Lambda()
+    notify_applied(held.to_json(), function_name="invalidator", client=client)
+    (call,) = client.invoked
+    assert call["FunctionName"] == "invalidator" and call["InvocationType"] == "Event"
+    payload = json.loads(call["Payload"])  # type: ignore[arg-type]
+    assert payload["detail-type"] == "HoldCreated" and payload["detail"]["data"]["showtimeId"] == "sht_1"
