@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 import time
 import uuid
@@ -18,8 +19,10 @@ import requests
 
 from localcloud.aws import local_client
 from marquee.booking.events import HoldReleased
+from marquee.booking.seats import read_seats
 from marquee.messaging.events import envelope
 from marquee.messaging.outbox import outbox_put
+from marquee.tenancy.tenant import TenantContext
 from tests import waiting
 from tests.e2e.booking_helpers import create_showtime, hold, token
 
@@ -101,11 +104,16 @@ KILLS = int(os.environ.get("MARQUEE_OUTBOX_KILLS", "6"))  # the third session ra
 
 
 @pytest.mark.timeout(480)
-def test_relay_killed_mid_batch_repeatedly_loses_no_event_and_duplicates_are_absorbed(deployed: dict[str, Any]) -> None:
+@pytest.mark.parametrize("victim", ["outbox_relay", "audit_log"])
+def test_relay_or_consumer_killed_mid_batch_repeatedly_loses_no_event_and_duplicates_are_absorbed(
+    deployed: dict[str, Any], victim: str
+) -> None:
+    """The relay (stream batch: retried from the failed record) or the audit log consumer (SQS batch: its messages come
+    back after the visibility timeout, some already applied) is SIGKILLed mid-batch again and again."""
     tenant = f"chaos-{uuid.uuid4().hex[:6]}"
     table = deployed["outputs"]["TableName"]
     ddb = local_client("dynamodb", deployed["endpoint"])
-    relay = function_named(deployed, "outbox_relay")
+    relay = function_named(deployed, victim)
     written: list[str] = []
     kills = 0
     stop = threading.Event()
@@ -161,4 +169,51 @@ def test_relay_killed_mid_batch_repeatedly_loses_no_event_and_duplicates_are_abs
     assert set(ids) == expected, "no event lost, none invented"
     assert len(ids) == len(set(ids)), f"{len(ids) - len(set(ids))} duplicates reached the audit log"
     assert relay_failures(deployed) == 0, "a batch was given up"
-    print(f"chaos: {kills} kills, {len(expected)} events, {len(ids)} audit entries, {took:.0f} s to drain")
+    print(f"chaos ({victim}): {kills} kills, {len(expected)} events, {len(ids)} audit entries, {took:.0f} s to drain")
+
+
+@pytest.mark.timeout(300)
+def test_a_producer_killed_mid_request_leaves_an_event_for_every_committed_change_and_none_for_the_rest(
+    api: str, deployed: dict[str, Any]
+) -> None:
+    """Producer crash points for real: the holds function is SIGKILLed at random moments while a customer creates
+    holds, so some invocations die before their transaction and some after it committed (the client then gets a 5xx
+    for a hold that exists); others finish. Every committed hold's HoldCreated reaches the audit log; no HoldCreated
+    exists for a hold that did not commit. Which side of the commit a kill lands on is chance: the deterministic
+    "right after the commit" kill is tests/integration/test_outbox_crash_points.py."""
+    tenant = f"crash-{uuid.uuid4().hex[:6]}"
+    show = create_showtime(api, deployed, tenant, rows=6, per_row=10)
+    tok = token(deployed, tenant, "pat")
+    holds_fn = function_named(deployed, "holds")
+    seat_ids = [f"{chr(ord('A') + n // 10)}{n % 10 + 1}" for n in range(60)]
+    answers: dict[str, int] = {}
+
+    def customer() -> None:
+        for seat in seat_ids:
+            answers[seat] = hold(api, tok, show.showtime_id, [seat]).status_code
+
+    thread = threading.Thread(target=customer, daemon=True)
+    thread.start()
+    kills = 0
+    chance = random.Random(13)  # noqa: S311 - kill timing, not a secret
+    while thread.is_alive():
+        time.sleep(chance.uniform(0.2, 1.5))  # long enough that warm requests finish between kills
+        kills += requests.post(f"{deployed['endpoint']}/_localcloud/chaos/kill/{holds_fn}", timeout=10).json()["killed"]
+    thread.join()
+
+    context = TenantContext(tenant_id=tenant, user_id="reader")
+    ddb = local_client("dynamodb", deployed["endpoint"])
+    found = read_seats(context, show.showtime_id, seat_ids, table_name=deployed["outputs"]["TableName"], client=ddb)
+    committed = {s.holder for s in found.values() if s.holder}
+    died_after_commit = [seat for seat, status in answers.items() if status >= 500 and found[seat].holder]
+    died_before = [seat for seat, status in answers.items() if status >= 500 and not found[seat].holder]
+    after_a_sentinel(deployed, tenant)
+    created = {e["data"]["holdId"] for e in audit_entries(deployed, tenant) if e["type"] == "HoldCreated"}
+    print(
+        f"producer crash: {kills} kills, {len(answers)} requests, {len(committed)} holds committed, "
+        f"{len(died_before)} died before their commit, {len(died_after_commit)} after it"
+    )
+    assert committed and kills, "the drill needs committed holds and kills that landed"
+    assert created == committed, (
+        f"events without a change: {created - committed}; changes without: {committed - created}"
+    )
