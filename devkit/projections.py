@@ -10,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from devkit.layer import use_layer
 from localcloud.aws import local_client
-from marquee.projections import store
-from marquee.relational.client import DataApi
+
+use_layer()  # the layer's `marquee` is not installed in the CLI's environment
+
+from marquee.projections import store  # noqa: E402
+from marquee.relational.client import DataApi  # noqa: E402
 
 LAG_WINDOW = 1000  # the last events the lag is computed over
 

@@ -9,9 +9,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from devkit.layer import use_layer
 from devkit.projections import data_api, lag
 from devkit.tour import Tour, expect, scenario
-from marquee.projections.rebuild import rebuild
+
+use_layer()
+
+from marquee.projections.rebuild import rebuild  # noqa: E402
 
 TENANT = "tour-cqrs"
 GOOD_CARD = "4242424242424242"

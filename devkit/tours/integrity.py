@@ -10,12 +10,16 @@ from typing import Any
 
 import requests
 
+from devkit.layer import use_layer
 from devkit.providers import provider_urls
 from devkit.seed import BookingApi
 from devkit.tour import Tour, expect, scenario
 from localcloud.aws import local_client
-from marquee.booking.events import HoldReleased
-from marquee.messaging.events import envelope
+
+use_layer()  # the layer's `marquee` is not installed in the CLI's environment
+
+from marquee.booking.events import HoldReleased  # noqa: E402
+from marquee.messaging.events import envelope  # noqa: E402
 
 
 def _function(tour: Tour, service: str) -> str:
