@@ -11,9 +11,17 @@ The local cloud knows nothing of any app. An extension is an object with:
   dicts, each with ``id`` (letters, digits, ``-``), ``title``, and one of:
   - ``script``: the path of an ES module file on disk, served by the console at
     ``/_localcloud/console/panels/<id>.js``; its ``render(element, console)`` draws the panel (``console.api(path)``
-    fetches JSON, ``console.post(path, body)`` sends a mutating request with the console's token);
+    fetches JSON, ``console.post(path, body)`` sends a mutating request with the console's token, ``console.args``
+    are the page address's segments after the panel's id, ``#panel/<id>/<arg>/...``); ``render`` may return
+    ``{onNote(note), dispose()}``: ``onNote`` gets each live note (``{kind, data}``) while the panel is shown, and
+    ``dispose`` runs when the page changes;
   - ``endpoint``: a ``/_localcloud/...`` path answering JSON (such as the extension's own admin route), shown as a
     table (a list of objects) or as formatted JSON.
+- optionally ``console_api(method, path, query, body)``: the extension's own console API, reached by panels at
+  ``/_localcloud/console/api/x<path>`` (``console.api("x/...")``, ``console.post("x/...", body)``) behind the
+  console's Host, Origin and token checks; ``query`` is a dict of last values, ``body`` the JSON object of a POST
+  (else None); it answers ``(status, JSON body)`` (a status from 400 is shown as a problem with the body's
+  ``detail``), or ``None`` to pass.
 
 Extensions are named as ``module:attr`` (``python -m localcloud --extension pkg.mod:Factory``) or given to
 ``Settings(extensions=[...])`` as objects or the same strings; ``attr`` is called without arguments to make one.
@@ -82,3 +90,13 @@ def console_panels(extension: Extension) -> list[dict[str, Any]]:
     if not callable(panels):
         return []
     return list(panels() or [])
+
+
+def console_api(
+    extension: Extension, method: str, path: str, query: Mapping[str, str], body: dict[str, Any] | None
+) -> tuple[int, Any] | None:
+    handler = getattr(extension, "console_api", None)
+    if not callable(handler):
+        return None
+    answer: tuple[int, Any] | None = handler(method, path, query, body)
+    return answer

@@ -10,6 +10,8 @@ Routes (all under ``/_localcloud/console``):
 - ``GET api/overview``, ``api/invocations[?function=]``, ``api/invocation?id=<request id>``, ``api/events``,
   ``api/executions``, ``api/execution?arn=``, ``api/queue?arn=`` (peek), ``api/panels``;
 - ``POST api/redrive`` ``{"queue": <DLQ ARN>, "destination": <ARN, optional>}``;
+- ``GET|POST api/x/<path>``: an extension's own console API (``console_api``, localcloud/extensions.py), behind the
+  same checks, so a panel's mutations need the token too;
 - ``GET stream``: Server-Sent Events (``invocation``, ``event``, ``resync``), a comment every 15 s while quiet.
 
 Safety (localcloud/console/safety.py): every request's ``Host`` must be localhost or 127.0.0.1 (DNS rebinding);
@@ -39,6 +41,13 @@ STATIC = Path(__file__).parent / "static"
 CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 PANEL_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 MAX_BODY = 64 * 1024
+_TITLES = {
+    400: "Bad Request",
+    404: "Not Found",
+    409: "Conflict",
+    422: "Unprocessable Content",
+    503: "Service Unavailable",
+}
 HTML_HEADERS = [
     ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"),
     ("X-Frame-Options", "DENY"),
@@ -91,6 +100,8 @@ class Console:
             body = _read_json(environ)
             moved = queues.redrive(str(body.get("queue") or ""), body.get("destination"))
             return _json(start_response, 200, moved)
+        if path.startswith("/api/x/") and method in ("GET", "HEAD", "POST"):
+            return self._extension_api(environ, start_response, method, path[len("/api/x") :], query)
         if path == "/" or path in self._getters():
             raise Problem(405, "Method Not Allowed", f"{method} is not allowed on {PREFIX}{path}")
         raise Problem(404, "Not Found", f"no console resource {PREFIX}{path}")
@@ -134,6 +145,20 @@ class Console:
             raise Problem(404, "Not Found", f"no console panel script {panel_id}")
         script = Path(str(panel["script"]))
         return _static(start_response, script.parent, script.name)
+
+    def _extension_api(
+        self, environ: dict[str, Any], start_response: StartResponse, method: str, path: str, query: dict[str, str]
+    ) -> list[bytes]:
+        body = _read_json(environ) if method == "POST" else None
+        for extension in self.cloud.extensions:
+            answer = extensions.console_api(extension, method, path, query, body)
+            if answer is not None:
+                status, payload = answer
+                if status >= 400:
+                    detail = payload.get("detail") if isinstance(payload, dict) else None
+                    raise Problem(status, _TITLES.get(status, "Error"), str(detail or payload))
+                return _json(start_response, status, payload)
+        raise Problem(404, "Not Found", f"no console resource {PREFIX}/api/x{path}")
 
     # ---- live updates ---------------------------------------------------------------------------------------------
     def _stream(self, environ: dict[str, Any], start_response: StartResponse) -> Iterator[bytes]:

@@ -344,6 +344,17 @@ def test_extension_panels_are_listed_and_served_and_an_open_stream_does_not_hold
         script = requests.get(f"{cloud.endpoint_url}{panels[0]['module']}", timeout=10)
         assert script.status_code == 200 and "export async function render" in script.text
         assert requests.get(f"{base}/panels/example-rows.js", timeout=10).status_code == 404
+        # The extension's console API: reads as they are, mutations behind the token and origin checks.
+        count = f"{base}/api/x/count"
+        assert requests.get(count, timeout=10).json() == {"count": 0}
+        assert requests.post(count, json={"add": 2}, timeout=10).status_code == 403
+        mine = {"X-Console-Token": token(cloud.endpoint_url), "Origin": cloud.endpoint_url}
+        foreign = requests.post(count, json={"add": 2}, headers={**mine, "Origin": "http://evil.example"}, timeout=10)
+        assert foreign.status_code == 403
+        assert requests.post(count, json={"add": 2}, headers=mine, timeout=10).json() == {"count": 2}
+        refused = requests.post(count, json={"add": "two"}, headers=mine, timeout=10)
+        assert refused.status_code == 422 and refused.json()["detail"] == "add must be a whole number"
+        assert requests.get(f"{base}/api/x/nothing", timeout=10).status_code == 404
         stream = requests.get(f"{base}/stream", stream=True, timeout=30)
         assert stream.status_code == 200
         started = time.monotonic()

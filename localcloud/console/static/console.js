@@ -291,14 +291,16 @@ const pages = {
     };
   },
 
-  async panel(id) {
+  async panel(arg) {
+    const [id, ...args] = (arg || "").split("/"); // #panel/<id>/<args...>
     const panel = panels.find((p) => p.id === id);
     if (!panel) throw new Error(`no panel ${id}`);
     const container = el("div", { class: "panel", "data-panel": id });
     const node = el("div", {}, el("h2", { text: panel.title }), container);
     if (panel.module) {
       const module = await import(panel.module);
-      await module.render(container, { api, post, el });
+      const hooks = (await module.render(container, { api, post, el, args })) || {};
+      return { node, onNote: hooks.onNote, dispose: hooks.dispose };
     } else {
       const response = await fetch(panel.endpoint, { headers: { Accept: "application/json" } });
       const data = await response.json();
@@ -376,12 +378,13 @@ async function render() {
   const [page, ...rest] = (location.hash.slice(1) || "overview").split("/");
   const arg = rest.length ? decodeURIComponent(rest.join("/")) : undefined;
   const nav = { invocation: "invocations", execution: "stepfunctions", queue: "queues" }[page] || page;
-  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === (page === "panel" ? `panel/${arg}` : nav)));
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === (page === "panel" ? `panel/${(arg || "").split("/")[0]}` : nav)));
   const build = pages[page];
   if (!build) { main.replaceChildren(notice(`No page ${page}.`, "error")); return; }
   try {
     const shown = await build(arg);
-    if (mine !== renderToken) return; // another page was asked for meanwhile
+    if (mine !== renderToken) { shown.dispose?.(); return; } // another page was asked for meanwhile
+    if (current && current !== shown) current.dispose?.();
     const y = window.scrollY;
     main.replaceChildren(shown.node);
     main.dataset.page = page;
