@@ -56,6 +56,7 @@ ORDER_SAGA_ASL = STATEMACHINES_DIR / "order_saga.asl.json"
 HEALTH_CHECK_TIMEOUT_MS = 2000
 HEALTH_CHECK_WARN_MS = 1000
 DB_HEALTH_CHECK_TIMEOUT_MS = 5000  # the Aurora probe's own: a serverless v2 cluster's first statement can be slow
+CACHE_HEALTH_CHECK_TIMEOUT_MS = 1000  # the Valkey PING's own: a cache slower than this is failing the request path
 
 # A reference stack must leave nothing behind on `cdk destroy`. A production fork sets RETAIN for stateful resources.
 REMOVAL_POLICY = RemovalPolicy.DESTROY

@@ -32,6 +32,14 @@ def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
             timeout_ms=env.db_health_check_timeout_ms,
             warn_ms=env.health_check_warn_ms,
         ),
+        health.valkey_cache(
+            env.cache_address,
+            env.cache_port,
+            tls=env.cache_tls,
+            cluster=env.cache_cluster,
+            timeout_ms=env.cache_health_check_timeout_ms,
+            warn_ms=min(env.health_check_warn_ms, env.cache_health_check_timeout_ms // 2),
+        ),
     ]
 
 

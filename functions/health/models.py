@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
+from marquee.cache.env import CacheEnv
 from marquee.core.env import PowertoolsEnv
 from marquee.relational.client import RelationalEnv
 
 
-class HealthEnv(PowertoolsEnv, RelationalEnv):
+class HealthEnv(PowertoolsEnv, RelationalEnv, CacheEnv):
     """Every dependency the deep health check probes, plus the per-check timeout and slow-warning threshold."""
 
     table_name: str = Field(min_length=1)
@@ -19,6 +20,7 @@ class HealthEnv(PowertoolsEnv, RelationalEnv):
     health_check_timeout_ms: int = Field(gt=0, le=25_000)
     health_check_warn_ms: int = Field(gt=0)
     db_health_check_timeout_ms: int = Field(gt=0, le=25_000)
+    cache_health_check_timeout_ms: int = Field(gt=0, le=25_000)
 
     @model_validator(mode="after")
     def _warn_below_timeout(self) -> HealthEnv:

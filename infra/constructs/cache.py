@@ -8,7 +8,8 @@
   group only. The functions' group may send anywhere, but the subnets are isolated (no NAT, no internet gateway), so
   "anywhere" is the VPC: the cache and the endpoints below.
 - Endpoints, only those the functions in the VPC need: DynamoDB (gateway, free), STS (tenant-scoped sessions), AppConfig
-  data (feature flags and the rate-limit plans), RDS Data (the read models). docs/decisions.md (2026-12-05) has the cost.
+  data (feature flags and the rate-limit plans), RDS Data (the read models); Lambda (the aggregator's invokes), and SQS,
+  EventBridge, Secrets Manager and Step Functions (deep health's probes). docs/decisions.md (2026-12-05) has the cost.
 
 ``place(function, flags=...)`` puts a PythonFunction in the VPC with the clients' group and gives it ``environment``
 (and the feature flags, where the rate-limit plans live). The cache invalidator (functions/cache_invalidator) is the
@@ -99,6 +100,13 @@ class Cache(Construct):
             ("StsEndpoint", ec2.InterfaceVpcEndpointAwsService.STS),
             ("AppConfigDataEndpoint", ec2.InterfaceVpcEndpointAwsService.APPCONFIGDATA),
             ("RdsDataEndpoint", ec2.InterfaceVpcEndpointAwsService.RDS_DATA),
+            # Issue 11: the aggregator invokes its backends (Lambda); deep health describes the queue, the bus, the
+            # secret and the state machine from inside the VPC.
+            ("LambdaEndpoint", ec2.InterfaceVpcEndpointAwsService.LAMBDA_),
+            ("SqsEndpoint", ec2.InterfaceVpcEndpointAwsService.SQS),
+            ("EventBridgeEndpoint", ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE),
+            ("SecretsManagerEndpoint", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER),
+            ("StepFunctionsEndpoint", ec2.InterfaceVpcEndpointAwsService.STEP_FUNCTIONS),
         ):
             vpc.add_interface_endpoint(
                 endpoint_id,

@@ -57,6 +57,8 @@ class Health(Construct):
                 "HEALTH_CHECK_TIMEOUT_MS": str(constants.HEALTH_CHECK_TIMEOUT_MS),
                 "HEALTH_CHECK_WARN_MS": str(constants.HEALTH_CHECK_WARN_MS),
                 "DB_HEALTH_CHECK_TIMEOUT_MS": str(constants.DB_HEALTH_CHECK_TIMEOUT_MS),
+                # The Valkey PING's own; the cache's address comes with Cache.place (the stack runs this in its VPC).
+                "CACHE_HEALTH_CHECK_TIMEOUT_MS": str(constants.CACHE_HEALTH_CHECK_TIMEOUT_MS),
                 **database.environment,
             },
         )

@@ -44,7 +44,7 @@ class MarqueeStack(Stack):
         # by the projector from the outbox events; read by the queries and search functions; probed by deep health.
         database = Database(self, "Database", layer=layer, target=target)
 
-        Health(
+        health = Health(
             self,
             "Health",
             api=api,
@@ -116,6 +116,7 @@ class MarqueeStack(Stack):
         # The edge (challenges 1 and 7): Valkey in the database's VPC. The functions that cache and rate-limit run there.
         cache = Cache(self, "Cache", vpc=database.vpc, layer=layer, target=target, event_bus=platform.event_bus)
         cache.place(catalog.handler)
+        cache.place(health.handler)  # deep health PINGs Valkey
         cache.place(projections.queries, flags=flags)
         # A cached listing is dropped after its read model changed: the projector invokes the invalidator on commit.
         projections.projector.function.add_environment(

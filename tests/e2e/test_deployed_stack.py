@@ -47,7 +47,7 @@ def test_deep_health_checks_every_dependency_for_staff(api: str, deployed: dict[
     body = response.json()
     assert body["status"] in ("pass", "warn")
     components = {name.split(":")[0] for name in body["checks"]}
-    assert {"dynamodb", "sqs", "eventbridge", "secretsmanager", "stepfunctions", "aurora"} <= components
+    assert {"dynamodb", "sqs", "eventbridge", "secretsmanager", "stepfunctions", "aurora", "valkey"} <= components
     for results in body["checks"].values():
         assert results[0]["status"] in ("pass", "warn")
         assert results[0]["observedUnit"] == "ms" and results[0]["observedValue"] >= 0

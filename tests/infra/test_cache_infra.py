@@ -72,8 +72,9 @@ def test_only_the_endpoints_the_vpc_functions_need(resources: Resources) -> None
         name = endpoint["Properties"]["ServiceName"]
         services.append(name if isinstance(name, str) else str(name).split(".")[-1].rstrip("'\"]}"))
     joined = " ".join(services)
-    assert len(services) == 4
-    for service in ("dynamodb", "sts", "appconfigdata", "rds-data"):
+    # Issue 11: lambda (the aggregator's invokes); sqs, events, secretsmanager, states (deep health's probes).
+    assert len(services) == 9
+    for service in ("dynamodb", "sts", "appconfigdata", "rds-data", "lambda", "sqs", "events", "secretsmanager", "states"):
         assert service in joined, service
 
 

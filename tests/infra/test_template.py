@@ -215,6 +215,9 @@ def test_health_function_gets_every_dependency_and_its_limits(resources: Resourc
     } <= set(env)
     assert int(env["HEALTH_CHECK_WARN_MS"]) < int(env["HEALTH_CHECK_TIMEOUT_MS"])
     assert int(env["HEALTH_CHECK_TIMEOUT_MS"]) < functions(resources)["health"]["Timeout"] * 1000
+    # Deep health PINGs Valkey with its own timeout, so it runs in the cache's VPC with the cache's address.
+    assert {"CACHE_ADDRESS", "CACHE_PORT", "CACHE_TLS", "CACHE_CLUSTER", "CACHE_HEALTH_CHECK_TIMEOUT_MS"} <= set(env)
+    assert functions(resources)["health"]["VpcConfig"]["SubnetIds"]
 
 
 def _actions_of_role(resources: Resources, role_id: str) -> set[str]:
@@ -232,8 +235,10 @@ def test_each_function_has_its_own_least_privilege_role(resources: Resources) ->
     health_role = fns["health"]["Role"]["Fn::GetAtt"][0]
     me_role = fns["me"]["Role"]["Fn::GetAtt"][0]
     assert health_role != me_role
-    for role_id in (health_role, me_role):
-        assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in resources[me_role]["Properties"]
+    # Health runs in the cache's VPC (it PINGs Valkey): the ENI policy is its only managed policy.
+    (vpc_access,) = resources[health_role]["Properties"]["ManagedPolicyArns"]
+    assert json.dumps(vpc_access).endswith('service-role/AWSLambdaVPCAccessExecutionRole"]]}')
 
     health_actions = _actions_of_role(resources, health_role)
     assert {
@@ -281,7 +286,13 @@ def test_the_database_is_aurora_serverless_v2_with_the_data_api_in_isolated_subn
 def test_only_the_database_users_get_the_data_api_and_only_cache_users_are_in_a_vpc(resources: Resources) -> None:
     functions = of_type(resources, "AWS::Lambda::Function")
     in_vpc = {name.split("Function")[0] for name, f in functions.items() if "VpcConfig" in f["Properties"]}
-    assert in_vpc == {"CatalogHandler", "ProjectionsQueries", "CacheInvalidator", "SeatHoldsHandler"}  # tests/infra/test_cache_infra.py
+    assert in_vpc == {
+        "CatalogHandler",
+        "ProjectionsQueries",
+        "CacheInvalidator",
+        "SeatHoldsHandler",
+        "HealthHandler",  # deep health PINGs Valkey
+    }  # tests/infra/test_cache_infra.py
     users = set()
     for policy in of_type(resources, "AWS::IAM::Policy").values():
         actions = {a for s in policy["Properties"]["PolicyDocument"]["Statement"] for a in _actions(s)}

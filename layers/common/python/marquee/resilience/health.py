@@ -263,3 +263,16 @@ def aurora_cluster(cluster_arn: str, secret_arn: str, database: str, *, timeout_
         timeout_ms,
         warn_ms,
     )
+
+
+def valkey_cache(address: str, port: int, *, tls: bool, cluster: bool, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    """``PING`` on the edge cache (ElastiCache Serverless for Valkey; the local cloud's real Valkey), through a client
+    of its own whose connect and socket timeouts are this check's, not the request path's quarter second."""
+    from marquee.cache.client import cache_client  # the valkey package is imported only by functions that probe it
+
+    def ping() -> None:
+        client = cache_client(address, port, tls=tls, cluster=cluster, timeout_s=max(timeout_ms / 1000.0, 0.1))
+        if client.ping() is not True:
+            raise ConnectionError("PING did not answer PONG")
+
+    return HealthCheck("valkey", "datastore", f"{address}:{port}", ping, timeout_ms, warn_ms)
