@@ -378,8 +378,9 @@ def create_cinema(
     actor: Actor,
     table_name: str,
     client: DynamoDBClient | None = None,
+    cinema_id: str | None = None,
 ) -> Cinema:
-    cinema = Cinema(cinema_id=new_id("cin"), name=name, city=city)
+    cinema = Cinema(cinema_id=cinema_id or new_id("cin"), name=name, city=city)
     opened = CinemaOpened(cinema_id=cinema.cinema_id, name=name, city=city)
     _created(
         _client(client), table_name, tenant, "CINEMA", cinema.cinema_id,
@@ -489,9 +490,12 @@ def create_movie(
     actor: Actor,
     table_name: str,
     client: DynamoDBClient | None = None,
+    movie_id: str | None = None,
 ) -> Movie:
     details = details or MovieDetails()
-    movie = Movie(movie_id=new_id("mov"), title=title, runtime_minutes=runtime_minutes, **details.model_dump())
+    movie = Movie(
+        movie_id=movie_id or new_id("mov"), title=title, runtime_minutes=runtime_minutes, **details.model_dump()
+    )
     _created(
         _client(client), table_name, tenant, "MOVIE", movie.movie_id,
         actor=actor, attributes=_movie_attributes(title, runtime_minutes, details), event=_movie_changed(movie, 1),
@@ -601,6 +605,7 @@ def create_showtime(
     actor: Actor,
     table_name: str,
     client: DynamoDBClient | None = None,
+    showtime_id: str | None = None,
 ) -> Showtime:
     ddb = _client(client)
     movie = _get_meta(ddb, table_name, tenant, "MOVIE", movie_id)
@@ -611,7 +616,7 @@ def create_showtime(
         raise UnprocessableError(f"No auditorium {auditorium_id} in this tenant.")
     cinema = _get_meta(ddb, table_name, tenant, "CINEMA", auditorium.cinema_id) or {}
     showtime = Showtime(
-        showtime_id=new_id("sht"),
+        showtime_id=showtime_id or new_id("sht"),
         movie_id=movie_id,
         auditorium_id=auditorium_id,
         starts_at=starts_at,

@@ -1,0 +1,117 @@
+"""Import jobs: one item per job in the main table, tenant-scoped (``TENANT#t#IMPORT#id``, ``META``).
+
+A job's status moves one way, each step under a condition on the status it leaves, so a duplicate S3 notification or a
+re-invoked publisher can never run a step twice:
+
+    UPLOADING -> UPLOADED -> VALIDATING -> (FAILED | VALIDATED | PUBLISHING -> SUCCEEDED)
+
+FAILED is final and nothing was written (every row is validated before the first is published). PUBLISHING keeps a
+cursor (``publishedLines``): publishing resumes after it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from marquee.booking.errors import ConflictError, NotFound
+from marquee.tenancy.tenant import TenantContext
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+else:
+    DynamoDBClient = Any
+
+UPLOADING, UPLOADED, VALIDATING = "UPLOADING", "UPLOADED", "VALIDATING"
+FAILED, VALIDATED, PUBLISHING, SUCCEEDED = "FAILED", "VALIDATED", "PUBLISHING", "SUCCEEDED"
+KEY_PREFIX = "imports"
+KEY = re.compile(r"^imports/(?P<tenant>[A-Za-z0-9_-]{1,64})/(?P<job>imp_[0-9a-f]{32})/data$")
+_ser, _de = TypeSerializer(), TypeDeserializer()
+
+
+class ImportNotFound(NotFound):
+    slug = "import-not-found"
+    title = "Import not found"
+
+
+class ImportStateConflict(ConflictError):
+    slug = "import-state-conflict"
+    title = "The import is not in a state that allows this"
+
+
+def new_job_id() -> str:
+    return f"imp_{uuid.uuid4().hex}"
+
+
+def object_key(tenant_id: str, job_id: str) -> str:
+    """The upload's key: the tenant and the job are in it, so the validator knows whose file it is."""
+    return f"{KEY_PREFIX}/{tenant_id}/{job_id}/data"
+
+
+def report_key(tenant_id: str, job_id: str) -> str:
+    return f"reports/{tenant_id}/{job_id}.json"
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    match = KEY.match(key)
+    return (match["tenant"], match["job"]) if match else None
+
+
+def _key(tenant: TenantContext, job_id: str) -> dict[str, Any]:
+    return {"pk": {"S": tenant.key("IMPORT", job_id)}, "sk": {"S": "META"}}
+
+
+def create(ddb: DynamoDBClient, table: str, tenant: TenantContext, job: dict[str, Any]) -> None:
+    item = {**_key(tenant, job["importId"]), "entity": {"S": "IMPORT"}}
+    item.update({k: _ser.serialize(v) for k, v in job.items()})
+    ddb.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+
+def get(ddb: DynamoDBClient, table: str, tenant: TenantContext, job_id: str) -> dict[str, Any]:
+    item = ddb.get_item(TableName=table, Key=_key(tenant, job_id), ConsistentRead=True).get("Item")
+    if item is None:
+        raise ImportNotFound(f"No import {job_id} in this tenant.")
+    return {k: _de.deserialize(v) for k, v in item.items() if k not in ("pk", "sk", "entity")}
+
+
+def update(
+    ddb: DynamoDBClient,
+    table: str,
+    tenant: TenantContext,
+    job_id: str,
+    *,
+    expect: tuple[str, ...] | None = None,
+    add: dict[str, int] | None = None,
+    **values: Any,
+) -> bool:
+    """Set ``values`` (and ADD ``add``) on the job; with ``expect``, only while its status is one of them (False if
+    not)."""
+    values["updatedAt"] = int(time.time())
+    names = {f"#{k}": k for k in (*values, *(add or {}))}
+    sets = ", ".join(f"#{k} = :{k}" for k in values)
+    expression = f"SET {sets}" + (f" ADD {', '.join(f'#{k} :{k}' for k in add)}" if add else "")
+    attribute_values = {f":{k}": _ser.serialize(v) for k, v in {**values, **(add or {})}.items()}
+    condition = "attribute_exists(pk)"
+    if expect:
+        names["#status"] = "status"
+        condition += " AND #status IN (" + ", ".join(f":expect{i}" for i in range(len(expect))) + ")"
+        attribute_values.update({f":expect{i}": {"S": s} for i, s in enumerate(expect)})
+    try:
+        ddb.update_item(
+            TableName=table,
+            Key=_key(tenant, job_id),
+            UpdateExpression=expression,
+            ConditionExpression=condition,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=attribute_values,
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
