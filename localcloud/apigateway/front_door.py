@@ -84,6 +84,7 @@ class FrontDoor:
     def __init__(self, runner: LambdaRunner) -> None:
         self.runner = runner
         self.throttles = Throttles()
+        self.regions_down: set[str] = set()  # a regional outage (localcloud/regions.py): every API there answers 503
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
@@ -118,6 +119,8 @@ class FrontDoor:
                 raise GatewayResponse(404, "Not Found", "NotFoundException")
             api_id, stage_name, path = match["api"], match["stage"], match["path"] or "/"
         api, region = self._find_api(api_id)
+        if region in self.regions_down:
+            raise GatewayResponse(503, "Service Unavailable", "ServiceUnavailableException")
         stage = api.stages.get(stage_name)
         if stage is None:
             raise GatewayResponse(403, "Forbidden", "ForbiddenException")

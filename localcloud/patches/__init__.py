@@ -115,6 +115,8 @@ PATCHES: tuple[tuple[str, str], ...] = (
     ("moto.dynamodb", "localcloud.dynamodb.atomicity:install"),
     ("moto.dynamodb", "localcloud.dynamodb.speed:install_query"),
     ("moto.dynamodb", "localcloud.dynamodb.speed:install_serializer"),
+    ("moto.dynamodb", "localcloud.dynamodb.replication:install"),
+    ("moto.route53", "localcloud.route53.health:install"),
 )
 
 
