@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test invariants chaos fuzz test-fast up down deploy invoke bench lint pr clean screenshots
+.PHONY: setup demo test invariants chaos fuzz test-fast up down deploy invoke bench lint pr clean screenshots drill-failover
 
 setup: $(VENV)/.stamp node_modules/.stamp
 
@@ -47,6 +47,9 @@ chaos: setup  # the outbox relay killed mid-batch 20 times (the suite kills it 6
 
 fuzz: setup  # schemathesis against the deployed API with many more examples per operation (its seed is printed)
 	MARQUEE_FUZZ_EXAMPLES=50 $(PY) -m pytest -rP tests/e2e/test_zx_api_fuzz.py
+
+drill-failover: setup  # multi-region failover drill (design question 1): detection, RTO, RPO, failback; ~1.5 min
+	$(PY) -m bench.failover $(DRILL_ARGS)
 
 screenshots: setup  # the console's browser tests, each page saved into docs/img/console-<page>.png (needs chromium)
 	CONSOLE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/localcloud/test_console_browser.py

@@ -51,21 +51,28 @@ class DeployResult:
 MIGRATE_OUTPUT = "MigrateFunctionName"
 
 
-def migrate(endpoint_url: str, outputs_file: Path) -> dict[str, object]:
+def migrate(endpoint_url: str, outputs_file: Path, region: str = REGION) -> dict[str, object]:
     """Invoke the deployed migrate function (after every deploy): the versioned SQL is applied under an advisory lock,
     so a second run applies nothing. On AWS the same invoke is the post-deploy step (docs/patterns/14)."""
     outputs = json.loads(outputs_file.read_text()).get(STACK_NAME, {})
     name = outputs.get(MIGRATE_OUTPUT)
     if not name:
         raise DeployFailed(f"the stack has no {MIGRATE_OUTPUT} output")
-    response = local_client("lambda", endpoint_url).invoke(FunctionName=name, Payload=b"{}")
+    response = local_client("lambda", endpoint_url, region=region).invoke(FunctionName=name, Payload=b"{}")
     payload = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         raise DeployFailed(f"the migrations failed: {payload}")
     return dict(payload)
 
 
-def cdk_environment(endpoint_url: str) -> dict[str, str]:
+def outputs_file_for(region: str) -> Path:
+    """Each region's stack outputs in their own file: the home region's keeps its name (every tool reads it)."""
+    return OUTPUTS_FILE if region == REGION else OUTPUTS_FILE.with_name(f"outputs-{region}.json")
+
+
+def cdk_environment(endpoint_url: str, region: str = REGION) -> dict[str, str]:
+    """The CDK CLI's environment. The app is environment-agnostic: the region comes from here alone, so the same app
+    deploys to any region of the cloud (one stack named Marquee per region, as CloudFormation names are regional)."""
     env = dict(os.environ)
     env.update(QUIET_NODE)
     env.update(
@@ -76,10 +83,10 @@ def cdk_environment(endpoint_url: str) -> dict[str, str]:
             "AWS_ENDPOINT_URL_S3": endpoint_url.replace("//localhost:", "//127.0.0.1:"),
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
             "CDK_DEFAULT_ACCOUNT": ACCOUNT,
-            "CDK_DEFAULT_REGION": REGION,
+            "CDK_DEFAULT_REGION": region,
             "CDK_HOME": str(PROJECT_ROOT / ".cdk"),
         }
     )
@@ -95,8 +102,8 @@ def cdk_binary() -> Path:
     return binary
 
 
-def is_bootstrapped(endpoint_url: str) -> bool:
-    ssm = local_client("ssm", endpoint_url)
+def is_bootstrapped(endpoint_url: str, region: str = REGION) -> bool:
+    ssm = local_client("ssm", endpoint_url, region=region)
     try:
         ssm.get_parameter(Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version")
     except ClientError:
@@ -155,16 +162,22 @@ def local_endpoint_context(endpoint_url: str) -> list[str]:
 
 
 def deploy(
-    endpoint_url: str, *, quiet: bool = False, outputs_file: Path = OUTPUTS_FILE, assembly: Path = CLOUD_ASSEMBLY
+    endpoint_url: str,
+    *,
+    quiet: bool = False,
+    outputs_file: Path | None = None,
+    assembly: Path = CLOUD_ASSEMBLY,
+    region: str = REGION,
 ) -> DeployResult:
-    """`cdk bootstrap` once per local cloud lifetime, then `cdk deploy --require-approval never`."""
+    """`cdk bootstrap` once per local cloud lifetime and region, then `cdk deploy --require-approval never`."""
     started = time.perf_counter()
-    env = cdk_environment(endpoint_url)
+    outputs_file = outputs_file or outputs_file_for(region)
+    env = cdk_environment(endpoint_url, region)
     cdk = str(cdk_binary())
     bootstrapped = False
-    if not is_bootstrapped(endpoint_url):
+    if not is_bootstrapped(endpoint_url, region):
         _run(
-            [cdk, "bootstrap", f"aws://{ACCOUNT}/{REGION}", "-c", "marquee:target=local", "--output", str(assembly)],
+            [cdk, "bootstrap", f"aws://{ACCOUNT}/{region}", "-c", "marquee:target=local", "--output", str(assembly)],
             env,
             quiet,
         )
@@ -191,12 +204,12 @@ def deploy(
         env,
         quiet,
     )
-    migrations = migrate(endpoint_url, outputs_file)
+    migrations = migrate(endpoint_url, outputs_file, region)
     if not quiet:
         print(f"migrations: applied {migrations.get('applied')}, already applied {migrations.get('already')}")
     from devkit.contracts import publish  # the event schemas, into the schema registry (a version per change)
 
-    schemas = publish(local_client("schemas", endpoint_url))
+    schemas = publish(local_client("schemas", endpoint_url, region=region))
     if not quiet:
         print(f"event schemas: {sorted(n for n, s in schemas.items() if s['action'] != 'unchanged') or 'unchanged'}")
     return DeployResult(time.perf_counter() - started, bootstrapped, outputs_file, migrations)
