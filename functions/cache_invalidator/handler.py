@@ -2,13 +2,14 @@
 
 from functools import cache
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.cache import CacheAside
 from marquee.cache.showtimes import NAMESPACE
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 
 from .logic import invalidate
 from .models import InvalidatorEnv

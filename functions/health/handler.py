@@ -6,7 +6,7 @@ from functools import cache
 from http import HTTPStatus
 from pathlib import Path
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
@@ -14,6 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver
 from marquee.resilience.health import HEALTH_CONTENT_TYPE, HEALTH_JSON_SCHEMA, HealthReport
 from marquee.tenancy.tenant import current_tenant

@@ -4,7 +4,7 @@
 from functools import cache
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -14,6 +14,7 @@ from valkey.exceptions import ValkeyError
 from marquee.cache import CacheAside
 from marquee.cache.showtimes import NAMESPACE, showtime_key
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver, created_response
 from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant

@@ -9,12 +9,13 @@ report. Logic: ``marquee.integrity``.
 from datetime import timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core import aws
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.integrity import ReconcilerDeps, reconcile
 from marquee.integrity.store import ReportStore
 from marquee.payments.config import default_deps

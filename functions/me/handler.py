@@ -1,11 +1,12 @@
 """GET /me: the caller's tenant, user id, username and groups, from the authorizer's verified claims only."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver
 from marquee.tenancy.tenant import current_tenant
 

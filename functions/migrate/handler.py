@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.projections import store
 from marquee.relational import migrations
 from marquee.relational.client import data_api

@@ -9,7 +9,7 @@
 from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core import aws
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver, accepted_response
 from marquee.notifications.channels import Channel, Preferences
 from marquee.notifications.store import NotificationStore

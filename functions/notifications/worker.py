@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse, PartialItemFailures
@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from marquee.core import aws
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.messaging import FailureRecorder, RecordingFifoProcessor, record_ref
 from marquee.notifications.channels import SMS_FLAG, Notification, backoff_seconds
 from marquee.notifications.providers import ChannelSender, ProviderClient, Route

@@ -7,12 +7,13 @@ retried).
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.booking.orders import OrderStore
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 
 from . import logic
 from .models import SagaEnv, SagaTask

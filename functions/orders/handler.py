@@ -3,7 +3,7 @@
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from http import HTTPStatus
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.booking.orders import OrderStore
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver, accepted_response
 from marquee.tenancy.tenant import TenantContext, current_tenant
 

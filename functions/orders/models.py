@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 from marquee.booking.orders import HistoryEntry, Order, OrderStatus
 from marquee.core.models import CamelModel, CamelRequest
 from marquee.core.money import Money
+from marquee.payments.models import CardLast4
 from marquee.tenancy.tenant_session import TenantDataEnv
 
 # Bodies larger than this are refused with 413 before they are parsed (an order request is ~100 bytes).
@@ -58,7 +59,7 @@ class OrderView(CamelModel):
     showtime_id: str
     seats: list[str]
     amount: Money
-    card_last4: str
+    card_last4: CardLast4
     payment_id: str | None = None
     reason: str | None = None
     created_at: str

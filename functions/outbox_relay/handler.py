@@ -5,7 +5,7 @@ reported with ReportBatchItemFailures; the mapping bisects and retries from it, 
 batch's position to the on-failure queue. Re-publishing is safe: consumers dedupe on event id.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core import aws
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 
 from .logic import PublishFailed, publish

@@ -4,12 +4,13 @@
 import json
 from dataclasses import replace
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver, created_response, ok_response
 from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body
 from marquee.payments import PaymentError

@@ -11,7 +11,7 @@ from marquee.core.errors import MarqueeError
 from marquee.core.models import CamelRequest
 from marquee.core.money import Money
 from marquee.payments.config import PaymentsEnv
-from marquee.payments.models import CardNumber, OrderId, PaymentResult, PaymentStatus, ProviderName
+from marquee.payments.models import CardLast4, CardNumber, OrderId, PaymentResult, PaymentStatus, ProviderName
 from marquee.tenancy.tenant_session import TenantDataEnv
 
 MAX_BODY_BYTES = 256 * 1024
@@ -43,7 +43,7 @@ class PaymentResponse(CamelRequest):
     provider: ProviderName
     provider_charge_id: str
     order_id: str | None
-    card_last4: str
+    card_last4: CardLast4
     created_at: datetime
 
     @classmethod

@@ -8,7 +8,7 @@ router's on-failure queue with the error's type and message. Every failure is lo
 
 import json
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core import aws
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.messaging import FailureRecorder
 
 from .logic import route_event

@@ -8,7 +8,7 @@ and group first (``RecordingFifoProcessor``); a message that is not an event is 
 Once an event is committed, AFTER_PROJECTION_FUNCTION (the cache invalidator) is invoked asynchronously with it.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core import aws
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.messaging import FailureRecorder, RecordingFifoProcessor
 from marquee.projections.projector import Outcome
 from marquee.relational.client import data_api

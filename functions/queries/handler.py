@@ -5,7 +5,7 @@
 from functools import cache
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,12 +13,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from marquee.cache import CacheAside
 from marquee.cache.showtimes import LISTING_POLICY, NAMESPACE
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.core.models import IsoDay
 from marquee.http import ApiResolver
 from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant
 
 from . import logic
+from .internal import router as internal_router
 from .models import OrderHistory, QueriesEnv, SalesReport, ShowtimePage
 
 env = load_env(QueriesEnv)
@@ -58,8 +60,13 @@ def get_sales(
     return logic.sales_report(tenant=current_tenant(app), env=env, from_day=from_, to_day=to)
 
 
+internal = internal_router(env)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    if internal.owns(event):  # a direct invoke from the aggregator (functions/overview), never API Gateway's event
+        return internal.resolve(event)
     return app.resolve(event, context)

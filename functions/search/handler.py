@@ -3,12 +3,13 @@
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from typing import Annotated, Literal
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.core.models import IsoDay as Day
 from marquee.http import ApiResolver
 from marquee.search.query import MAX_CHARS

@@ -1,11 +1,12 @@
 """Secrets Manager rotation function for the providers' API keys (payments, notifications; challenge 16): one step per invoke."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core import aws
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 
 from .adapters import ProviderKeyApi, SecretsManagerStore
 from .logic import rotate

@@ -3,13 +3,14 @@
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from http import HTTPStatus
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver, accepted_response, created_response, ok_response
 from marquee.tenancy.tenant import TenantContext, current_tenant
 from marquee.webhooks.queue import DeliveryQueue

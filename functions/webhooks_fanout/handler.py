@@ -1,7 +1,7 @@
 """Webhook fan-out: booking events (EventBridge rule -> SQS) become one delivery message per subscribed endpoint."""
 
 # No `from __future__ import annotations` here, as in every handler module.
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 from marquee.messaging.events import Envelope
 from marquee.webhooks.queue import DeliveryQueue

@@ -10,6 +10,7 @@ import time
 
 from marquee.messaging.events import Envelope
 from marquee.webhooks.models import Delivery, DeliveryMessage, now_iso
+from marquee.webhooks.payloads import outbound
 from marquee.webhooks.queue import DeliveryQueue
 from marquee.webhooks.signing import delivery_id
 from marquee.webhooks.store import WebhookStore
@@ -18,7 +19,7 @@ from marquee.webhooks.store import WebhookStore
 def fan_out(event: Envelope, store: WebhookStore, queue: DeliveryQueue, *, now: float | None = None) -> int:
     """Write and enqueue the deliveries of ``event``; return how many were enqueued."""
     moment = now if now is not None else time.time()
-    body = event.to_json()  # the exact bytes every attempt signs and sends
+    body = outbound(event).to_json()  # the exact bytes every attempt signs and sends: personal fields erased
     messages: list[DeliveryMessage] = []
     for endpoint in store.list_endpoints(event.tenant_id):
         if not endpoint.subscribes_to(event.type):

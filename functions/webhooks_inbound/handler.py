@@ -2,13 +2,14 @@
 the Standard Webhooks signature is the authentication."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver
 from marquee.webhooks.store import WebhookStore
 

@@ -4,7 +4,7 @@ Every failed record is logged with its error type (RecordingBatchProcessor); an 
 delivery's attempt log and retried on the delivery schedule (logic.record_crash)."""
 
 # No `from __future__ import annotations` here, as in every handler module.
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.messaging import FailureRecorder, RecordingBatchProcessor
 from marquee.webhooks.models import DeliveryMessage
 from marquee.webhooks.queue import DeliveryQueue

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, ConfigDict
 
 from marquee.booking.errors import NotFound
 from marquee.core import aws
+from marquee.core.personal import PersonalKind, personal
 from marquee.dynamo.conditions import ITEM_IS_NEW
 from marquee.history import settings, versions
 from marquee.history.versions import Actor, Change
@@ -37,9 +38,9 @@ PERSONAL_FIELDS = ("displayName", "email", "phone")
 class Profile(BaseModel):
     model_config = ConfigDict(frozen=True)
     customer_id: str
-    display_name: str
-    email: str
-    phone: str = ""
+    display_name: Annotated[str, personal(PersonalKind.NAME)]
+    email: Annotated[str, personal(PersonalKind.EMAIL)]
+    phone: Annotated[str, personal(PersonalKind.PHONE)] = ""
     revision: int = 1
 
 

@@ -13,10 +13,12 @@ from pydantic import Field, StringConstraints
 
 from marquee.core.models import CamelRequest
 from marquee.core.money import Money
+from marquee.core.personal import PersonalKind, personal
 from marquee.messaging.events import EventData, register
 
 # A card number: digits only, 12 to 19 of them. It is never logged, stored or put in an event: only its last 4 are.
-CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$")]
+CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$"), personal(PersonalKind.CARD_NUMBER)]
+CardLast4 = Annotated[str, personal(PersonalKind.CARD_LAST4)]
 OrderId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
@@ -52,7 +54,7 @@ class PaymentResult(CamelRequest):
     provider: ProviderName
     provider_charge_id: str
     order_id: str | None = None
-    card_last4: str
+    card_last4: CardLast4
     created_at: datetime
 
 
@@ -80,7 +82,7 @@ class PaymentCapturedEvent(_PaymentEvent):
 
     provider: ProviderName
     provider_charge_id: str
-    card_last4: str
+    card_last4: CardLast4
 
 
 @register
@@ -89,7 +91,7 @@ class PaymentDeclinedEvent(_PaymentEvent):
 
     provider: ProviderName
     reason: str
-    card_last4: str
+    card_last4: CardLast4
 
 
 @register
