@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -311,8 +311,23 @@ class LocalCloud:
                 return self.rds.data_api(environ, start_response)
             if schemas.handles(environ, path):
                 return self.schemas(environ, start_response, _region(environ))
-            return list(self.moto_app()(environ, start_response))
+            # Streamed, never joined: a GetObject of a 1 GB object is sent in blocks (localcloud/s3/large_objects.py).
+            return self._streamed(self.moto_app()(environ, start_response))
         finally:
+            with self._http_cond:
+                self._inflight_http -= 1
+                self._http_cond.notify_all()
+
+    def _streamed(self, body: Iterable[bytes]) -> Iterator[bytes]:
+        """Send ``body`` as it comes; the request counts as in flight (for the drain) until its last byte is out."""
+        with self._http_cond:
+            self._inflight_http += 1
+        try:
+            yield from body
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
             with self._http_cond:
                 self._inflight_http -= 1
                 self._http_cond.notify_all()

@@ -33,12 +33,14 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 
+from . import update_order
 from .fillins import (
     apigateway,
     appconfig,
     awslambda,
     cdk,
     cloudwatch,
+    codedeploy,
     cognito,
     ec2,
     elasticache,
@@ -72,6 +74,9 @@ FILL_INS: tuple[type[FillIn], ...] = (
     awslambda.Alias,
     awslambda.EventInvokeConfig,
     cloudwatch.Alarm,
+    codedeploy.Application,
+    codedeploy.DeploymentConfig,
+    codedeploy.DeploymentGroup,
     eventbridge.Schedule,
     eventbridge.ScheduleGroup,
     eventbridge.Pipe,
@@ -107,6 +112,7 @@ def install() -> None:
         _make_strict()
         _complete_stack_outputs()
         _change_sets_as_aws()
+        update_order.install()  # updates in dependency order, removals last (CDK's currentVersion needs it)
 
 
 # --- registration -------------------------------------------------------------------------------------------------

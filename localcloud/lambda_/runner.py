@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import queue
+import random
 import shutil
 import signal
 import subprocess
@@ -305,6 +306,8 @@ class LambdaRunner:
         self._async_pending = 0
         self.destinations: Callable[[FunctionConfig, str, dict[str, Any]], None] | None = None
         self.recorder: Activity | None = None  # localcloud/activity.py: what the console shows
+        # localcloud/lambda_/metrics.py: Invocations, Errors, Duration and Throttles in CloudWatch (AWS/Lambda)
+        self.metrics: Callable[[FunctionConfig, str, float], None] | None = None
         threading.Thread(target=self._ship_logs, name="log-shipper", daemon=True).start()
         for i in range(4):
             threading.Thread(target=self._async_loop, name=f"async-{i}", daemon=True).start()
@@ -365,12 +368,19 @@ class LambdaRunner:
 
     @staticmethod
     def _version_for(backend: Any, name: str, qualifier: str | None) -> str | None:
-        """The version an invoke of ``qualifier`` runs: ``$LATEST`` or the version itself, or the alias's
-        ``FunctionVersion``. This is where an alias's RoutingConfig (AdditionalVersionWeights) would pick between its
-        two versions; it is not applied yet, so an alias always runs its main version."""
+        """The version an invoke of ``qualifier`` runs: ``$LATEST`` or the version itself, or one of the alias's.
+        An alias with a RoutingConfig sends each invoke to an additional version with that version's weight and to
+        its ``FunctionVersion`` otherwise, drawn per invoke: "a simple probabilistic model" (Lambda DG, "Implement
+        Lambda canary deployments using a weighted alias"), so low traffic varies around the weight, as on AWS."""
         if qualifier is None or qualifier == "$LATEST" or qualifier.isdigit():
             return qualifier
         alias = backend.get_alias(qualifier, name)
+        weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+        roll = random.random()  # noqa: S311 - traffic splitting, not a secret
+        for version, weight in weights.items():
+            if roll < float(weight):
+                return str(version)
+            roll -= float(weight)
         return str(alias.function_version)
 
     def _function_code(self, config: FunctionConfig) -> bytes:
@@ -474,6 +484,8 @@ class LambdaRunner:
         with pool.cond:
             while limit.busy >= limit.cap:
                 if limit.reserved:
+                    if self.metrics is not None:
+                        self.metrics(config, "throttled", 0.0)
                     raise Throttled("Rate Exceeded.", reason="ReservedFunctionConcurrentInvocationLimitExceeded")
                 # Unreserved functions share the account's 1,000; locally, extra requests wait for a worker instead.
                 pool.cond.wait(timeout=1.0)
@@ -618,6 +630,8 @@ class LambdaRunner:
     def _record(
         self, config: FunctionConfig, result: InvokeResult, payload: bytes, started: float, status: str, logs: list[str]
     ) -> None:
+        if self.metrics is not None:
+            self.metrics(config, status, result.duration_ms)
         if self.recorder is not None:
             self.recorder.invocation(
                 function=config.name,

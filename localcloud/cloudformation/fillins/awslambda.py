@@ -1,11 +1,14 @@
-"""AWS::Lambda::Alias and AWS::Lambda::EventInvokeConfig, created in moto's lambda backend."""
+"""AWS::Lambda::Version, ::Alias (with the CodeDeployLambdaAliasUpdate update policy) and ::EventInvokeConfig, created
+in moto's lambda backend."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from moto.awslambda.exceptions import UnknownFunctionException
 from moto.awslambda.utils import get_backend
+from moto.cloudformation.exceptions import ValidationError
 
 from .base import Context, FillIn, as_int, require
 
@@ -58,6 +61,7 @@ class Alias(FillIn):
         super().__init__(ctx, arn, {"AliasArn": arn})
         self.name = name
         self.function_name = function_name
+        self.update_policy: dict[str, Any] = {}
 
     @classmethod
     def create(cls, ctx: Context, props: dict[str, Any]) -> Alias:
@@ -80,11 +84,32 @@ class Alias(FillIn):
         except UnknownFunctionException:
             return  # the function went first; its aliases went with it
 
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> FillIn:
+        """The resource's UpdatePolicy is read here: CodeDeployLambdaAliasUpdate shifts a new FunctionVersion."""
+        if isinstance(original_resource, cls):
+            original_resource.update_policy = dict(cloudformation_json.get("UpdatePolicy") or {})
+        return super().update_from_cloudformation_json(
+            original_resource, new_resource_name, cloudformation_json, account_id, region_name
+        )
+
     def update(self, props: dict[str, Any], new_resource_name: str) -> FillIn:
         backend = _backend(self.ctx)
         function_name = backend.get_function(require(props, "FunctionName", self.CFN_TYPE)).function_name
         if props.get("Name") != self.name or function_name != self.function_name:
             return super().update(props, new_resource_name)
+        policy = self.update_policy.get("CodeDeployLambdaAliasUpdate")
+        current = str(backend.get_alias(self.name, self.function_name).function_version)
+        target = str(props.get("FunctionVersion"))
+        if policy and target != current:
+            _deploy_through_codedeploy(self.ctx, policy, self.function_name, self.name, current, target)
         backend.update_alias(
             self.name,
             self.function_name,
@@ -93,6 +118,43 @@ class Alias(FillIn):
             _routing_config(props),
         )
         return self
+
+
+def _deploy_through_codedeploy(
+    ctx: Context, policy: dict[str, Any], function_name: str, alias: str, current: str, target: str
+) -> None:
+    """What CloudFormation does for an alias with the CodeDeployLambdaAliasUpdate update policy (CloudFormation UG,
+    "UpdatePolicy attribute"): instead of moving the alias, it creates a deployment in the named application and
+    group, from the alias's version to the new one, and the update waits for it. A deployment that does not succeed
+    fails the update with its error; the alias is then where the deployment (or its rollback) left it."""
+    from moto.codedeploy.models import codedeploy_backends
+
+    from localcloud.codedeploy import patches
+    from localcloud.codedeploy.deployments import SHIFTER
+
+    patches.install()
+    backend = codedeploy_backends[ctx.account_id][ctx.region_name]
+    properties = {"Name": function_name, "Alias": alias, "CurrentVersion": current, "TargetVersion": target}
+    appspec = {
+        "version": 0.0,
+        "Resources": [{function_name: {"Type": "AWS::Lambda::Function", "Properties": properties}}],
+    }
+    hooks = [{k: policy[k]} for k in ("BeforeAllowTrafficHook", "AfterAllowTrafficHook") if policy.get(k)]
+    if hooks:
+        appspec["Hooks"] = [{k.removesuffix("Hook"): v for k, v in h.items()} for h in hooks]
+    deployment_id = backend.create_deployment(
+        application_name=require(policy, "ApplicationName", "CodeDeployLambdaAliasUpdate"),
+        deployment_group_name=require(policy, "DeploymentGroupName", "CodeDeployLambdaAliasUpdate"),
+        revision={"revisionType": "AppSpecContent", "appSpecContent": {"content": json.dumps(appspec)}},
+    )
+    deployment = backend.get_deployment(deployment_id)
+    status = SHIFTER.wait(deployment, timeout=24 * 3600)
+    if status != "Succeeded":
+        error = getattr(deployment, "error_information", {}) or {}
+        raise ValidationError(
+            message=f"CodeDeploy deployment {deployment_id} of {function_name}:{alias} to version {target} ended "
+            f"{status}: {error.get('code', '')} {error.get('message', '')}".strip()
+        )
 
 
 class EventInvokeConfig(FillIn):

@@ -1,0 +1,1 @@
+"""CloudWatch: what moto's CloudWatch stores but never does (alarm evaluation)."""
