@@ -148,3 +148,22 @@ def test_an_unknown_charge_is_reported_while_its_provider_is_down_then_settled_a
     again = world.reconcile()  # nothing left to settle: no second capture, no second refund
     assert again.drift == [] and again.repairs == []
     assert primary.stats.refunds == 1
+
+
+def test_a_partial_payment_item_is_reported_as_malformed_and_the_run_goes_on(world: IntegrityWorld) -> None:
+    """An item its writer would never leave (here a payment with no amount, as an update of a missing payment would
+    create) is drift with its ids, not a crashed run: the other checks still report."""
+    healthy(world)
+    world.payments.ddb.put_item(
+        TableName=world.table,
+        Item={
+            "pk": {"S": tenant_key(TENANT, "PAYMENT", "pay_partial")},
+            "sk": {"S": "META"},
+            "status": {"S": "REFUNDED"},
+        },
+    )
+    report = world.reconcile()
+    (malformed,) = [d for d in report.drift if d.kind == DriftKind.MALFORMED_ITEM]
+    assert (malformed.tenant_id, malformed.payment_id) == (TENANT, "pay_partial")
+    assert "amount" in malformed.detail
+    assert report.scanned["orders"] == 3 and report.scanned["payments"] == 4

@@ -47,7 +47,18 @@ def check(snapshot: Snapshot, *, now: datetime, grace: timedelta) -> list[Drift]
         *_payments_and_orders(snapshot, cutoff),
         *_orders(snapshot, cutoff),
         *_seats(snapshot, cutoff),
+        *_malformed(snapshot),
     ]
+
+
+def _malformed(snapshot: Snapshot) -> list[Drift]:
+    drift = []
+    for tenant, kind, ident, problem in snapshot.malformed:
+        ids = {"order_id": ident} if kind == "ORDER" else {"payment_id": ident}
+        drift.append(
+            Drift(kind=DriftKind.MALFORMED_ITEM, tenant_id=tenant, **ids, detail=f"{kind} item unreadable: {problem}")
+        )
+    return drift
 
 
 def _young_order(order: Order, cutoff: datetime) -> bool:

@@ -26,6 +26,8 @@ class DriftKind(StrEnum):
     CONFIRMED_ORDER_SEAT_NOT_SOLD = "CONFIRMED_ORDER_SEAT_NOT_SOLD"  # confirmed, but a seat is not sold to it
     SEAT_SOLD_WITHOUT_PAYMENT = "SEAT_SOLD_WITHOUT_PAYMENT"  # sold to an order that is missing, failed or unpaid
     ORDER_STUCK_PENDING = "ORDER_STUCK_PENDING"  # PENDING long after any saga would have settled it
+    # any store
+    MALFORMED_ITEM = "MALFORMED_ITEM"  # an order, payment or attempt item that lacks what its writer always writes
 
 
 class Drift(CamelModel):

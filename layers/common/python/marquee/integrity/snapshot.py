@@ -57,6 +57,7 @@ class Snapshot:
     attempts: dict[tuple[str, str], PendingAttempt] = field(default_factory=dict)  # (tenant, payment id)
     sold_seats: dict[tuple[str, str, str], SoldSeat] = field(default_factory=dict)  # (tenant, showtime, seat)
     ledgers: dict[ProviderName, list[LedgerCharge]] = field(default_factory=dict)  # only the providers that answered
+    malformed: list[tuple[str, str, str, str]] = field(default_factory=list)  # (tenant, kind, id, what is wrong)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -96,6 +97,13 @@ def add_item(snapshot: Snapshot, item: dict[str, Any]) -> None:
     if match is None:
         return
     tenant, kind, ident = match["tenant"], match["kind"], match["id"]
+    try:
+        _file(snapshot, item, tenant, kind, ident)
+    except (KeyError, ValueError, TypeError) as exc:  # a partial item: reported as drift, never a crashed run
+        snapshot.malformed.append((tenant, kind, ident, f"{type(exc).__name__}: {exc}"[:200]))
+
+
+def _file(snapshot: Snapshot, item: dict[str, Any], tenant: str, kind: str, ident: str) -> None:
     sk = item["sk"]["S"]
     if kind == "ORDER" and sk == "META":
         snapshot.orders[(tenant, ident)] = order_from_item(item)
