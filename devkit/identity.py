@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 from devkit.state import read_outputs
 from localcloud.aws import local_client
 
-GROUPS = ("customer", "staff")
+GROUPS = ("customer", "staff", "compliance")
 
 
 class IdentityError(Exception):

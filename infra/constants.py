@@ -38,6 +38,7 @@ USER_POOL_CLIENT_NAME = "marquee-web"
 TENANT_ATTRIBUTE = "tenant_id"  # appears in tokens as `custom:tenant_id`
 GROUP_CUSTOMER = "customer"
 GROUP_STAFF = "staff"
+GROUP_COMPLIANCE = "compliance"  # compliance officers: read the access trail, set security settings
 
 TABLE_TTL_ATTRIBUTE = "expires_at"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"  # Powertools idempotency's own attribute name
@@ -254,3 +255,6 @@ API_PARTNER_KEY_NAME = "marquee-partner-example"
 API_PARTNER_RATE_LIMIT = 20  # per key
 API_PARTNER_BURST_LIMIT = 40
 API_PARTNER_DAILY_QUOTA = 100_000
+
+# Sensitive-data audit (design question 7): how long the access trail keeps a record (S3 lifecycle expiration).
+ACCESS_TRAIL_RETENTION_DAYS = 5 * 365 + 1

@@ -1,20 +1,23 @@
 """Catalog: staff create cinemas, auditoriums, movies, showtimes; customers read seat maps (the listing is a read model:
 GET /showtimes is the queries function's). Challenge 8: staff soft-delete and restore movies, cinemas and showtimes,
 read any entity's history and a movie as it was at any time, set the tenant's retention and legal hold, and erase a
-customer's personal data; customers keep a versioned profile (GET/PUT /me/profile)."""
+customer's personal data; customers keep a versioned profile (GET/PUT /me/profile). Design question 7: a staff read
+of a customer's profile leaves an access record in the audit trail."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from functools import cache
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from marquee.audit.access import AccessTrail, Origin
 from marquee.cache import CacheAside
 from marquee.cache.showtimes import NAMESPACE, SEAT_MAP_POLICY
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.history.versions import Actor
 from marquee.http import ApiResolver, created_response
 from marquee.ratelimit import valkey_request_limiter
@@ -48,6 +51,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = ApiResolver(rate_limit=valkey_request_limiter(env.cache_client))
+trail = AccessTrail(env.access_trail_queue_url)  # staff reads of personal data (design question 7)
 
 
 @cache
@@ -218,6 +222,13 @@ def get_profile() -> ProfileResponse:
 def put_profile(body: ProfileRequest) -> ProfileResponse:
     tenant, actor = caller()
     return logic.put_profile(body, tenant=tenant, actor=actor, env=env)
+
+
+@app.get("/customers/<customerId>/profile")
+@tracer.capture_method
+def get_customer_profile(customerId: CustomerId) -> ProfileResponse:  # noqa: N803 - the route's parameter name
+    origin = Origin.of(app.current_event.raw_event)
+    return logic.read_customer_profile(customerId, tenant=current_tenant(app), origin=origin, env=env, trail=trail)
 
 
 @app.post("/customers/<customerId>/erasure")

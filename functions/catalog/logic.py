@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
+from marquee.audit.access import AccessRecord, AccessTrail, Origin, returned_personal_fields
 from marquee.booking import catalog
 from marquee.booking.errors import ConflictError, NotFound
 from marquee.booking.seats import now_ms
@@ -293,6 +294,21 @@ def put_profile(request: ProfileRequest, *, tenant: TenantContext, actor: Actor,
         client=env.dynamodb_for(tenant),
     )
     return ProfileResponse(**profile.model_dump())
+
+
+PROFILE_READ_ROUTE = "GET /customers/{customerId}/profile"
+
+
+def read_customer_profile(
+    customer_id: str, *, tenant: TenantContext, origin: Origin, env: CatalogEnv, trail: AccessTrail
+) -> ProfileResponse:
+    """Staff read one customer's profile; the read is recorded in the access trail before the data is returned."""
+    tenant.require_group(STAFF)
+    profile = profiles.get_profile(tenant, customer_id, table_name=env.table_name, client=env.dynamodb_for(tenant))
+    response = ProfileResponse(**profile.model_dump())
+    fields = returned_personal_fields(response)
+    trail.record(AccessRecord.of(tenant, origin, customer_id=customer_id, route=PROFILE_READ_ROUTE, fields=fields))
+    return response
 
 
 def erase_customer(customer_id: str, *, tenant: TenantContext, actor: Actor, env: CatalogEnv) -> ErasureResponse:

@@ -7,9 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, StrictBool, StrictInt, StringConstraints
 
+from marquee.audit.access import AccessTrailEnv
 from marquee.cache.env import CacheEnv
 from marquee.core.models import CamelRequest
 from marquee.core.money import Money
+from marquee.core.personal import PersonalKind, personal
 from marquee.tenancy.tenant_session import TenantDataEnv
 
 # No control characters in catalog text: it is searched (PostgreSQL refuses NUL) and shown to customers.
@@ -25,7 +27,7 @@ EntityId = Annotated[str, StringConstraints(pattern=r"^[a-z]{3}_[0-9a-f]{16}$")]
 SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
 
 
-class CatalogEnv(TenantDataEnv, CacheEnv):
+class CatalogEnv(TenantDataEnv, CacheEnv, AccessTrailEnv):
     default_hold_lease_seconds: int = Field(ge=30, le=3600)
 
 
@@ -124,9 +126,16 @@ class SuggestionResponse(CamelRequest):
 
 # ---- soft delete and temporal audit (challenge 8) ---------------------------------------------------------------------
 Email = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$")
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+$"),
+    personal(PersonalKind.EMAIL),
 ]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^(\+?[0-9 ]{6,19})?$")]
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=20, pattern=r"^(\+?[0-9 ]{6,19})?$"),
+    personal(PersonalKind.PHONE),
+]
+DisplayName = Annotated[Name, personal(PersonalKind.NAME)]
 
 
 class MovieRead(MovieResponse):
@@ -182,16 +191,16 @@ class AuditSettingsResponse(CamelRequest):
 
 
 class ProfileRequest(CamelRequest):
-    display_name: Name
+    display_name: DisplayName
     email: Email
     phone: Phone = ""
 
 
 class ProfileResponse(CamelRequest):
     customer_id: str
-    display_name: str
-    email: str
-    phone: str
+    display_name: Annotated[str, personal(PersonalKind.NAME)]
+    email: Annotated[str, personal(PersonalKind.EMAIL)]
+    phone: Annotated[str, personal(PersonalKind.PHONE)]
     revision: int
 
 

@@ -67,5 +67,7 @@ class Catalog(Construct):
             ("GET", "/me/profile"),
             ("PUT", "/me/profile"),
             ("POST", "/customers/{customerId}/erasure"),
+            # design question 7: a staff read of a customer's personal data, recorded in the access trail
+            ("GET", "/customers/{customerId}/profile"),
         ):
             api.add_route(method, path, self.handler.function)

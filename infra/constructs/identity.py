@@ -1,4 +1,4 @@
-"""Identity: the Cognito user pool (tenant on every user, customer/staff groups) and the app client."""
+"""Identity: the Cognito user pool (tenant on every user, customer/staff/compliance groups) and the app client."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ class Identity(Construct):
             for name, description in (
                 (constants.GROUP_CUSTOMER, "Cinema customers: browse, hold seats, order."),
                 (constants.GROUP_STAFF, "Tenant staff: operations, catalog, deep health."),
+                (constants.GROUP_COMPLIANCE, "Compliance officers: the access trail of personal data, security settings."),
             )
         }
 

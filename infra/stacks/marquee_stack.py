@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra import constants
+from infra.constructs.access_audit import AccessAudit
 from infra.constructs.api import Api
 from infra.constructs.cache import Cache
 from infra.constructs.catalog import Catalog
@@ -162,6 +163,13 @@ class MarqueeStack(Stack):
             flags=flags,
             tenant_access=tenant_access,
         )
+
+        # Sensitive-data audit (design question 7): staff reads of personal data -> the encrypted access trail.
+        access_audit = AccessAudit(
+            self, "AccessAudit", api=api, layer=layer, target=target, alert_queue=notifications.queues["email"]
+        )
+        for name, value in access_audit.grant_record(catalog.handler.role).items():
+            catalog.handler.function.add_environment(name, value)
 
         # Secrets (challenge 16): every provider API key (payments and notifications) rotates through the four-step
         # protocol, with one rotation function.

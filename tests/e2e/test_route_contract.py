@@ -466,7 +466,7 @@ FINDINGS: dict[str, str] = {}
 
 
 def test_every_documented_operation_has_a_happy_path_example() -> None:
-    assert len(OPERATIONS) == 55
+    assert len(OPERATIONS) == 59
     assert set(EXAMPLES) == set(OPERATIONS), {
         "documented, without an example": sorted(set(OPERATIONS) - set(EXAMPLES)),
         "an example, not documented": sorted(set(EXAMPLES) - set(OPERATIONS)),
@@ -612,3 +612,34 @@ def _get_profile(w: World) -> requests.Response:
 def _erase_customer(w: World) -> requests.Response:
     assert _put_profile(w).status_code == 200
     return w.call("POST", f"/customers/{w.customer_id}/erasure", w.staff)
+
+
+# ---- sensitive-data audit (design question 7) ---------------------------------------------------------------------------
+SECURITY_SETTINGS = {"securityContact": "security@contract.example", "timeZone": "Europe/Lisbon",
+                     "workingHoursStart": "00:00", "workingHoursEnd": "23:59", "workingDays": [1, 2, 3, 4, 5, 6, 7]}  # fmt: skip
+
+
+def _officer(w: World) -> str:
+    return token(w.deployed, TENANT, "officer1", "compliance")
+
+
+@example("GET /customers/{customerId}/profile")
+def _staff_reads_profile(w: World) -> requests.Response:
+    assert _put_profile(w).status_code == 200
+    return w.call("GET", f"/customers/{w.customer_id}/profile", w.staff)
+
+
+@example("GET /audit/access")
+def _access_trail(w: World) -> requests.Response:
+    return w.call("GET", "/audit/access", _officer(w), params={"customer": w.customer_id, "limit": 10})
+
+
+@example("PUT /settings/security")
+def _put_security_settings(w: World) -> requests.Response:
+    return w.call("PUT", "/settings/security", _officer(w), json=SECURITY_SETTINGS)
+
+
+@example("GET /settings/security")
+def _get_security_settings(w: World) -> requests.Response:
+    assert _put_security_settings(w).status_code == 200
+    return w.call("GET", "/settings/security", _officer(w))

@@ -17,6 +17,7 @@ from .conftest import Invocation, Platform, invoke, load_event, load_function, o
 def functions(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> dict[str, ModuleType]:
     use_tenant_role(platform.table_name, monkeypatch)
     monkeypatch.setenv("DEFAULT_HOLD_LEASE_SECONDS", "600")
+    monkeypatch.setenv("ACCESS_TRAIL_QUEUE_URL", platform.queue_url)  # tests/integration/test_access_audit.py: its own
     # No Valkey here: the catalog's cache and rate limiter fail open (tests/integration/test_ratelimit.py, the e2e).
     for name, value in {
         "CACHE_ADDRESS": "127.0.0.1",

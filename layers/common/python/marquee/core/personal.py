@@ -65,9 +65,8 @@ PERSONAL_KEYS: frozenset[str] = frozenset(
 
 def kind_of(field: FieldInfo) -> PersonalKind | None:
     extra = field.json_schema_extra
-    if isinstance(extra, Mapping) and isinstance(extra.get(PERSONAL_KEYWORD), str):
-        return PersonalKind(extra[PERSONAL_KEYWORD])
-    return None
+    kind = extra.get(PERSONAL_KEYWORD) if isinstance(extra, Mapping) else None
+    return PersonalKind(kind) if isinstance(kind, str) else None
 
 
 @cache
