@@ -258,3 +258,6 @@ API_PARTNER_DAILY_QUOTA = 100_000
 
 # Sensitive-data audit (design question 7): how long the access trail keeps a record (S3 lifecycle expiration).
 ACCESS_TRAIL_RETENTION_DAYS = 5 * 365 + 1
+
+# Zero-downtime deploys (design question 2): the alias user-facing routes invoke, moved version by version by CodeDeploy.
+LIVE_ALIAS = "live"

@@ -299,7 +299,6 @@ def _stack_template(bucket: str, key: str, version_id: str) -> str:
                 version_id: {
                     "Type": "AWS::Lambda::Version",
                     "Properties": {"FunctionName": {"Ref": "Fn"}},
-                    "DeletionPolicy": "Retain",  # as CDK's currentVersion: the old version stays for a rollback
                 },
                 "App": {"Type": "AWS::CodeDeploy::Application", "Properties": {"ComputePlatform": "Lambda"}},
                 "Canary": {
@@ -369,4 +368,6 @@ def test_a_stack_update_of_an_alias_with_the_codedeploy_update_policy_shifts_thr
     info = aws("codedeploy").get_deployment(deploymentId=deployment_id)["deploymentInfo"]
     assert info["status"] == "Succeeded"
     assert info["deploymentStatusMessages"][0] == "50% of traffic on version 2"
+    versions = [v["Version"] for v in aws("lambda").list_versions_by_function(FunctionName=name)["Versions"]]
+    assert versions == ["$LATEST", "2"]  # the old version went in the cleanup, after the deployment
     cfn.delete_stack(StackName=stack)
