@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import resource
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -64,6 +65,8 @@ def sniff(s3: Any, bucket: str, key: str, spec: KindSpec, fmt: str, *, gzip: boo
             raise FileRejected("gzip", "The import says gzip, but the file is not gzip.", 1)
     stream = open_stream(s3, bucket, key, gzip=gzip)
     first = stream.read(MAX_LINE + 1) if not gzip else _first_line_gz(stream)
+    if b"\x00" in first:
+        raise FileRejected("not-text", "The file is not text (it has NUL bytes); expected UTF-8 CSV or NDJSON.", 1)
     newline = first.find(b"\n")
     if newline < 0 and len(first) > MAX_LINE:
         raise FileRejected("line-too-long", f"The first line is longer than {MAX_LINE} bytes; rows are lines.", 1)
@@ -129,7 +132,13 @@ def read_range(
         validator.result.rejected = rejected.as_dict()
     if on_progress is not None and validator.result.bytes > reported:
         on_progress(validator.result.bytes - reported)
+    validator.result.peak_rss_bytes = peak_rss_bytes()
     return validator.result
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 @dataclass
@@ -142,6 +151,8 @@ class Report:
     error_counts: dict[str, int] = field(default_factory=dict)
     references: dict[str, dict[str, int]] = field(default_factory=dict)
     rejected: dict[str, Any] | None = None
+    validators: int = 0
+    peak_rss_bytes: int = 0  # the largest of the validators' peak RSS
 
     @property
     def ok(self) -> bool:
@@ -160,6 +171,8 @@ class Report:
             "invalidRows": self.invalid_rows,
             "bytes": self.bytes,
             "rejected": self.rejected,
+            "validators": self.validators,
+            "validatorPeakRssBytes": self.peak_rss_bytes,
             "errorCounts": self.error_counts,
             "errors": [{"line": e.line, "field": e.field, "reason": e.reason} for e in self.errors],
         }
@@ -174,6 +187,8 @@ def merge(results: list[RangeResult], cap: int = MAX_ERRORS_PER_FIELD) -> Report
         report.rows += result.rows
         report.invalid_rows += result.invalid_rows
         report.bytes += result.bytes
+        report.validators += 1
+        report.peak_rss_bytes = max(report.peak_rss_bytes, result.peak_rss_bytes)
         for error in result.errors:
             report.errors.append(FieldError(error.line + offset, error.field, error.reason))
         for name, count in result.error_counts.items():
