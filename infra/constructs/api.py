@@ -98,7 +98,9 @@ class Api(Construct):
     ) -> apigw.Method:
         """Route ``http_method path`` to ``function`` (Lambda proxy); Cognito-authorized unless ``public``."""
         resource = self.rest_api.root.resource_for_path(path)
-        integration = apigw.LambdaIntegration(function, proxy=True, allow_test_invoke=False)
+        integration = apigw.LambdaIntegration(
+            function, proxy=True, allow_test_invoke=False, scope_permission_to_method=False
+        )
         if not public:
             return resource.add_method(
                 http_method,
