@@ -546,6 +546,46 @@ def projections_rebuild(
     )
 
 
+# ---- the seat race ----------------------------------------------------------------------------------------------------
+def console_url(endpoint_url: str, page: str = "") -> str:
+    """The local cloud's web console (localcloud/console), at one of its pages (``#panel/seat-map/...``)."""
+    return f"{endpoint_url}/_localcloud/console/{page}"
+
+
+@app.command("race")
+def race_command(
+    showtime: Annotated[str, typer.Argument(help="A showtime id, or `new` for a fresh showtime of tenant `race`.")],
+    seat: Annotated[str, typer.Argument(help="The seat every racer asks for, e.g. A1.")],
+    racers: Annotated[int, typer.Option(min=1, max=2000, help="Concurrent customers.")] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, max=200, help="Requests in flight at once.")] = 48,
+    tenant: Annotated[str | None, typer.Option(help="The showtime's tenant (found by a scan when omitted).")] = None,
+) -> None:
+    """Race RACERS holds of one seat through the front door (exactly one wins); watch it in the console's seat map."""
+    from devkit.race import RaceError, race
+
+    running = require_cloud()
+    outputs = state.read_outputs()
+    if not outputs:
+        raise _fail("the stack is not deployed: run `marquee deploy` first")
+    try:
+        result = race(
+            running.endpoint_url, outputs, showtime=showtime, seat=seat, racers=racers, concurrency=concurrency,
+            tenant=tenant,
+        )  # fmt: skip
+    except RaceError as exc:
+        raise _fail(str(exc)) from exc
+    counts = ", ".join(f"{n} x {status}" for status, n in sorted(result.statuses.items()))
+    console.print(
+        f"{result.racers} racers for {result.seat} of {result.showtime_id} in {result.seconds:.1f} s: {counts}"
+    )
+    if result.winner:
+        console.print(f"winner: hold {result.winner['holdId']}, fencing token {result.winner['seats'][0]['fence']}")
+    page = f"#panel/seat-map/{result.showtime_id}/{result.tenant}"
+    console.print(f"seat map: {console_url(running.endpoint_url, page)}")
+    if result.winners != 1:
+        raise typer.Exit(1)
+
+
 # ---- demo -------------------------------------------------------------------------------------------------------------
 @app.command("demo")
 def demo(port: PortOption = 4566) -> None:
@@ -557,9 +597,11 @@ def demo(port: PortOption = 4566) -> None:
     console.print("deploying the stack with the real CDK CLI (bootstrap first on a new cloud)...")
     deploy_command(port, quiet=True)
     running = require_cloud()
+    console.print(f"watch it live in the console: {console_url(running.endpoint_url)}")
     passed, failed = run_tour(running.endpoint_url, console)
     console.print(f"demo: {passed} scenarios passed, {failed} failed")
     console.print("the local cloud is still running: try the README's curl examples, and `make down` to stop it")
+    console.print(f"console: {console_url(running.endpoint_url)} (seat map, order journeys, flags, breakers)")
     if failed:
         raise typer.Exit(1)
 

@@ -128,6 +128,17 @@ class PaymentProvider(BaseProvider):
         self._records.clear()
         self._charges.clear()
 
+    def ledger_for(self, idempotency_key: str) -> dict[str, Any]:
+        """How often this provider was asked under ``idempotency_key``, and its first answer (the console's order
+        journey shows it per provider)."""
+        with self._lock:
+            asked = self.counts.key_requests.get(idempotency_key, 0)
+            stored = next((s for (_, key), s in self._records.items() if key == idempotency_key), None)
+        if stored is None:
+            return {"requests": asked, "answer": None}
+        outcome = stored.body.get("status") or (stored.body.get("error") or {}).get("code")
+        return {"requests": asked, "answer": stored.status, "outcome": outcome, "id": stored.body.get("id")}
+
     def count_request(self, idempotency_key: str) -> None:
         super().count_request(idempotency_key)
         if idempotency_key:

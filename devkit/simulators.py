@@ -6,6 +6,8 @@ this) starts the payment providers (devkit/providers.py: primary, secondary) and
 side by side. Their admin routes on the cloud:
 - ``GET /_localcloud/simulators``: the URLs by kind ("payment", "notification"), then name;
 - ``GET|POST /_localcloud/providers[/{name}/{stop|start}]`` and the same under ``/_localcloud/notification-providers``.
+
+It also adds Marquee's console pages (seat map, order journey, flags, breakers: devkit/console_panels.py).
 """
 
 from __future__ import annotations
@@ -107,6 +109,21 @@ class Simulators:
         notification.start()
         self.fleets["notification-providers"] = notification
         self.kinds["notification-providers"] = notification_providers.KIND
+        from devkit.console_panels import MarqueeConsole
+
+        self.console = MarqueeConsole(cloud, providers=lambda: payment.providers)
+
+    def console_panels(self) -> list[dict[str, Any]]:
+        """Marquee's console pages: seat map, order journey, flags, breakers (devkit/console_panels.py)."""
+        from devkit.console_panels import MarqueeConsole
+
+        return MarqueeConsole.panels()
+
+    def console_api(
+        self, method: str, path: str, query: Mapping[str, str], body: dict[str, Any] | None
+    ) -> tuple[int, Any] | None:
+        console = getattr(self, "console", None)
+        return console.api(method, path, query, body) if console is not None else None
 
     def stop(self) -> None:
         for fleet in self.fleets.values():
