@@ -53,6 +53,7 @@ drill-failover: setup  # multi-region failover drill (design question 1): detect
 
 screenshots: setup  # the console's browser tests, each page saved into docs/img/console-<page>.png (needs chromium)
 	CONSOLE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/localcloud/test_console_browser.py
+	CONSOLE_SCREENSHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_console_panels.py  # deploys the stack
 
 test-fast: setup
 	$(PY) -m pytest tests/unit tests/integration tests/infra
