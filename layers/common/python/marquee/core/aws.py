@@ -49,6 +49,16 @@ def _registered(factory: F) -> F:
 
 @_registered
 def dynamodb() -> DynamoDBClient:
+    """The function's DynamoDB client; main-table calls are routed to the tenant's shard when sharding is on."""
+    from marquee.sharding.routing import routed
+
+    routed_client: DynamoDBClient = routed(dynamodb_unrouted())
+    return routed_client
+
+
+@_registered
+def dynamodb_unrouted() -> DynamoDBClient:
+    """The raw client (the shard router's own reads of the control table, the shard mover)."""
     return _client("dynamodb")
 
 
@@ -113,3 +123,6 @@ def clear_clients() -> None:
     """Forget every cached client, so the next call builds a fresh one (against the current endpoint/mock)."""
     for cached in _caches:
         cached.cache_clear()
+    from marquee.sharding.routing import reset
+
+    reset()

@@ -78,14 +78,18 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
     @app.exception_handler(MarqueeError)
     def _domain(exc: MarqueeError) -> Response:
         detail = exc.detail
-        if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        retry_after = getattr(exc, "retry_after_s", None)  # a retryable 503 (a tenant's shard move) is no bug
+        if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR and retry_after is None:
             # A 5xx is our bug: log everything, tell the caller nothing internal.
             logger.exception("Domain error mapped to a 5xx", extra={"problem": exc.slug, "correlation_id": request_id()})
             detail = "An internal error occurred. It has been logged."
         extensions = getattr(exc, "extensions", None) or {}  # e.g. the seats of a 409 SeatsTaken
-        return problem_response(
+        response = problem_response(
             status=exc.status, title=exc.title, detail=detail, slug=exc.slug, instance=instance(), **extensions
         )
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:

@@ -26,6 +26,7 @@ from pydantic import Field
 
 from marquee.core import aws
 from marquee.core.env import PowertoolsEnv
+from marquee.sharding.routing import routed
 from marquee.tenancy.tenant import TenantContext
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ class TenantSessions:
             )
         expiration = credentials["Expiration"]
         expires_at = expiration.timestamp() if hasattr(expiration, "timestamp") else now + SESSION_DURATION_S
+        client = routed(client)  # main-table calls go to the tenant's shard (challenge 9), fence included
         with self._lock:
             self._entries[tenant.tenant_id] = _Entry(client, expires_at)
         return client
