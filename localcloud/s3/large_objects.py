@@ -37,7 +37,7 @@ BLOCK = 1024 * 1024
 
 class PartsValue:
     """A completed multipart upload's bytes: the parts copied in order, block by block, into one spooled file (on disk
-    past moto's buffer size), which the new key adopts as its own (moto disposes of the parts after completion)."""
+    past moto's buffer size), which the new key adopts as its own. Each part's file is closed once copied."""
 
     def __init__(self, parts: list[Any]) -> None:
         from moto.settings import get_s3_default_key_buffer_size
@@ -50,6 +50,7 @@ class PartsValue:
                 while block := part._value_buffer.read(BLOCK):
                     self.file.write(block)
                     self.size += len(block)
+            part.dispose()  # its temporary file: the object's copy is the only one kept (not twice on disk)
 
 
 class KeyBody:
