@@ -586,6 +586,77 @@ def race_command(
         raise typer.Exit(1)
 
 
+# ---- shards (tenant sharding) ----------------------------------------------------------------------------------------
+shards_app = typer.Typer(help="Tenant shards: status, moving a tenant, balance.", no_args_is_help=True)
+app.add_typer(shards_app, name="shards")
+ControlTableOption = Annotated[str | None, typer.Option(help="The control table (default: the stack's output).")]
+TablesOption = Annotated[str | None, typer.Option(help="Shard tables, comma-separated, s0 first (default: outputs).")]
+
+
+@shards_app.command("status")
+def shards_status(
+    control_table: ControlTableOption = None,
+    tables: TablesOption = None,
+    window: Annotated[float, typer.Option(help="Seconds of stream records counted as load.")] = 300.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Tenants, items and recent writes per shard, moves in flight, and the moves a balance would suggest."""
+    from devkit.shards import ShardsNotConfigured, status_report
+
+    try:
+        report = status_report(
+            require_cloud().endpoint_url, state.read_outputs(), control_table=control_table, tables=tables,
+            window_s=window,
+        )  # fmt: skip
+    except ShardsNotConfigured as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    table = Table("shard", "role", "table", "tenants", "items", f"writes/{window:.0f}s", "top tenants")
+    for row in report["shards"]:
+        top = ", ".join(f"{t} {n}" for t, n in row["topTenants"])
+        table.add_row(row["shard"], row["role"], row["table"], str(row["tenants"]), str(row["items"]),
+                      str(row["writesInWindow"]), top)  # fmt: skip
+    console.print(f"shard map version {report['mapVersion']}; moving: {report['moving'] or 'none'}")
+    console.print(table)
+    for s in report["suggestions"]:
+        console.print(f"suggest: marquee shards move {s['tenant']} --to {s['target']}  "
+                      f"({s['source']}: {s['writes']} writes, {s['items']} items)")  # fmt: skip
+
+
+@shards_app.command("move")
+def shards_move(
+    tenant: Annotated[str, typer.Argument(help="The tenant to move.")],
+    to: Annotated[str, typer.Option("--to", help="The target shard (s0, s1, ...).")] = "",
+    silo: Annotated[bool, typer.Option(help="Pin the tenant to this shard as a silo (off the ring).")] = False,
+    abort: Annotated[bool, typer.Option(help="Roll back the tenant's unfinished move instead.")] = False,
+    control_table: ControlTableOption = None,
+    tables: TablesOption = None,
+) -> None:
+    """Move TENANT to another shard under live traffic (or resume its unfinished move), showing each step."""
+    from devkit.shards import ShardsNotConfigured, move_tenant
+
+    def progress(step: str, record: dict[str, Any]) -> None:
+        copied = f" ({record.get('copied', 0):,} items copied)" if step in ("COPYING", "COPIED") else ""
+        console.print(f"  {tenant}: {step}{copied}")
+
+    if not to and not abort:
+        raise _fail("say where: --to SHARD (or --abort)")
+    try:
+        report = move_tenant(
+            require_cloud().endpoint_url, state.read_outputs(), tenant, to, control_table=control_table,
+            tables=tables, silo=silo, abort=abort, progress=progress,
+        )  # fmt: skip
+    except ShardsNotConfigured as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"{tenant}: {report.state} ({report.source} -> {report.target}); {report.items:,} items verified "
+        f"(checksum {report.checksum or '-'}); fence {report.fence_ms:.0f} ms; {report.applied} stream records "
+        f"applied; {report.repaired} repaired; {report.late} late; {report.deleted} deleted; {report.total_s:.1f} s"
+    )
+
+
 # ---- demo -------------------------------------------------------------------------------------------------------------
 @app.command("demo")
 def demo(port: PortOption = 4566) -> None:

@@ -37,6 +37,17 @@ from marquee.sharding import fence
 from marquee.sharding.control import ControlStore, MapVersionConflict
 from marquee.sharding.ring import Moving, ShardMap
 
+# The step run from each state, by name (a report's timings are per step).
+STEPS = {
+    "PLANNED": "announce",
+    "ANNOUNCED": "checkpoint",
+    "COPYING": "copy",
+    "COPIED": "catch_up",
+    "CAUGHT_UP": "prescan_and_fence",
+    "FENCED": "verify",
+    "VERIFIED": "flip",
+    "FLIPPED": "clean_up",
+}
 STATES = ("ANNOUNCED", "COPYING", "COPIED", "CAUGHT_UP", "FENCED", "VERIFIED", "FLIPPED", "DONE")
 FENCE_LEASE_S = 5.0  # a dead mover's fence lets writes through again after this
 LEASE_MARGIN_S = 1.0  # the flip needs this much lease left (clock skew between mover and writers)
@@ -181,7 +192,8 @@ class Mover:
             started = time.perf_counter()
             state = record["state"]
             record["state"] = steps[state](record)
-            record.setdefault("timings", {})[state] = round(time.perf_counter() - started, 4)
+            timings = record.setdefault("timings", {})
+            timings[STEPS[state]] = round(timings.get(STEPS[state], 0.0) + time.perf_counter() - started, 4)
             self._save(record)
             self.progress(record["state"], record)
             if self.crash_after == record["state"]:

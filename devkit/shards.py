@@ -1,0 +1,74 @@
+"""`marquee shards`: what each shard holds, moving a tenant with progress, and a balance report (challenge 9).
+
+The shards are named by the stack's outputs ``ShardControlTableName`` and ``ShardTableNames`` (comma-separated,
+s0 first) when the deployed stack has them, or by ``--control-table`` and ``--tables``. The mover runs here, with the
+caller's credentials (Scan, stream reads and writes on every shard table): an operator's tool, not a function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from devkit.layer import use_layer
+
+OUTPUT_CONTROL = "ShardControlTableName"
+OUTPUT_TABLES = "ShardTableNames"
+
+
+class ShardsNotConfigured(Exception):
+    pass
+
+
+def _tools(endpoint_url: str, outputs: dict[str, Any], control_table: str | None, tables: str | None) -> Any:
+    use_layer()
+    from localcloud.aws import local_client
+    from marquee.sharding.control import ControlStore
+    from marquee.sharding.mover import Mover
+    from marquee.sharding.routing import default_map
+
+    control_name = control_table or outputs.get(OUTPUT_CONTROL)
+    table_list = tables or outputs.get(OUTPUT_TABLES)
+    if not control_name or not table_list:
+        raise ShardsNotConfigured(
+            "no shard tables: the deployed stack has no ShardControlTableName/ShardTableNames outputs; "
+            "pass --control-table and --tables"
+        )
+    ddb = local_client("dynamodb", endpoint_url)
+    control = ControlStore(str(control_name), ddb)
+    shard_map = control.ensure(default_map([t.strip() for t in str(table_list).split(",") if t.strip()]))
+    return control, Mover(control, ddb, local_client("dynamodbstreams", endpoint_url)), shard_map
+
+
+def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: str | None, tables: str | None,
+                  window_s: float) -> dict[str, Any]:  # fmt: skip
+    from marquee.sharding.ops import balance, status
+
+    control, mover, shard_map = _tools(endpoint_url, outputs, control_table, tables)
+    rows = status(mover, shard_map, window_s=window_s)
+    return {
+        "mapVersion": shard_map.version,
+        "moving": {t: m.model_dump() for t, m in shard_map.moving.items()},
+        "shards": [
+            {
+                "shard": r.shard,
+                "table": r.table,
+                "role": r.role,
+                "tenants": r.tenants,
+                "items": sum(r.items.values()),
+                "writesInWindow": sum(r.writes.values()),
+                "topTenants": r.writes.most_common(3) or r.items.most_common(3),
+            }
+            for r in rows
+        ],
+        "suggestions": [s.__dict__ for s in balance(rows)],
+        "moves": [{k: m.get(k) for k in ("tenant", "source", "target", "state", "fence_ms")} for m in control.moves()],
+    }
+
+
+def move_tenant(endpoint_url: str, outputs: dict[str, Any], tenant: str, target: str, *, control_table: str | None,
+                tables: str | None, silo: bool, abort: bool,
+                progress: Callable[[str, dict[str, Any]], None]) -> Any:  # fmt: skip
+    _, mover, _ = _tools(endpoint_url, outputs, control_table, tables)
+    mover.progress = progress
+    return mover.abort(tenant) if abort else mover.move(tenant, target, silo=silo)
