@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 
-from localcloud import elasticache, extensions, patches, rds, schemas
+from localcloud import elasticache, extensions, patches, rds, safety, schemas
 from localcloud.activity import Activity
 from localcloud.apigateway import front_door
 from localcloud.appconfig import api as appconfig_api
@@ -426,7 +426,11 @@ class LocalCloud:
     def _admin(self, environ: dict[str, Any], start_response: StartResponse, path: str) -> Iterable[bytes]:
         if path == "/_localcloud/console" or path.startswith("/_localcloud/console/"):
             page: Iterable[bytes] = self.console_app()(environ, start_response)
-            return page
+            return page  # the console checks its own requests (and a token for its mutating ones)
+        try:
+            safety.check_admin(environ, self.settings.port)  # no web page may reset, kill or stop anything here
+        except safety.Refused as exc:
+            return _problem(start_response, 403, "Forbidden", str(exc))
         if path == "/_localcloud/health":
             if not (self._started and all(extensions.ready(e) for e in self.extensions)):
                 return _json(start_response, 503, {"status": "starting"})  # the port answers before the extensions
@@ -473,6 +477,13 @@ def loaded_services() -> list[str]:
         {name.split(".")[1] for name in sys.modules if name.startswith("moto.") and name.count(".") >= 2}
         - {"core", "moto_server", "moto_api", "utilities", "settings", "backend_index", "backends"}
     )
+
+
+def _problem(start_response: StartResponse, status: int, title: str, detail: str) -> list[bytes]:
+    data = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}).encode()
+    headers = [("Content-Type", "application/problem+json"), ("Content-Length", str(len(data)))]
+    start_response(f"{status} {title}", headers)
+    return [data]
 
 
 def _json(start_response: StartResponse, status: int, body: Any) -> list[bytes]:

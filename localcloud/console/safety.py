@@ -14,28 +14,15 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+from localcloud.safety import LOCAL_HOSTS, Refused, check_host, check_origin
+
+__all__ = ["LOCAL_HOSTS", "TOKEN_HEADER", "Refused", "check_host", "check_mutation"]
+
 TOKEN_HEADER = "X-Console-Token"  # noqa: S105 - a header name, not a secret
 
 
-class Refused(Exception):
-    """A request the console does not serve (403)."""
-
-
-def _allowed_hosts(port: int) -> set[str]:
-    return {host for name in LOCAL_HOSTS for host in (name, f"{name}:{port}")}
-
-
-def check_host(environ: dict[str, Any], port: int) -> None:
-    host = str(environ.get("HTTP_HOST", "")).lower()
-    if host not in _allowed_hosts(port):
-        raise Refused(f"the console answers only on localhost:{port} or 127.0.0.1:{port}, not on Host {host!r}")
-
-
 def check_mutation(environ: dict[str, Any], port: int, token: str) -> None:
-    origin = environ.get("HTTP_ORIGIN")
-    if origin is not None and origin.lower() not in {f"http://{host}" for host in _allowed_hosts(port)}:
-        raise Refused(f"a request from origin {origin!r} may not change anything here")
+    check_origin(environ, port)
     sent = str(environ.get("HTTP_X_CONSOLE_TOKEN", ""))
     if not sent or not hmac.compare_digest(sent.encode(), token.encode()):
         raise Refused(f"a mutating request needs the console's token in {TOKEN_HEADER}")
