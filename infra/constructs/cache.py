@@ -22,14 +22,12 @@ from aws_cdk import Duration, Token
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants
+from infra.constructs.bus_target import async_rule_target
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.function import PythonFunction
 from infra.nag import Waiver, waive
@@ -126,22 +124,6 @@ class Cache(Construct):
         }
 
         # ---- invalidation: the events that change a showtime -> bump its generation ---------------------------------
-        self.invalidator_failures = sqs.Queue(
-            self,
-            "InvalidatorFailures",
-            retention_period=constants.DLQ_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=constants.REMOVAL_POLICY,
-        )
-        waive(
-            self.invalidator_failures,
-            Waiver(
-                "AwsSolutions-SQS3",
-                "This queue IS a dead-letter destination: the invalidator's on-failure destination and the rule "
-                "target's DLQ (SQS3 only recognises queues named in another queue's redrive policy).",
-            ),
-        )
         self.invalidator = PythonFunction(
             self,
             "Invalidator",
@@ -154,18 +136,14 @@ class Cache(Construct):
             environment={},
         )
         self.place(self.invalidator)
-        self.invalidator.function.configure_async_invoke(
-            on_failure=destinations.SqsDestination(self.invalidator_failures), retry_attempts=2
-        )
-        events.Rule(
+        self.invalidator_failures = async_rule_target(
             self,
-            "InvalidatingEvents",
+            function=self.invalidator,
             event_bus=event_bus,
+            rule_id="InvalidatingEvents",
+            failures_id="InvalidatorFailures",
             description="Events that change a showtime's seats or the listing -> the cache invalidator",
-            event_pattern=events.EventPattern(
-                source=[constants.OUTBOX_EVENT_SOURCE], detail_type=constants.CACHE_INVALIDATING_EVENT_TYPES
-            ),
-            targets=[targets.LambdaFunction(self.invalidator.function, dead_letter_queue=self.invalidator_failures)],
+            detail_types=constants.CACHE_INVALIDATING_EVENT_TYPES,
         )
 
     def place(self, function: PythonFunction, *, flags: FeatureFlags | None = None) -> None:

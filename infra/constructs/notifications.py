@@ -10,10 +10,8 @@ import json
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
@@ -21,6 +19,7 @@ from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
+from infra.constructs.bus_target import async_rule_target
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.function import PythonFunction
 from infra.constructs.tenant_access import TenantAccess
@@ -82,22 +81,6 @@ class Notifications(Construct):
         queue_env.update({f"{c.upper()}_DLQ_URL": q.queue_url for c, q in self.dlqs.items()})
 
         # ---- router: the rule's target; it sets the per-customer message group EventBridge cannot -------------------
-        self.router_failures = sqs.Queue(
-            self,
-            "RouterFailures",
-            retention_period=constants.DLQ_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=constants.REMOVAL_POLICY,
-        )
-        waive(
-            self.router_failures,
-            Waiver(
-                "AwsSolutions-SQS3",
-                "This queue IS a dead-letter destination: the router's on-failure destination and the rule target's "
-                "DLQ (SQS3 only recognises queues named in another queue's redrive policy).",
-            ),
-        )
         self.router = PythonFunction(
             self,
             "Router",
@@ -113,18 +96,14 @@ class Notifications(Construct):
         )
         for queue in self.queues.values():
             queue.grant_send_messages(self.router.role)
-        self.router.function.configure_async_invoke(
-            on_failure=destinations.SqsDestination(self.router_failures), retry_attempts=2
-        )
-        self.rule = events.Rule(
+        self.router_failures = async_rule_target(
             self,
-            "NotifyingEvents",
+            function=self.router,
             event_bus=event_bus,
+            rule_id="NotifyingEvents",
+            failures_id="RouterFailures",
             description="Booking events that notify the customer -> the notification router",
-            event_pattern=events.EventPattern(
-                source=[constants.OUTBOX_EVENT_SOURCE], detail_type=constants.NOTIFICATION_EVENT_TYPES
-            ),
-            targets=[targets.LambdaFunction(self.router.function, dead_letter_queue=self.router_failures)],
+            detail_types=constants.NOTIFICATION_EVENT_TYPES,
         )
 
         # ---- one worker per channel ----------------------------------------------------------------------------------

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
+from infra.constructs.bus_target import async_rule_target
 from infra.constructs.database import Database
 from infra.constructs.function import PythonFunction
-from infra.nag import Waiver, waive
 
 CODE = "projector"
 
@@ -62,22 +60,6 @@ class Projections(Construct):
         )
 
         # ---- router: the rule's target; it sets the per-aggregate message group EventBridge cannot ---------------
-        self.router_failures = sqs.Queue(
-            self,
-            "RouterFailures",
-            retention_period=constants.DLQ_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=constants.REMOVAL_POLICY,
-        )
-        waive(
-            self.router_failures,
-            Waiver(
-                "AwsSolutions-SQS3",
-                "This queue IS a dead-letter destination: the router's on-failure destination and the rule target's "
-                "DLQ (SQS3 only recognises queues named in another queue's redrive policy).",
-            ),
-        )
         self.router = PythonFunction(
             self,
             "Router",
@@ -92,18 +74,14 @@ class Projections(Construct):
             environment={"QUEUE_URL": self.queue.queue_url},
         )
         self.queue.grant_send_messages(self.router.role)
-        self.router.function.configure_async_invoke(
-            on_failure=destinations.SqsDestination(self.router_failures), retry_attempts=2
-        )
-        events.Rule(
+        self.router_failures = async_rule_target(
             self,
-            "ProjectedEvents",
+            function=self.router,
             event_bus=event_bus,
+            rule_id="ProjectedEvents",
+            failures_id="RouterFailures",
             description="The events the read models are built from -> the projections router",
-            event_pattern=events.EventPattern(
-                source=[constants.OUTBOX_EVENT_SOURCE], detail_type=constants.PROJECTED_EVENT_TYPES
-            ),
-            targets=[targets.LambdaFunction(self.router.function, dead_letter_queue=self.router_failures)],
+            detail_types=constants.PROJECTED_EVENT_TYPES,
         )
 
         # ---- projector --------------------------------------------------------------------------------------------
