@@ -46,6 +46,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string"},
         "instance": {"type": ["string", "null"]},
         "correlationId": {"type": ["string", "null"], "description": "On a 500: the id to quote when reporting it."},
+        "requestId": {
+            "type": "string",
+            "description": "The request's id (the X-Request-Id sent, or API Gateway's), also in the X-Request-Id header and the logs",
+        },
         "errors": {
             "type": "array",
             "items": {

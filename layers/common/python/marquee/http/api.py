@@ -10,27 +10,43 @@ Every API function builds its app with ``ApiResolver(...)`` and nothing else, so
   headers), or as a logged 500, never as something API Gateway would turn into a 502;
 - with ``rate_limit=`` (a ``marquee.ratelimit.RequestLimiter``), a rate-limit decision after the guard and before the
   route: a refusal is a 429 problem with ``Retry-After``; every answer carries ``RateLimit-Policy`` and ``RateLimit``
-  (docs/patterns/01-rate-limiting.md).
+  (docs/patterns/01-rate-limiting.md);
+- a request id end to end (docs/design/09-api-gateway.md): the caller's ``X-Request-Id`` when it is a plausible id
+  (1-128 of ``A-Za-z0-9._:-``), otherwise API Gateway's request id. It is in every log line of the request
+  (``request_id``), in every answer's ``X-Request-Id`` header, and in every problem body (``requestId``), refusals by
+  the guard and the rate limiter included. The aggregator passes it to its backends (marquee.aggregation).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from marquee.http.guard import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_DEPTH, Refused, RequestGuard, refused_response
+from marquee.http.guard import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_DEPTH,
+    Refused,
+    RequestGuard,
+    header,
+    refused_response,
+)
 from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body, register_problem_handlers
 
 if TYPE_CHECKING:
     from marquee.ratelimit.http import RequestLimiter
 
 logger = Logger(child=True)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 def correlation_id(event: Mapping[str, Any]) -> str | None:
@@ -40,6 +56,38 @@ def correlation_id(event: Mapping[str, Any]) -> str | None:
         value = request_context.get("requestId")
         return str(value) if value else None
     return None
+
+
+def request_id(event: Mapping[str, Any]) -> str | None:
+    """The request's id: the caller's ``X-Request-Id`` if it is a plausible id, else API Gateway's request id."""
+    sent = header(event, REQUEST_ID_HEADER)
+    if sent is not None and _REQUEST_ID.match(sent):
+        return sent
+    return correlation_id(event)
+
+
+def stamp_request_id(response: dict[str, Any], request_id_value: str | None) -> None:
+    """Put the request id on a proxy response: the ``X-Request-Id`` header, and ``requestId`` in a problem body."""
+    if not request_id_value:
+        return
+    for field in ("headers", "multiValueHeaders"):
+        headers = response.get(field)
+        if isinstance(headers, dict):
+            headers[REQUEST_ID_HEADER] = [request_id_value] if field == "multiValueHeaders" else request_id_value
+    if "headers" not in response and "multiValueHeaders" not in response:
+        response["headers"] = {REQUEST_ID_HEADER: request_id_value}
+    content_types = [
+        *(response.get("multiValueHeaders") or {}).get("Content-Type", []),
+        (response.get("headers") or {}).get("Content-Type"),
+    ]
+    if PROBLEM_CONTENT_TYPE in content_types and isinstance(response.get("body"), str):
+        try:
+            body = json.loads(response["body"])
+        except ValueError:
+            return
+        if isinstance(body, dict) and "requestId" not in body:
+            body["requestId"] = request_id_value
+            response["body"] = json.dumps(body)
 
 
 def malformed_response_problem(response: Any) -> str | None:
@@ -100,6 +148,16 @@ class ApiResolver(APIGatewayRestResolver):
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         request = dict(event)  # the guard hands the body on decoded; the caller's event stays as it was
+        rid = request_id(request)
+        try:
+            logger.append_keys(request_id=rid)  # the service's logger (the handler's Logger()): every line carries it
+        except OrphanedChildLoggerError:
+            pass  # no service logger in this process (a bare resolver in a test): nothing to stamp
+        response = self._guarded(request, context)
+        stamp_request_id(response, rid)
+        return response
+
+    def _guarded(self, request: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             self.guard.check(request)
         except Refused as refused:
