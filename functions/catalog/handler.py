@@ -24,6 +24,7 @@ from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import TenantContext, current_tenant
 
 from . import cached, logic
+from .internal import router as internal_router
 from .models import (
     AuditoriumRequest,
     AuditoriumResponse,
@@ -238,8 +239,13 @@ def erase_customer(customerId: CustomerId) -> ErasureResponse:  # noqa: N803 - t
     return logic.erase_customer(customerId, tenant=tenant, actor=actor, env=env)
 
 
+internal = internal_router(env)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    if internal.owns(event):  # a direct invoke from the aggregator (functions/overview), never API Gateway's event
+        return internal.resolve(event)
     return app.resolve(event, context)

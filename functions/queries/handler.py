@@ -20,6 +20,7 @@ from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant
 
 from . import logic
+from .internal import router as internal_router
 from .models import OrderHistory, QueriesEnv, SalesReport, ShowtimePage
 
 env = load_env(QueriesEnv)
@@ -59,8 +60,13 @@ def get_sales(
     return logic.sales_report(tenant=current_tenant(app), env=env, from_day=from_, to_day=to)
 
 
+internal = internal_router(env)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    if internal.owns(event):  # a direct invoke from the aggregator (functions/overview), never API Gateway's event
+        return internal.resolve(event)
     return app.resolve(event, context)

@@ -23,9 +23,11 @@ from infra.constructs.me import Me
 from infra.constructs.notifications import Notifications
 from infra.constructs.orders import Orders
 from infra.constructs.outbox import Outbox
+from infra.constructs.overview import Overview
 from infra.constructs.payments import Payments
 from infra.constructs.platform import Platform
 from infra.constructs.projections import Projections
+from infra.constructs.imports import Imports
 from infra.constructs.search import Search
 from infra.constructs.seat_holds import SeatHolds
 from infra.constructs.secret_rotation import SecretRotation
@@ -100,6 +102,8 @@ class MarqueeStack(Stack):
         )
 
         Search(self, "Search", api=api, layer=layer, target=target, database=database)
+        # Imports (challenge 15): presigned multipart uploads to S3; ObjectCreated starts the streamed validation.
+        Imports(self, "Imports", api=api, layer=layer, target=target, tenant_access=tenant_access)
         projections = Projections(
             self, "Projections", api=api, layer=layer, target=target, database=database, event_bus=platform.event_bus
         )
@@ -125,6 +129,19 @@ class MarqueeStack(Stack):
         )
         projections.projector.role.add_to_principal_policy(  # unqualified only (grant_invoke adds "ARN:*")
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[cache.invalidator.function.function_arn])
+        )
+        # The API aggregator (challenge 17) and real-time recommendations (design question 5), in the cache's VPC.
+        Overview(
+            self,
+            "Overview",
+            api=api,
+            layer=layer,
+            target=target,
+            cache=cache,
+            flags=flags,
+            event_bus=platform.event_bus,
+            catalog=catalog.handler,
+            queries=projections.queries,
         )
         seat_holds = SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
         cache.place(seat_holds.handler, flags=flags)  # rate-limited, and invalidates seat maps as it writes

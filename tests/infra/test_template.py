@@ -292,6 +292,8 @@ def test_only_the_database_users_get_the_data_api_and_only_cache_users_are_in_a_
         "CacheInvalidator",
         "SeatHoldsHandler",
         "HealthHandler",  # deep health PINGs Valkey
+        "OverviewAggregator",  # tests/infra/test_overview_infra.py
+        "OverviewRecommendations",
     }  # tests/infra/test_cache_infra.py
     users = set()
     for policy in of_type(resources, "AWS::IAM::Policy").values():

@@ -90,7 +90,7 @@ def test_the_decay_is_continuous_across_the_era_boundary(store: RecommendationSt
     catalog(store)
     era_start = (NOW // ERA_S) * ERA_S
     store.clock = lambda: era_start - 60  # an order one minute before the era ends ...
-    assert store.order_confirmed(
+    assert "counted" == store.order_confirmed(
         T,
         event_id="late",
         showtime_id="s-drama",
@@ -107,8 +107,9 @@ def test_the_decay_is_continuous_across_the_era_boundary(store: RecommendationSt
 
 def test_a_redelivered_order_is_counted_once(store: RecommendationStore) -> None:
     catalog(store)
-    assert order(store, "same-id", "s-drama", seats=2) is True
-    assert order(store, "same-id", "s-drama", seats=2) is False
+    assert order(store, "same-id", "s-drama", seats=2) == "counted"
+    assert order(store, "same-id", "s-drama", seats=2) == "duplicate"
+    assert order(store, "old-id", "s-drama", seats=2, ago=2 * ERA_S) == "stale"
     assert store.popular(T, "lisbon", now=NOW) == [("m-drama", pytest.approx(2.0))]
 
 

@@ -73,10 +73,14 @@ Handler = Callable[[TenantContext, Mapping[str, Any]], Any]
 
 
 class InternalRouter:
-    """The owner's side: named operations, each ``(tenant, params) -> a JSON-able value or a pydantic model``."""
+    """The owner's side: named operations, each ``(tenant, params) -> a JSON-able value or a pydantic model``.
 
-    def __init__(self) -> None:
+    With ``chaos_service``, each request first sleeps for the ``chaos_latency_ms`` flag's value for that service and
+    the caller (marquee.resilience.chaos): the fault injection of drills and tests. Only functions given the flags."""
+
+    def __init__(self, *, chaos_service: str | None = None) -> None:
         self._ops: dict[str, Handler] = {}
+        self.chaos_service = chaos_service
 
     def op(self, name: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -99,6 +103,10 @@ class InternalRouter:
         if handler is None or request.marquee_internal.v != VERSION:
             return _refusal(HTTPStatus.NOT_FOUND, "unknown-operation", f"No operation {request.marquee_internal.op}.")
         logger.info("internal request", extra={"op": request.marquee_internal.op, "request_id": request.request_id})
+        if self.chaos_service is not None:
+            from marquee.resilience.chaos import inject_latency  # the flags, only in functions that have them
+
+            inject_latency(self.chaos_service, tenant)
         try:
             value = handler(tenant, request.params)
         except MarqueeError as exc:

@@ -86,31 +86,37 @@ SHOWTIMES = """SELECT s.showtime_id, s.movie_id, s.title, s.auditorium_id, s.cin
     LIMIT :limit"""
 
 
+SHOWTIME = SHOWTIMES.replace(
+    "AND (s.starts_at, s.showtime_id) > (:after_at AT TIME ZONE 'UTC', :after_id)", "AND s.showtime_id = :showtime"
+).replace("LIMIT :limit", "LIMIT 1")
+
+
+def showtime(api: DataApi, tenant_id: str, showtime_id: str) -> dict[str, Any] | None:
+    """One showtime of the listing with its availability (the aggregator's section); None if the model has none."""
+    rows = api.query(SHOWTIME, {"tenant": tenant_id, "showtime": showtime_id})
+    return _listing(rows[0]) if rows else None
+
+
+def _listing(row: dict[str, Any]) -> dict[str, Any]:
+    sold, held, capacity = int(row["sold"]), int(row["held"]), int(row["capacity"])
+    return {
+        "showtime_id": row["showtime_id"],
+        "movie_id": row["movie_id"],
+        "title": row["title"],
+        "auditorium_id": row["auditorium_id"],
+        "cinema_id": row["cinema_id"],
+        "cinema_name": row["cinema_name"],
+        "city": row["city"],
+        "starts_at": _iso(row["starts_at"]),
+        "price": {"amount": int(row["price_amount"]), "currency": row["price_currency"]},
+        "availability": {"capacity": capacity, "free": max(capacity - sold - held, 0), "held": held, "sold": sold},
+    }
+
+
 def showtimes(api: DataApi, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
     after_at, after_id = decode_cursor(cursor) if cursor else (datetime(1970, 1, 1), "")
     rows = api.query(SHOWTIMES, {"tenant": tenant_id, "after_at": after_at, "after_id": after_id, "limit": limit + 1})
-    items = []
-    for row in rows[:limit]:
-        sold, held, capacity = int(row["sold"]), int(row["held"]), int(row["capacity"])
-        items.append(
-            {
-                "showtime_id": row["showtime_id"],
-                "movie_id": row["movie_id"],
-                "title": row["title"],
-                "auditorium_id": row["auditorium_id"],
-                "cinema_id": row["cinema_id"],
-                "cinema_name": row["cinema_name"],
-                "city": row["city"],
-                "starts_at": _iso(row["starts_at"]),
-                "price": {"amount": int(row["price_amount"]), "currency": row["price_currency"]},
-                "availability": {
-                    "capacity": capacity,
-                    "free": max(capacity - sold - held, 0),
-                    "held": held,
-                    "sold": sold,
-                },
-            }
-        )
+    items = [_listing(row) for row in rows[:limit]]
     more = len(rows) > limit
     last = items[-1] if items and more else None
     return Page(items, encode_cursor(last["starts_at"], last["showtime_id"]) if last else None)
@@ -125,6 +131,22 @@ CUSTOMER_ORDERS = """SELECT order_id, status, showtime_id, seat_ids, amount, cur
     LIMIT :limit"""
 
 
+CUSTOMER_ORDERS_FOR_SHOWTIME = CUSTOMER_ORDERS.replace(
+    "AND (placed_at, order_id) < (:before_at AT TIME ZONE 'UTC', :before_id)", "AND showtime_id = :showtime"
+)
+
+
+def customer_orders_for_showtime(
+    api: DataApi, tenant_id: str, customer_id: str, showtime_id: str, *, limit: int = 20
+) -> list[dict[str, Any]]:
+    """One customer's orders for one showtime, newest first (the aggregator's section)."""
+    rows = api.query(
+        CUSTOMER_ORDERS_FOR_SHOWTIME,
+        {"tenant": tenant_id, "customer": customer_id, "showtime": showtime_id, "limit": limit},
+    )
+    return [_order(row) for row in rows]
+
+
 def customer_orders(api: DataApi, tenant_id: str, customer_id: str, *, limit: int, cursor: str | None) -> Page:
     before_at, before_id = decode_cursor(cursor) if cursor else (datetime(9999, 12, 31), "~")
     rows = api.query(
@@ -137,26 +159,7 @@ def customer_orders(api: DataApi, tenant_id: str, customer_id: str, *, limit: in
             "limit": limit + 1,
         },
     )
-    items = []
-    for row in rows[:limit]:
-        seats = row["seat_ids"]
-        if isinstance(seats, str):  # an array may come back as its text form
-            seats = [s for s in seats.strip("{}").split(",") if s]
-        items.append(
-            {
-                "order_id": row["order_id"],
-                "status": row["status"],
-                "showtime_id": row["showtime_id"],
-                "seat_ids": list(seats or []),
-                "amount": (
-                    {"amount": int(row["amount"]), "currency": row["currency"]} if row["amount"] is not None else None
-                ),
-                "payment_id": row["payment_id"],
-                "reason": row["reason"],
-                "placed_at": _iso(row["placed_at"]),
-                "updated_at": _iso(row["updated_at"]),
-            }
-        )
+    items = [_order(row) for row in rows[:limit]]
     more = len(rows) > limit
     last = items[-1] if items and more else None
     return Page(items, encode_cursor(last["placed_at"], last["order_id"]) if last else None)
@@ -190,3 +193,20 @@ def sales(api: DataApi, tenant_id: str, *, from_day: date, to_day: date) -> list
         }
         for row in rows
     ]
+
+
+def _order(row: dict[str, Any]) -> dict[str, Any]:
+    seats = row["seat_ids"]
+    if isinstance(seats, str):  # an array may come back as its text form
+        seats = [s for s in seats.strip("{}").split(",") if s]
+    return {
+        "order_id": row["order_id"],
+        "status": row["status"],
+        "showtime_id": row["showtime_id"],
+        "seat_ids": list(seats or []),
+        "amount": {"amount": int(row["amount"]), "currency": row["currency"]} if row["amount"] is not None else None,
+        "payment_id": row["payment_id"],
+        "reason": row["reason"],
+        "placed_at": _iso(row["placed_at"]),
+        "updated_at": _iso(row["updated_at"]),
+    }

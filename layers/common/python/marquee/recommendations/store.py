@@ -170,8 +170,9 @@ class RecommendationStore:
 
     def order_confirmed(
         self, tenant: str, *, event_id: str, showtime_id: str, customer_id: str, seats: int, occurred_at: datetime
-    ) -> bool:
-        """Count ``seats`` tickets for the showtime's movie at ``occurred_at``; False if this event was counted before.
+    ) -> Literal["counted", "duplicate", "stale"]:
+        """Count ``seats`` tickets for the showtime's movie at ``occurred_at``: ``duplicate`` if this event was counted
+        before, ``stale`` if it is older than the eras a read looks at (it would weigh 2^-24 or less).
         ``UnknownShowtime`` if the showtime's ShowtimeScheduled has not arrived yet (the caller retries)."""
         prefix = self._prefix(tenant)
         movie, city = self.client.hmget(f"{prefix}:showtime:{showtime_id}", ["movie", "city"])
@@ -180,7 +181,7 @@ class RecommendationStore:
         at = occurred_at.timestamp()
         era = int(at // ERA_S)
         if era < int(self.clock() // ERA_S) - 1:
-            return False  # older than the eras a read looks at: it would weigh 2^-24 or less
+            return "stale"
         increment = max(seats, 1) * math.exp(DECAY * (at - era * ERA_S))
         counted = self._record(
             keys=[
@@ -191,7 +192,7 @@ class RecommendationStore:
             ],
             args=[SEEN_TTL_S, repr(increment), _text(movie), RECENT_MAX, POPULAR_TTL_S, RECENT_TTL_S],
         )
-        return bool(counted)
+        return "counted" if counted else "duplicate"
 
     # ---- reads -------------------------------------------------------------------------------------------------------
     def popular(self, tenant: str, city: str, *, now: float | None = None) -> list[tuple[str, float]]:
