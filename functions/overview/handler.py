@@ -6,7 +6,7 @@ from functools import cache
 from http import HTTPStatus
 from typing import Annotated
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.aggregation import FanOut
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.http import ApiResolver, ok_response
 from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant

@@ -5,12 +5,13 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from marquee.aggregation import InternalRouter
 from marquee.core.env import load_env
+from marquee.core.logs import Logger
 from marquee.recommendations import RecommendationStore
 from marquee.tenancy.tenant import TenantContext
 
