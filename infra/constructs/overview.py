@@ -13,19 +13,16 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_destinations as destinations
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants
 from infra.constructs.api import Api
+from infra.constructs.bus_target import async_rule_target
 from infra.constructs.cache import Cache
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.function import PythonFunction
-from infra.nag import Waiver, waive
 
 
 class Overview(Construct):
@@ -46,22 +43,6 @@ class Overview(Construct):
         super().__init__(scope, construct_id)
 
         # ---- recommendations: the event stream -> Valkey; answers the aggregator ----------------------------------
-        self.failures = sqs.Queue(
-            self,
-            "RecommendationsFailures",
-            retention_period=constants.DLQ_RETENTION,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            removal_policy=constants.REMOVAL_POLICY,
-        )
-        waive(
-            self.failures,
-            Waiver(
-                "AwsSolutions-SQS3",
-                "This queue IS a dead-letter destination: the recommendations function's on-failure destination and "
-                "the rule target's DLQ (SQS3 only recognises queues named in another queue's redrive policy).",
-            ),
-        )
         self.recommendations = PythonFunction(
             self,
             "Recommendations",
@@ -75,18 +56,14 @@ class Overview(Construct):
             environment={},
         )
         cache.place(self.recommendations, flags=flags)  # flags: the chaos hook only
-        self.recommendations.function.configure_async_invoke(
-            on_failure=destinations.SqsDestination(self.failures), retry_attempts=2
-        )
-        events.Rule(
+        self.failures = async_rule_target(
             self,
-            "RecommendationSignals",
+            function=self.recommendations,
             event_bus=event_bus,
+            rule_id="RecommendationSignals",
+            failures_id="RecommendationsFailures",
             description="Orders, showtimes and movies -> the recommendations function's signals in Valkey",
-            event_pattern=events.EventPattern(
-                source=[constants.OUTBOX_EVENT_SOURCE], detail_type=constants.RECOMMENDATION_EVENT_TYPES
-            ),
-            targets=[targets.LambdaFunction(self.recommendations.function, dead_letter_queue=self.failures)],
+            detail_types=constants.RECOMMENDATION_EVENT_TYPES,
         )
 
         # ---- the aggregator -----------------------------------------------------------------------------------------

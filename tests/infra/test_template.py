@@ -95,8 +95,8 @@ def test_user_pool_has_an_immutable_tenant_attribute_and_both_groups(template: T
             )
         },
     )
-    template.resource_count_is("AWS::Cognito::UserPoolGroup", 2)
-    for group in (constants.GROUP_CUSTOMER, constants.GROUP_STAFF):
+    template.resource_count_is("AWS::Cognito::UserPoolGroup", 3)
+    for group in (constants.GROUP_CUSTOMER, constants.GROUP_STAFF, constants.GROUP_COMPLIANCE):
         template.has_resource_properties("AWS::Cognito::UserPoolGroup", {"GroupName": group})
 
 
