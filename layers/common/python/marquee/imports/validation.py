@@ -28,7 +28,7 @@ import msgspec
 
 from marquee.imports.schemas import CONTROL, KindSpec
 
-BLOCK = 4 * 1024 * 1024
+BLOCK = 2 * 1024 * 1024  # 4 MiB ran 15 % faster but peaked at 120 MB RSS (a 128 MB budget); 2 MiB: 91 MB
 MAX_LINE = 1024 * 1024  # a row longer than 1 MiB is not a row of any kind: the file is refused
 MAX_ERRORS_PER_FIELD = 100
 MAX_REFERENCES = 10_000  # distinct ids a file may reference (each is checked to exist before publishing)
