@@ -677,6 +677,57 @@ def demo(port: PortOption = 4566) -> None:
         raise typer.Exit(1)
 
 
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="A .csv, .ndjson or .jsonl file, or .gz.")],
+    kind: Annotated[str, typer.Option(help="showtimes, movies or cinemas.")],
+    tenant: Annotated[str, typer.Option(help="The tenant to import into.")] = "demo",
+    user: Annotated[str, typer.Option(help="The staff user who imports.")] = "importer",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate only: a report, never a write.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="Parts uploaded in parallel.")] = 4,
+) -> None:
+    """Upload FILE to S3 with presigned multipart URLs (parts in parallel, resumable: run it again after an
+    interruption), then follow the job until its validation, and publishing, end."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from devkit.identity import ApiClient, IdentityError, token_for
+    from devkit.imports import ImportError_, upload, wait
+
+    running = require_cloud()
+    outputs = state.read_outputs()
+    if not outputs:
+        raise _fail("the stack is not deployed: run `marquee deploy` first")
+    api = ApiClient(running.endpoint_url, outputs)
+    try:
+        token = token_for(running.endpoint_url, tenant=tenant, user=user, group="staff", outputs=outputs)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=console
+        ) as progress:
+            task = progress.add_task(f"upload {file.name}", total=file.stat().st_size)
+            import_id, resumed = upload(
+                api, token, file, kind=kind, tenant=tenant, dry_run=dry_run, workers=workers,
+                on_bytes=lambda n: progress.advance(task, n),
+            )  # fmt: skip
+            validating = progress.add_task("validate", total=file.stat().st_size)
+            view = wait(
+                api, token, import_id, on_status=lambda v: progress.update(validating, completed=v["validatedBytes"])
+            )
+    except (IdentityError, ImportError_) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"import {import_id}{' (resumed)' if resumed else ''}: {view['status']}, {view['rows']:,} rows, "
+        f"{view['invalidRows']:,} invalid, {view['publishedRows']:,} written, {view['alreadyPresentRows']:,} already there"
+    )
+    if view["rejected"]:
+        console.print(f"  rejected: {view['rejected']['detail']} (line {view['rejected']['line']})")
+    for error in view["errors"]:
+        console.print(f"  line {error['line']}: {error['field']}: {error['reason']}")
+    if view["reportUrl"]:
+        console.print(f"  full report: {view['reportUrl']}")
+    if view["status"] == "FAILED":
+        raise typer.Exit(1)
+
+
 @app.command("seed")
 def seed_command(
     tenants: Annotated[int, typer.Option(min=1, max=20, help="Tenants to create (seed-1, seed-2, ...).")] = 3,

@@ -266,3 +266,14 @@ LIVE_ALIAS = "live"
 OVERVIEW_SECTION_TIMEOUTS_MS = {"catalog": 1500, "availability": 1500, "myOrders": 1500, "recommendations": 800}
 # Real-time recommendations (design question 5): the events the recommendations function turns into Valkey signals.
 RECOMMENDATION_EVENT_TYPES = ["OrderConfirmed", "ShowtimeScheduled", "MovieChanged", "MovieDeleted", "MovieRestored"]
+
+# Imports (challenge 15): presigned multipart parts of 16 MiB (more when a file would need over 10,000), URLs valid 1 h;
+# a file over 256 MiB is validated by byte ranges, 8 at a time. Validators get 512 MB for the CPU share (Lambda scales
+# CPU with memory); their RSS stays under 128 MB (bench/imports.py).
+IMPORT_PART_SIZE_BYTES = 16 * 1024 * 1024
+IMPORT_URL_EXPIRY_SECONDS = 3600
+IMPORT_RANGE_BYTES = 256 * 1024 * 1024
+IMPORT_MAX_PARALLEL_RANGES = 8
+IMPORT_VALIDATOR_MEMORY_MB = 512
+IMPORT_MAX_ERRORS_PER_FIELD = 100
+IMPORT_VALIDATOR_FUNCTION_NAME = "marquee-import-validator"  # fixed: it invokes itself (range tasks) and S3 invokes it

@@ -27,6 +27,7 @@ from infra.constructs.overview import Overview
 from infra.constructs.payments import Payments
 from infra.constructs.platform import Platform
 from infra.constructs.projections import Projections
+from infra.constructs.imports import Imports
 from infra.constructs.search import Search
 from infra.constructs.seat_holds import SeatHolds
 from infra.constructs.secret_rotation import SecretRotation
@@ -101,6 +102,8 @@ class MarqueeStack(Stack):
         )
 
         Search(self, "Search", api=api, layer=layer, target=target, database=database)
+        # Imports (challenge 15): presigned multipart uploads to S3; ObjectCreated starts the streamed validation.
+        Imports(self, "Imports", api=api, layer=layer, target=target, tenant_access=tenant_access)
         projections = Projections(
             self, "Projections", api=api, layer=layer, target=target, database=database, event_bus=platform.event_bus
         )

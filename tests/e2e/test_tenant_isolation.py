@@ -25,6 +25,8 @@ PARAM = re.compile(r"\{(\w+)\}")
 BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/showtimes/{showtimeId}/holds"): {"seats": ["A2"]},
     ("PUT", "/movies/{movieId}"): {"title": "Not Yours", "runtimeMinutes": 90},
+    ("POST", "/imports/{importId}/parts"): {"partNumbers": [1]},
+    ("POST", "/imports/{importId}/complete"): {"parts": [{"partNumber": 1, "etag": "0" * 32}]},
 }
 # Query parameters for routes without path parameters that would answer 422 without them: the search for tenant B's
 # movie title ("Race Condition", from create_showtime) must list none of B's ids.
@@ -84,6 +86,12 @@ def tenant_b(api: str, deployed: dict[str, Any]) -> dict[str, Any]:
         )
         assert payment.status_code == 201, f"tenant B's payment: {payment.status_code} {payment.text}"
         ids["paymentId"] = payment.json()["paymentId"]
+    if ("POST", "/imports") in routes:
+        b_staff = {"Authorization": token(deployed, TENANT_B, "bob", "staff")}
+        body = {"kind": "cinemas", "format": "csv", "sizeBytes": 100}
+        created = requests.post(f"{api}/imports", json=body, headers=b_staff, timeout=60)
+        assert created.status_code == 201, f"tenant B's import: {created.status_code} {created.text}"
+        ids["importId"] = created.json()["importId"]
     ids["_b_hold_before"] = requests.get(f"{api}/holds/{ids['holdId']}", headers=headers, timeout=30).json()
     return ids
 

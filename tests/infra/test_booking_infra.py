@@ -71,7 +71,16 @@ def _role_of(resources: Resources, function_name: str) -> str:
 
 
 # The functions behind the API whose data is one tenant's: each reaches the main table only through the tenant role.
-TENANT_FACING = ("catalog", "holds", "orders", "payments", "notifications", "webhooks_api")
+TENANT_FACING = (
+    "catalog",
+    "holds",
+    "orders",
+    "payments",
+    "notifications",
+    "webhooks_api",
+    "imports",
+    "import-validator",
+)
 
 
 def test_tenant_facing_functions_reach_data_only_through_the_tenant_role(resources: Resources) -> None:

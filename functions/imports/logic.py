@@ -1,0 +1,183 @@
+"""Imports API logic: a job and its presigned multipart upload; resuming it; completing it; its status."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from marquee.core import aws
+from marquee.imports import jobs
+from marquee.tenancy.tenant import TenantContext
+
+from .models import (
+    FIRST_URLS,
+    MAX_PARTS,
+    CompleteRequest,
+    ImportCreated,
+    ImportRequest,
+    ImportsEnv,
+    ImportView,
+    PartsRequest,
+    PartsResponse,
+    PartUrl,
+    Rejection,
+    RowError,
+    UploadedPart,
+)
+
+STAFF = "staff"
+SHOWN_ERRORS = 20
+
+
+def part_size(env: ImportsEnv, size: int) -> int:
+    """The configured part size, or larger when the file would need more than 10,000 parts (rounded to 1 MiB)."""
+    needed = -(-size // MAX_PARTS)
+    return max(env.part_size_bytes, -(-needed // (1024 * 1024)) * 1024 * 1024)
+
+
+def _urls(env: ImportsEnv, key: str, upload_id: str, numbers: list[int]) -> list[PartUrl]:
+    s3 = aws.s3()
+    return [
+        PartUrl(
+            part_number=n,
+            url=s3.generate_presigned_url(
+                "upload_part",
+                Params={"Bucket": env.imports_bucket, "Key": key, "UploadId": upload_id, "PartNumber": n},
+                ExpiresIn=env.url_expiry_seconds,
+            ),
+        )
+        for n in numbers
+    ]
+
+
+def create(request: ImportRequest, *, tenant: TenantContext, env: ImportsEnv) -> ImportCreated:
+    tenant.require_group(STAFF)
+    job_id = jobs.new_job_id()
+    key = jobs.object_key(tenant.tenant_id, job_id)
+    size = part_size(env, request.size_bytes)
+    upload_id = aws.s3().create_multipart_upload(Bucket=env.imports_bucket, Key=key)["UploadId"]
+    now = int(time.time())
+    jobs.create(
+        env.dynamodb_for(tenant),
+        env.table_name,
+        tenant,
+        {
+            "importId": job_id,
+            "kind": request.kind,
+            "format": request.format,
+            "compression": request.compression,
+            "sizeBytes": request.size_bytes,
+            "dryRun": request.dry_run,
+            "partSizeBytes": size,
+            "uploadId": upload_id,
+            "status": jobs.UPLOADING,
+            "createdBy": tenant.user_id,
+            "createdByName": tenant.username or "",
+            "createdAt": now,
+            "updatedAt": now,
+        },
+    )
+    count = max(1, -(-request.size_bytes // size))
+    return ImportCreated(
+        import_id=job_id,
+        status=jobs.UPLOADING,
+        part_size_bytes=size,
+        part_count=count,
+        parts=_urls(env, key, upload_id, list(range(1, min(count, FIRST_URLS) + 1))),
+        expires_in_seconds=env.url_expiry_seconds,
+    )
+
+
+def _uploading(job_id: str, tenant: TenantContext, env: ImportsEnv) -> dict[str, Any]:
+    tenant.require_group(STAFF)
+    job = jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, job_id)
+    if job["status"] != jobs.UPLOADING:
+        raise jobs.ImportStateConflict(f"Import {job_id} is {job['status']}: its upload is complete.")
+    return job
+
+
+def listed_parts(env: ImportsEnv, key: str, upload_id: str) -> list[UploadedPart]:
+    s3, parts, marker = aws.s3(), [], 0
+    while True:
+        page = s3.list_parts(Bucket=env.imports_bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker)
+        parts += [
+            UploadedPart(part_number=p["PartNumber"], etag=p["ETag"], size_bytes=p["Size"])
+            for p in page.get("Parts", [])
+        ]
+        if not page.get("IsTruncated"):
+            return parts
+        marker = page["NextPartNumberMarker"]
+
+
+def parts(job_id: str, request: PartsRequest, *, tenant: TenantContext, env: ImportsEnv) -> PartsResponse:
+    job = _uploading(job_id, tenant, env)
+    key = jobs.object_key(tenant.tenant_id, job_id)
+    return PartsResponse(
+        uploaded=listed_parts(env, key, job["uploadId"]),
+        parts=_urls(env, key, job["uploadId"], sorted(set(request.part_numbers))),
+    )
+
+
+def complete(job_id: str, request: CompleteRequest, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
+    """CompleteMultipartUpload with the client's ETags (S3 checks each against its part); the object's creation
+    starts the validation (the bucket notifies the validator)."""
+    job = _uploading(job_id, tenant, env)
+    s3 = aws.s3()
+    ordered = sorted(request.parts, key=lambda p: p.part_number)
+    try:
+        s3.complete_multipart_upload(
+            Bucket=env.imports_bucket,
+            Key=jobs.object_key(tenant.tenant_id, job_id),
+            UploadId=job["uploadId"],
+            MultipartUpload={
+                "Parts": [{"PartNumber": p.part_number, "ETag": f'"{p.etag.strip(chr(34))}"'} for p in ordered]
+            },
+        )
+    except s3.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "NoSuchUpload"):
+            raise jobs.ImportStateConflict(
+                f"S3 refused the parts ({code}): upload the missing parts, then retry."
+            ) from exc
+        raise
+    jobs.update(
+        env.dynamodb_for(tenant), env.table_name, tenant, job_id, expect=(jobs.UPLOADING,), status=jobs.UPLOADED
+    )
+    return get(job_id, tenant=tenant, env=env)
+
+
+def get(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
+    tenant.require_group(STAFF)
+    job = jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, job_id)
+    size = int(job["sizeBytes"])
+    validated = int(job.get("validatedBytes", 0))
+    report_url = None
+    if job.get("reportKey"):
+        report_url = aws.s3().generate_presigned_url(
+            "get_object", Params={"Bucket": env.imports_bucket, "Key": job["reportKey"]}, ExpiresIn=900
+        )
+    rejected = job.get("rejected")
+    return ImportView(
+        import_id=job_id,
+        kind=job["kind"],
+        format=job["format"],
+        compression=job["compression"],
+        dry_run=bool(job["dryRun"]),
+        status=job["status"],
+        size_bytes=size,
+        validated_bytes=validated,
+        progress=min(1.0, validated / size) if size else 1.0,
+        lines=int(job.get("lines", 0)),
+        rows=int(job.get("rows", 0)),
+        invalid_rows=int(job.get("invalidRows", 0)),
+        published_rows=int(job.get("createdRows", 0)),
+        already_present_rows=int(job.get("presentRows", 0)),
+        rejected=Rejection(code=rejected["code"], detail=rejected["detail"], line=rejected.get("line"))
+        if rejected
+        else None,
+        error_counts={k: int(v) for k, v in (job.get("errorCounts") or {}).items()},
+        errors=[RowError(line=int(e[0]), field=e[1], reason=e[2]) for e in (job.get("errors") or [])[:SHOWN_ERRORS]],
+        report_url=report_url,
+        created_at=int(job["createdAt"]),
+        updated_at=int(job["updatedAt"]),
+    )

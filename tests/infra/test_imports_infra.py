@@ -1,0 +1,71 @@
+"""Imports' infrastructure (challenge 15): the bucket notifies the validator natively, uploads do not linger, and the
+validator's grants are exact."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra import constants
+
+from .conftest import of_type
+
+Resources = dict[str, dict[str, Any]]
+
+
+def _bucket(resources: Resources) -> dict[str, Any]:
+    (bucket,) = [
+        b["Properties"]
+        for b in of_type(resources, "AWS::S3::Bucket").values()
+        if "NotificationConfiguration" in b["Properties"]
+    ]
+    return bucket
+
+
+def _validator(resources: Resources) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (name, f["Properties"])
+        for name, f in of_type(resources, "AWS::Lambda::Function").items()
+        if f["Properties"].get("FunctionName") == constants.IMPORT_VALIDATOR_FUNCTION_NAME
+    ]
+    return found
+
+
+def test_object_created_under_imports_invokes_the_validator_through_the_buckets_own_property(
+    resources: Resources,
+) -> None:
+    name, _ = _validator(resources)
+    (target,) = _bucket(resources)["NotificationConfiguration"]["LambdaConfigurations"]
+    assert target["Event"] == "s3:ObjectCreated:*"
+    assert target["Function"] == {"Fn::GetAtt": [name, "Arn"]}
+    assert target["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "imports/"}]
+    assert not [r for r in resources.values() if r["Type"].startswith("Custom::S3BucketNotifications")]
+    (permission,) = [
+        p["Properties"]
+        for p in of_type(resources, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "s3.amazonaws.com"
+    ]
+    assert permission["FunctionName"] == {"Ref": name} and "SourceAccount" in permission
+
+
+def test_incomplete_uploads_are_aborted_and_uploads_and_reports_expire(resources: Resources) -> None:
+    rules = _bucket(resources)["LifecycleConfiguration"]["Rules"]
+    assert {"AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}, "Status": "Enabled"} in rules
+    assert {r.get("Prefix") for r in rules if "ExpirationInDays" in r} == {"imports/", "reports/"}
+
+
+def test_the_validator_reads_uploads_writes_reports_and_invokes_only_itself(resources: Resources) -> None:
+    name, validator = _validator(resources)
+    role = validator["Role"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for p in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    text = {json.dumps(s["Action"]): json.dumps(s["Resource"]) for s in statements}
+    assert "/imports/*" in text['"s3:GetObject"'] and "/reports/*" in text['"s3:PutObject"']
+    assert constants.IMPORT_VALIDATOR_FUNCTION_NAME in text['"lambda:InvokeFunction"']
+    assert validator["Timeout"] == 900 and validator["Environment"]["Variables"]["RANGE_FUNCTION_NAME"] == (
+        constants.IMPORT_VALIDATOR_FUNCTION_NAME
+    )
