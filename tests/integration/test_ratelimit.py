@@ -60,7 +60,6 @@ def test_64_concurrent_clients_for_10_s_never_get_more_than_the_limit(server: Va
     limit = Limit(count=50, period_s=1, burst=9)  # 10 at once, then one every 20 ms
     instances = [RateLimiter(ValkeyGcra(valkey.Valkey(port=server.port, max_connections=32))) for _ in range(4)]
     admitted: list[int] = []  # Valkey's clock of every admitted request
-    first: list[int] = []
     lock = threading.Lock()
     stop = time.monotonic() + 10.0
     barrier = threading.Barrier(64)
@@ -70,8 +69,6 @@ def test_64_concurrent_clients_for_10_s_never_get_more_than_the_limit(server: Va
         while time.monotonic() < stop:
             decision = limiter.decide("rl:t1:read:hot", limit)
             with lock:
-                if decision.source == "valkey" and not first:
-                    first.append(decision.now_us)
                 if decision.allowed:
                     admitted.append(decision.now_us)
             time.sleep(0.001)
@@ -81,7 +78,8 @@ def test_64_concurrent_clients_for_10_s_never_get_more_than_the_limit(server: Va
         thread.start()
     for thread in threads:
         thread.join()
-    span_us = max(admitted) - first[0]
+    # From the earliest admitted decision by Valkey's clock: the thread that takes the lock first may hold a later one.
+    span_us = max(admitted) - min(admitted)
     bound = limit.capacity + span_us // limit.emission_interval_us
     round_trips = sum(i.round_trips for i in instances)
     print(f"\n64 clients, 10 s: admitted {len(admitted)}, GCRA allows at most {bound}; {round_trips} Valkey decisions")

@@ -67,6 +67,12 @@ NOT_RETRIED: dict[str, str] = {
     "SeatsTaken": "creating a hold only",
     "UnknownSeats": "creating a hold only",
     "HoldNotActive": "releasing a hold by its customer only",
+    # tenant sharding's router (marquee.sharding, pattern 9): off in the deployed stack (no SHARD_CONTROL_TABLE_NAME)
+    "ShardFenced": "only while a tenant moves between shards, which the deployed stack cannot do yet; once sharding "
+    "is wired, a Retry must name it (a retryable fence of under a second)",
+    "CrossShardRequest": "a transaction naming several tenants: the saga's are within one tenant (a bug if seen)",
+    "MapVersionConflict": "raised by the shard mover's map writes, never by a routed call",
+    "_Refused": "the router's own control flow: caught inside marquee.sharding.routing",
 }
 
 
