@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test invariants chaos fuzz test-fast up down deploy invoke bench lint pr clean screenshots drill-failover bench-imports-big
+.PHONY: setup demo test invariants chaos drills fuzz test-fast up down deploy invoke bench lint pr clean screenshots drill-failover bench-imports-big
 
 setup: $(VENV)/.stamp node_modules/.stamp
 
@@ -42,8 +42,11 @@ test: setup
 invariants: setup  # the saga invariant test at the issue's full size: 300 orders
 	MARQUEE_INVARIANT_ORDERS=300 $(PY) -m pytest -rP tests/e2e/test_zw_saga_invariants.py
 
-chaos: setup  # the outbox relay killed mid-batch 20 times (the suite kills it 6 times)
-	MARQUEE_OUTBOX_KILLS=20 $(PY) -m pytest -rP tests/e2e/test_outbox.py
+chaos: setup  # the outbox relay and the audit consumer killed mid-batch 20 times each (the suite kills the relay 6 times)
+	MARQUEE_OUTBOX_KILLS=20 MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py
+
+drills: setup  # the e2e drills that wait out real timeouts, and the tour scenarios a dedicated e2e test already proves
+	MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py tests/e2e/test_integrity.py tests/e2e/test_tour.py
 
 fuzz: setup  # schemathesis against the deployed API with many more examples per operation (its seed is printed)
 	MARQUEE_FUZZ_EXAMPLES=50 $(PY) -m pytest -rP tests/e2e/test_zx_api_fuzz.py

@@ -19,6 +19,7 @@ from localcloud.aws import local_client
 from marquee.booking import seats
 from marquee.payments import payment_id_for
 from marquee.tenancy.tenant import TenantContext
+from tests.e2e.drills import long_drill
 from tests.e2e.saga_helpers import CARD_OK, CARD_SLOW, SagaWorld
 from tests.e2e.test_outbox import function_named
 
@@ -45,10 +46,7 @@ def mine(report: dict[str, Any], tenant: str, charges: frozenset[str] = frozense
     }
 
 
-@pytest.mark.timeout(600)
-def test_the_reconciler_reports_zero_then_finds_injected_drift_and_settles_an_unknown_charge(
-    world: SagaWorld, deployed: dict[str, Any]
-) -> None:
+def test_the_reconciler_reports_zero_then_finds_injected_drift(world: SagaWorld, deployed: dict[str, Any]) -> None:
     tenant = f"integrity-{uuid.uuid4().hex[:6]}"
     alice = world.customer(tenant, "alice")
     showtime, seat_ids = world.showtime(tenant, rows=1, per_row=6)
@@ -91,6 +89,15 @@ def test_the_reconciler_reports_zero_then_finds_injected_drift_and_settles_an_un
         ("CONFIRMED_ORDER_SEAT_NOT_SOLD", "A2"),
     }
 
+
+@pytest.mark.timeout(600)
+@long_drill("the saga first waits out a slow card's charge until it gives up")
+def test_the_reconciler_settles_a_charge_whose_outcome_stayed_unknown(
+    world: SagaWorld, deployed: dict[str, Any]
+) -> None:
+    """tests/integration/payments/test_integrity_reconciler.py runs the same case in-process, in `make test`."""
+    tenant = f"integrity-{uuid.uuid4().hex[:6]}"
+    showtime, _ = world.showtime(tenant, rows=1, per_row=6)
     # A charge whose outcome stays unknown: the saga gives up and fails the order; the provider did charge.
     bob = world.customer(tenant, "bob")
     placed = world.place(bob, world.hold(bob, showtime, ["A3"]), CARD_SLOW)

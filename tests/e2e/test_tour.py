@@ -12,13 +12,33 @@ from typing import Any
 import pytest
 
 from devkit.tour import Scenario, ScenarioFailed, Tour, all_scenarios, scenario_id
+from tests.e2e.drills import long_drill
 
 SCENARIOS = all_scenarios()
+# Scenarios that mostly wait (retries, quiet hours, cache ages) and that a dedicated e2e test already proves, by title
+# prefix -> that test. `make demo` and `make drills` run them; `make test` keeps its 10 minutes.
+COVERED_ELSEWHERE = {
+    "notifications: both push providers down": "test_notifications.py::test_exhausted_retries_land_in_the_dlq_and_re...",
+    "notifications: quiet hours": "test_notifications.py::test_quiet_hours_delay_a_reminder_but_not_a_receipt",
+    "secrets: the primary provider key rotates": "test_secret_rotation.py::test_a_rotation_in_the_middle_of_traffic...",
+    "flags: a flag flipped at run time": "test_feature_flags.py::test_a_flag_change_reaches_the_running_function...",
+}
+
+
+def _marks(title: str) -> list[pytest.MarkDecorator]:
+    covering = next((test for prefix, test in COVERED_ELSEWHERE.items() if title.startswith(prefix)), None)
+    return [long_drill(f"the same as {covering}")] if covering else []
 
 
 @pytest.fixture(scope="module")
 def tour(deployed: dict[str, Any]) -> Tour:
     return Tour(deployed["endpoint"], deployed["outputs"])
+
+
+def test_every_scenario_skipped_here_exists() -> None:
+    titles = [title for title, _ in SCENARIOS]
+    for prefix in COVERED_ELSEWHERE:
+        assert any(t.startswith(prefix) for t in titles), f"no tour scenario starts with {prefix!r}"
 
 
 def test_the_tour_has_scenarios_for_each_capability() -> None:
@@ -27,7 +47,10 @@ def test_the_tour_has_scenarios_for_each_capability() -> None:
     assert {"tenant isolation", "secrets", "webhooks", "search"} <= prefixes
 
 
-@pytest.mark.parametrize(("title", "run"), SCENARIOS, ids=[scenario_id(title) for title, _ in SCENARIOS])
+@pytest.mark.parametrize(
+    ("title", "run"),
+    [pytest.param(title, run, id=scenario_id(title), marks=_marks(title)) for title, run in SCENARIOS],
+)
 def test_tour_scenario(tour: Tour, title: str, run: Scenario) -> None:
     evidence: list[str] = []
     problem = None

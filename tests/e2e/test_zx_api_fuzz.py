@@ -84,6 +84,7 @@ RULES_BEYOND_THE_SCHEMA = {
     ("GET", "/movies/{movieId}/history"),
     ("GET", "/cinemas/{cinemaId}/history"),
     ("GET", "/showtimes/{showtimeId}/history"),
+    ("PUT", "/settings/security"),  # an IANA time zone, working hours in order: more than the schema can say
 }
 
 
