@@ -22,6 +22,7 @@ SERVICES_BY_PREFIX = {
     "notifications": {"router_": "notifications_router", "worker_email_": "notifications_email"},
     "projector": {"router_": "projections_router", "project_": "projector"},
     "access_audit": {"writer_": "access_audit_writer"},
+    "import_validator": {"": "import-validator"},
 }
 # The rotation steps only make sense in Secrets Manager's order.
 ROTATION_ORDER = ["create_secret.json", "set_secret.json", "test_secret.json", "finish_secret.json"]
