@@ -326,10 +326,11 @@ def test_a_signed_refund_is_recorded_once_with_its_event_and_a_replay_is_dropped
     )
 
 
-@pytest.mark.parametrize("skew", [-301, 301])
-def test_timestamps_301_seconds_old_or_ahead_are_401(world: World, skew: int):
+@pytest.mark.parametrize("skew", [-305, 305])
+def test_timestamps_more_than_300_seconds_old_or_ahead_are_401(world: World, skew: int):
     _payment(world)
-    now = math.ceil(time.time()) if skew > 0 else math.floor(time.time())  # at least 301 s away when verified
+    # 5 s past the 300 s tolerance: a loaded machine may take a second or more between here and the verification
+    now = math.ceil(time.time()) if skew > 0 else math.floor(time.time())
     result = invoke(world.inbound, _inbound(timestamp=now + skew))
     assert result.status == 401 and result.body["type"] == "urn:marquee:problem:invalid-webhook-signature"
     assert world.outbox("RefundReported") == []
