@@ -64,6 +64,7 @@ class MarqueeConsole:
         self._clients: dict[str, Any] = {}
         self._tables: tuple[float, dict[str, str]] = (0.0, {})
         self._tenants: dict[str, str] = {}  # showtime or order id -> tenant
+        self._cached_flags_client: Any = None
 
     # ---- the extension's hooks ---------------------------------------------------------------------------------
     @staticmethod
@@ -325,11 +326,26 @@ class MarqueeConsole:
         return found
 
     # ---- flags ---------------------------------------------------------------------------------------------------
+    def _flags_client(self) -> Any:
+        """One FlagsClient per panel (two boto3 clients and three id lookups each: most of a page's time when built
+        per request); a redeployed stack's new ids are looked up again after any failure."""
+        from devkit.flags import FlagsClient
+
+        client = getattr(self, "_cached_flags_client", None)
+        if client is None:
+            client = FlagsClient(self.endpoint)
+            self._cached_flags_client = client
+        return client
+
     def flags(self) -> dict[str, Any]:
-        from devkit.flags import FlagError, FlagsClient
+        from devkit.flags import FlagError
 
         try:
-            version, flags = FlagsClient(self.endpoint).current()
+            try:
+                version, flags = self._flags_client().current()
+            except Exception:  # noqa: BLE001 - stale ids after a redeploy: look them up once more
+                self._cached_flags_client = None
+                version, flags = self._flags_client().current()
         except FlagError as exc:
             raise _NotFound(str(exc)) from exc
         return {"version": version, "flags": flags}
