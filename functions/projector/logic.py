@@ -47,13 +47,15 @@ def route_event(detail: str, *, queue_url: str, sqs: Any) -> str | None:
     return group
 
 
-def project_message(body: str, *, api: DataApi) -> Outcome:
-    return project(api, Envelope.model_validate_json(body))
+def project_message(body: str, *, api: DataApi) -> tuple[Envelope, Outcome]:
+    """The queued event, parsed once, and what projecting it did."""
+    event = Envelope.model_validate_json(body)
+    return event, project(api, event)
 
 
-def notify_applied(body: str, *, function_name: str, client: Any) -> None:
+def notify_applied(event: Envelope, *, function_name: str, client: Any) -> None:
     """Invoke ``function_name`` asynchronously with the applied event, shaped as the bus would deliver it. Async invoke
     queues it (with Lambda's own retries and on-failure destination), so a failure there never fails the projection."""
-    event = Envelope.model_validate_json(body)
-    payload = {"id": event.id, "detail-type": event.type, "source": "marquee.projector", "detail": json.loads(body)}
+    detail = event.model_dump(mode="json", by_alias=True)
+    payload = {"id": event.id, "detail-type": event.type, "source": "marquee.projector", "detail": detail}
     client.invoke(FunctionName=function_name, InvocationType="Event", Payload=json.dumps(payload).encode())

@@ -34,9 +34,9 @@ processor = RecordingFifoProcessor(failures, skip_group_on_error=True)
 
 
 def record_handler(record: SQSRecord) -> str:
-    outcome = project_message(record.body, api=data_api(env))
+    event, outcome = project_message(record.body, api=data_api(env))
     if outcome is Outcome.APPLIED and env.after_projection_function:
-        notify_applied(record.body, function_name=env.after_projection_function, client=aws.lambda_())
+        notify_applied(event, function_name=env.after_projection_function, client=aws.lambda_())
     if outcome is Outcome.DUPLICATE:
         logger.info("event projected before; nothing to do", extra={"record_id": record.message_id})
     metrics.add_metric(name=f"Events{outcome.value.title()}", unit=MetricUnit.Count, value=1)

@@ -86,7 +86,7 @@ def test_an_applied_event_is_passed_on_asynchronously_as_the_bus_would_deliver_i
         correlation_id="c",
     )
     client = Lambda()
-    notify_applied(held.to_json(), function_name="invalidator", client=client)
+    notify_applied(held, function_name="invalidator", client=client)
     (call,) = client.invoked
     assert call["FunctionName"] == "invalidator" and call["InvocationType"] == "Event"
     payload = json.loads(call["Payload"])  # type: ignore[arg-type]
