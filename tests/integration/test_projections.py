@@ -36,6 +36,7 @@ from marquee.projections.projector import Outcome, project
 from marquee.projections.rebuild import RebuildError, rebuild
 from marquee.relational import migrations
 from marquee.relational.client import DataApi
+from marquee.search import documents
 from tests.cloud_process import free_port
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "functions" / "migrate" / "sql"
@@ -279,6 +280,37 @@ def test_a_late_older_movie_revision_does_not_overwrite_the_search_document(
     assert (movie["title"], movie["version"], movie["popularity"]) == ("Dune: Part One", 2, 2)
     shows = api.query("SELECT title, city FROM search_documents WHERE kind = 'showtime' ORDER BY doc_id")
     assert shows == [{"title": "Dune: Part One", "city": "São Paulo"}] * 2
+
+
+@pytest.mark.parametrize("first", ["movie", "showtime"])
+def test_a_showtime_and_its_movie_projected_at_once_each_see_the_other(
+    new_database: Callable[[], DataApi], lease_ms: int, first: str
+) -> None:
+    """Two aggregates' events run side by side (one FIFO group each): whichever transaction is still open when the
+    other starts, the showtime's document ends with its movie's genres (a CI run once lost them: each statement saw
+    only the other's uncommitted nothing)."""
+    api = new_database()
+    stream = scenario(lease_ms)
+    project(api, stream[0])  # the cinema
+    movie, showtime = stream[2], stream[3]  # MovieChanged revision 2 (genres: sci-fi), a showtime of that movie
+    held, concurrent = (movie, showtime) if first == "movie" else (showtime, movie)
+    outcome: list[Outcome] = []
+    worker = threading.Thread(target=lambda: outcome.append(project(api, concurrent)))
+    with api.transaction() as tx:
+        documents.apply_event(tx, held)
+        worker.start()
+        worker.join(timeout=1.0)
+        waited = worker.is_alive()  # it waits for this transaction's locks; without them it would already be done
+    worker.join(timeout=30)
+    assert outcome == [Outcome.APPLIED]
+    rows = api.query(
+        "SELECT array_to_string(genres, '|') AS genres, popularity FROM search_documents WHERE doc_id = :id",
+        {"id": showtime.data["showtimeId"]},
+    )
+    assert rows == [{"genres": "sci-fi", "popularity": 1}]
+    movie_doc = api.query("SELECT popularity FROM search_documents WHERE doc_id = 'mov_1'")
+    assert movie_doc == [{"popularity": 1}]
+    assert waited, "the concurrent event did not wait for the open transaction's lock"
 
 
 def test_rebuild_replays_beside_live_traffic_proves_equality_and_swaps_while_reads_go_on(

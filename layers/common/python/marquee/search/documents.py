@@ -15,6 +15,16 @@ highest revision it saw (``version``), a showtime's document takes the movie's f
 event's title otherwise (the movie's next revision rewrites it), and its cinema name and city from the event. A movie
 document created after some of its showtimes counts them as its popularity.
 
+**Concurrent events.** Standing alone is not enough when two of them run at once: the projector applies different
+aggregates' events in parallel (one FIFO message group per aggregate), and a statement sees only what was committed
+when it started. A ``ShowtimeScheduled`` and its movie's ``MovieChanged`` projected side by side would each miss the
+other's row (the showtime copies no genres, the movie rewrites no showtime) and the showtime's document would lack its
+movie's fields for good. So each statement first takes a transaction-scoped advisory lock per entity whose document it
+reads or rewrites (``lock_entities``: a movie, a cinema, or a showtime's movie then cinema, always in that order so two
+showtimes cannot deadlock). The second transaction waits for the first to commit, and its statement, starting after
+the wait, sees the first's rows. The locks are the projector's transaction's (``pg_advisory_xact_lock``), released at
+its commit or rollback.
+
 The tsvector is a generated column (migration 0001), so nothing here builds it. The document's language is the
 tenant's (``tenant_settings``, English when the tenant has no row).
 """
@@ -130,7 +140,18 @@ FROM movie m
 WHERE s.tenant_id = :tenant AND s.movie_id = :movie_id AND s.kind = 'showtime' AND s.popularity <> m.popularity"""  # noqa: S608 - constants only
 
 
+LOCK_ENTITY = "SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"
+
+
+def lock_entities(api: Executor, tenant: TenantContext, *entity_ids: str) -> None:
+    """Take each entity's advisory lock until the transaction ends (see the module's "Concurrent events"); a statement
+    run after this sees every row a transaction holding the same lock committed. ``api`` must be a transaction."""
+    for entity_id in entity_ids:
+        api.execute(LOCK_ENTITY, {"key": f"search#{tenant.tenant_id}#{entity_id}"})
+
+
 def index_movie(api: Executor, tenant: TenantContext, movie: MovieDocument) -> None:
+    lock_entities(api, tenant, movie.movie_id)
     api.execute(
         INDEX_MOVIE,
         {
@@ -148,6 +169,7 @@ def index_movie(api: Executor, tenant: TenantContext, movie: MovieDocument) -> N
 
 
 def index_cinema(api: Executor, tenant: TenantContext, cinema: CinemaDocument) -> None:
+    lock_entities(api, tenant, cinema.cinema_id)
     api.execute(
         INDEX_CINEMA,
         {"tenant": tenant.tenant_id, "cinema_id": cinema.cinema_id, "name": cinema.name, "city": cinema.city},
@@ -155,6 +177,7 @@ def index_cinema(api: Executor, tenant: TenantContext, cinema: CinemaDocument) -
 
 
 def index_showtime(api: Executor, tenant: TenantContext, showtime: ShowtimeDocument) -> None:
+    lock_entities(api, tenant, showtime.movie_id, showtime.cinema_id)  # the movie's first: one order everywhere
     api.execute(
         INDEX_SHOWTIME,
         {
