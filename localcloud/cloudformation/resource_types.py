@@ -42,6 +42,7 @@ from .fillins import (
     cloudwatch,
     codedeploy,
     cognito,
+    dynamodb,
     ec2,
     elasticache,
     eventbridge,
@@ -91,6 +92,7 @@ FILL_INS: tuple[type[FillIn], ...] = (
     rds.DBInstance,
     rds.SecretTargetAttachment,
     elasticache.ServerlessCache,
+    dynamodb.GlobalTable,
 )
 
 CUSTOM_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"

@@ -182,3 +182,109 @@ def test_writes_wait_while_a_region_is_down_and_replicate_when_it_is_back(region
     # the stuck write replicates on recovery and loses to the later one: both regions hold the newer item
     assert get(regions, SECONDARY, table, "stuck") == {"pk": {"S": "stuck"}, "v": {"S": "newer"}}
     assert get(regions, PRIMARY, table, "stuck") == {"pk": {"S": "stuck"}, "v": {"S": "newer"}}
+
+
+# ---- AWS::DynamoDB::GlobalTable through CloudFormation (localcloud/cloudformation/fillins/dynamodb.py) ---------------
+def global_table_template(
+    name: str, replicas: list[str], *, stream: str | None = "NEW_AND_OLD_IMAGES"
+) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "TableName": name,
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+        "Replicas": [
+            {"Region": r, "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}} for r in replicas
+        ],
+    }
+    if stream:
+        props["StreamSpecification"] = {"StreamViewType": stream}
+    return {
+        "Resources": {"Table": {"Type": "AWS::DynamoDB::GlobalTable", "Properties": props}},
+        "Outputs": {
+            "Name": {"Value": {"Ref": "Table"}},
+            "Arn": {"Value": {"Fn::GetAtt": ["Table", "Arn"]}},
+            "StreamArn": {"Value": {"Fn::GetAtt": ["Table", "StreamArn"]}},
+        },
+    }
+
+
+def deploy_stack(endpoint: str, stack: str, template: dict[str, Any], *, update: bool = False) -> dict[str, Any]:
+    import json
+
+    cfn = local_client("cloudformation", endpoint, region=PRIMARY)
+    (cfn.update_stack if update else cfn.create_stack)(StackName=stack, TemplateBody=json.dumps(template))
+    described: dict[str, Any] = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return described
+
+
+def test_a_cloudformation_global_table_creates_every_replica_and_they_replicate(regions: Any, endpoint: str) -> None:
+    name, stack = f"gt-cfn-{uuid.uuid4().hex[:8]}", f"gt-{uuid.uuid4().hex[:8]}"
+    described = deploy_stack(endpoint, stack, global_table_template(name, [PRIMARY, SECONDARY]))
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    primary = regions(PRIMARY).describe_table(TableName=name)["Table"]
+    assert outputs == {"Name": name, "Arn": primary["TableArn"], "StreamArn": primary["LatestStreamArn"]}
+    assert ":us-east-1:" in outputs["Arn"]  # GetAtt answers the stack region's replica
+    secondary = regions(SECONDARY).describe_table(TableName=name)["Table"]
+    assert secondary["GlobalTableVersion"] == "2019.11.21"
+    assert secondary["Replicas"] == [{"RegionName": PRIMARY, "ReplicaStatus": "ACTIVE"}]
+    ttl = regions(SECONDARY).describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "expires_at"}
+
+    regions(PRIMARY).put_item(TableName=name, Item={"pk": {"S": "from-us"}})
+    regions(SECONDARY).put_item(TableName=name, Item={"pk": {"S": "from-eu"}})
+    wait_for(lambda: get(regions, SECONDARY, name, "from-us") is not None)
+    wait_for(lambda: get(regions, PRIMARY, name, "from-eu") is not None)
+
+    local_client("cloudformation", endpoint, region=PRIMARY).delete_stack(StackName=stack)
+    for region in (PRIMARY, SECONDARY):
+        assert name not in regions(region).list_tables()["TableNames"]
+
+
+def test_removing_a_replica_from_the_template_deletes_it_and_keeps_the_table(regions: Any, endpoint: str) -> None:
+    name, stack = f"gt-cfn-{uuid.uuid4().hex[:8]}", f"gt-{uuid.uuid4().hex[:8]}"
+    deploy_stack(endpoint, stack, global_table_template(name, [PRIMARY, SECONDARY]))
+    regions(PRIMARY).put_item(TableName=name, Item={"pk": {"S": "kept"}})
+    described = deploy_stack(endpoint, stack, global_table_template(name, [PRIMARY]), update=True)
+    assert described["StackStatus"] == "UPDATE_COMPLETE"
+    assert name not in regions(SECONDARY).list_tables()["TableNames"]
+    assert "Replicas" not in regions(PRIMARY).describe_table(TableName=name)["Table"]
+    assert get(regions, PRIMARY, name, "kept") is not None
+    local_client("cloudformation", endpoint, region=PRIMARY).delete_stack(StackName=stack)
+
+
+@pytest.mark.parametrize(
+    ("replicas", "stream", "reason"),
+    [
+        ([SECONDARY], "NEW_AND_OLD_IMAGES", "must include a replica in the stack's region"),
+        ([PRIMARY, SECONDARY], None, "StreamSpecification"),
+        ([PRIMARY, SECONDARY], "KEYS_ONLY", "StreamSpecification"),
+    ],
+)
+def test_a_global_table_aws_would_refuse_fails_the_stack_and_creates_nothing(
+    regions: Any, endpoint: str, replicas: list[str], stream: str | None, reason: str
+) -> None:
+    name, stack = f"gt-cfn-{uuid.uuid4().hex[:8]}", f"gt-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(regions(PRIMARY).exceptions.ClientError) as raised:
+        deploy_stack(endpoint, stack, global_table_template(name, replicas, stream=stream))
+    assert reason in str(raised.value)
+    for region in (PRIMARY, SECONDARY):
+        assert name not in regions(region).list_tables()["TableNames"]
+
+
+def test_a_global_table_whose_name_is_taken_in_a_replica_region_fails_before_creating_anything(
+    regions: Any, endpoint: str
+) -> None:
+    name, stack = f"gt-cfn-{uuid.uuid4().hex[:8]}", f"gt-{uuid.uuid4().hex[:8]}"
+    regions(SECONDARY).create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    with pytest.raises(regions(PRIMARY).exceptions.ClientError) as raised:
+        deploy_stack(endpoint, stack, global_table_template(name, [PRIMARY, SECONDARY]))
+    assert f"already exists in {SECONDARY}" in str(raised.value)
+    assert name not in regions(PRIMARY).list_tables()["TableNames"]
