@@ -14,7 +14,6 @@ what could be had, never a 5xx. Knows nothing of API Gateway.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,11 +23,12 @@ from marquee.aggregation import FanOut, LambdaBackend, Outcome, Section, Section
 from marquee.booking.errors import NotFound
 from marquee.cache import CacheAside, CachePolicy
 from marquee.cache.showtimes import NAMESPACE, showtime_key
+from marquee.core.logs import Logger
 from marquee.tenancy.tenant import TenantContext
 
 from .models import Overview, OverviewEnv
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 STAFF = "staff"
 CATALOG_POLICY = CachePolicy(ttl_s=10.0, negative_ttl_s=2.0, jitter=0.1, lease_ms=3_000, wait_timeout_s=2.0)

@@ -95,6 +95,25 @@ def test_every_function_logger_is_the_masking_one() -> None:
     assert not offenders
 
 
+def test_no_kernel_or_function_module_logs_around_the_masking() -> None:
+    """A plain ``logging.getLogger`` logger writes through the runtime's root handler, unmasked: the layer and the
+    functions log only through ``marquee.core.logs.Logger`` (a root one per function, ``child=True`` in modules)."""
+    layer = ROOT / "layers" / "common" / "python" / "marquee"
+    offenders = []
+    for path in [*FUNCTIONS.rglob("*.py"), *layer.rglob("*.py")]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "getLogger"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "logging"
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, f"plain logging bypasses the masking: {offenders}"
+
+
 def _capture(**kwargs: Any) -> tuple[Logger, io.StringIO]:
     stream = io.StringIO()
     return Logger(service="personal-data-test", stream=stream, level="DEBUG", **kwargs), stream

@@ -15,7 +15,6 @@ A domain error (``MarqueeError``) is an answer with ``ok`` false; anything else 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -25,9 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from marquee.core import aws
 from marquee.core.errors import MarqueeError
+from marquee.core.logs import Logger
 from marquee.tenancy.tenant import TenantContext
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 MARKER = "marqueeInternal"
 VERSION = 1

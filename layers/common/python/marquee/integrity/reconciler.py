@@ -13,7 +13,6 @@ knows needs a person to decide whose truth wins.
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from marquee.booking.orders import OrderStatus
+from marquee.core.logs import Logger
 from marquee.integrity.checks import check, is_saga_payment, saga_refund_key
 from marquee.integrity.models import Drift, DriftKind, IntegrityReport, Repair
 from marquee.integrity.snapshot import Snapshot, add_item, scan_items
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ Any function that charges or refunds gets these variables from ``infra/construct
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -14,6 +13,7 @@ from functools import cache
 from pydantic import Field
 
 from marquee.core.env import BaseEnv, load_env
+from marquee.core.logs import Logger
 from marquee.payments.models import ProviderName
 from marquee.payments.provider import ProviderClient
 from marquee.payments.store import PaymentStore
@@ -76,7 +76,7 @@ def deps_from_env(env: PaymentsEnv) -> PaymentsDeps:
 
 
 SECONDARY_FIRST_FLAG = "payments_secondary_as_primary"
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 
 def _secondary_first_flag(tenant_id: str, client_id: str) -> bool:

@@ -17,13 +17,13 @@ A charge, step by step:
 from __future__ import annotations
 
 import hashlib
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from marquee.core.logs import Logger
 from marquee.core.money import Money
 from marquee.messaging.events import Envelope, envelope
 from marquee.payments.config import PaymentsDeps, default_deps
@@ -49,7 +49,7 @@ from marquee.payments.provider import ProviderDeclined, ProviderNotReached, Prov
 from marquee.payments.store import ChargeDetails, StoredPayment
 from marquee.resilience.breaker import BreakerOpen, Permit
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 PROVIDER_ORDER = (ProviderName.PRIMARY, ProviderName.SECONDARY)
 

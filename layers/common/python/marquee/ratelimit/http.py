@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,12 +23,13 @@ from functools import cached_property
 from http import HTTPStatus
 from typing import Any
 
+from marquee.core.logs import Logger
 from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body
 from marquee.ratelimit.gcra import MICROS, Decision, Limit
 from marquee.ratelimit.limiter import RateLimiter
 from marquee.ratelimit.plans import FlagPlans, RouteClass
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import OrderedDict
@@ -23,11 +22,12 @@ from collections.abc import Callable
 from valkey.exceptions import ValkeyError
 
 from marquee.cache.breaker import local_breaker
+from marquee.core.logs import Logger
 from marquee.ratelimit.gcra import MICROS, Decision, Limit
 from marquee.ratelimit.stores import MemoryGcra, ValkeyGcra
 from marquee.resilience.breaker import BreakerOpen, CircuitBreaker
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 
 def _now_us() -> int:

@@ -13,7 +13,6 @@ shipped default) applies and the problem is logged.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -21,9 +20,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from marquee.core.logs import Logger
 from marquee.ratelimit.gcra import Limit
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 FLAG = "rate_limit_plan"
 RouteClass = Literal["read", "write"]

@@ -24,7 +24,6 @@ the same thread that won the probe, and has second-granularity clocks with no in
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 import uuid
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from marquee.core.logs import Logger
 from marquee.dynamo.conditions import CONDITION_FAILED, TRANSACTION_CANCELED, error_code
 from marquee.dynamo.store import TableStore
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 else:
     DynamoDBClient = Any
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 MAX_CAS_ATTEMPTS = 12
 TRANSITION_TTL_SECONDS = 7 * 24 * 3600

@@ -10,13 +10,13 @@ nothing (chaos must never become the outage).
 
 from __future__ import annotations
 
-import logging
 import time
 
 from marquee.core import flags
+from marquee.core.logs import Logger
 from marquee.tenancy.tenant import TenantContext
 
-logger = logging.getLogger(__name__)
+logger = Logger(child=True)  # masked: logs through the function's Logger (marquee.core.logs)
 
 FLAG = "chaos_latency_ms"
 MAX_DELAY_MS = 30_000
