@@ -1,4 +1,8 @@
-"""POST /orders (place an order from an ACTIVE hold: 202, the saga runs asynchronously) and GET /orders/{orderId}."""
+"""POST /orders (place an order from an ACTIVE hold: 202, the saga runs asynchronously) and GET /orders/{orderId};
+and, as the target of the bus rule on ``OrderPlaced``, the start of each order's saga (``logic.start_placed_order``).
+
+One function serves both: they share the orders' data access and the tenant-access role, and a separate starter
+function would cost the stack a role, a policy and a log group more (docs/decisions.md, 2026-12-05)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 from http import HTTPStatus
@@ -15,7 +19,7 @@ from marquee.core.logs import Logger
 from marquee.http import ApiResolver, accepted_response
 from marquee.tenancy.tenant import TenantContext, current_tenant
 
-from .logic import get_order, place_order
+from .logic import get_order, place_order, start_placed_order
 from .models import MAX_BODY_BYTES, OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
 
 env = load_env(OrdersEnv)
@@ -34,7 +38,7 @@ def store_for(tenant: TenantContext) -> OrderStore:
 @tracer.capture_method
 def post_order(body: PlaceOrderRequest) -> Response[str]:
     tenant = current_tenant(app)
-    accepted = place_order(body, tenant, env, store_for(tenant))
+    accepted = place_order(body, tenant, store_for(tenant))
     metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=HTTPStatus.ACCEPTED,
@@ -55,4 +59,16 @@ def get_order_route(orderId: str) -> OrderView:  # noqa: N803 - the route's para
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    if "detail-type" in event:  # EventBridge: the OrderPlaced rule
+        return on_order_placed(event)
     return app.resolve(event, context)
+
+
+def on_order_placed(event: dict) -> dict:
+    """Start the saga of the placed order. An error raises: the bus's async invoke retries, then the failures queue."""
+    detail = event.get("detail")
+    arn = start_placed_order(detail if isinstance(detail, dict) else {}, env, store_for)
+    if arn is not None:
+        metrics.add_metric(name="SagasStarted", unit=MetricUnit.Count, value=1)
+    logger.info("order placed", extra={"event_id": event.get("id"), "execution_arn": arn})
+    return {"eventId": event.get("id"), "executionArn": arn}

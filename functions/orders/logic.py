@@ -1,10 +1,17 @@
-"""Place an order (write it + OrderPlaced in one transaction, then start its saga) and show it. No API Gateway here."""
+"""Place an order (write it + OrderPlaced in one transaction), start its saga from that event, and show it.
+
+The saga is started by the outbox, never by the request: ``POST /orders`` commits the order (PENDING) and its
+``OrderPlaced`` envelope in one ``TransactWriteItems`` and answers 202. The relay publishes the envelope, a bus rule
+invokes this function with it, and ``start_placed_order`` starts the execution named after the order. A crash at any
+point after the commit still starts the saga (the event is in the table), and a redelivered event starts nothing
+twice (Step Functions keeps one execution per name). No API Gateway here."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -28,6 +35,7 @@ from marquee.booking.orders import (
 from marquee.booking.seats import Hold, HoldStatus
 from marquee.core import aws
 from marquee.core.money import Money
+from marquee.messaging.events import Envelope
 from marquee.tenancy.tenant import TenantContext
 
 from .models import OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
@@ -39,14 +47,14 @@ ORDER_ID = re.compile(r"ord_[0-9a-f]{20}")
 TRANSACTION_ATTEMPTS = 3
 
 
-def place_order(request: PlaceOrderRequest, caller: TenantContext, env: OrdersEnv, store: OrderStore) -> OrderAccepted:
-    """Validate the hold, write the order once, start its saga once. A retried call returns the same order."""
+def place_order(request: PlaceOrderRequest, caller: TenantContext, store: OrderStore) -> OrderAccepted:
+    """Validate the hold, write the order and its OrderPlaced event once. A retried call returns the same order."""
     hold = _callers_hold(store, caller, request.hold_id)
     order_id = order_id_for(caller.tenant_id, hold.hold_id)
     for _ in range(TRANSACTION_ATTEMPTS):
         existing = store.get(caller.tenant_id, order_id)
         if existing is not None:
-            return _accepted(existing, env, store)
+            return _accepted(existing)
         _require_usable(hold)
         order = _new_order(order_id, hold, request, caller, store)
         try:
@@ -74,11 +82,11 @@ def place_order(request: PlaceOrderRequest, caller: TenantContext, env: OrdersEn
                 _require_usable(_read_hold(store, caller, hold.hold_id), expired=True)
             hold = _read_hold(store, caller, hold.hold_id)
             continue  # a transient conflict: look again
-        return _accepted(order, env, store)
+        return _accepted(order)
     existing = store.get(caller.tenant_id, order_id)
     if existing is None:
         raise HoldNotActive(f"Hold {hold.hold_id} is changing right now; try again.")
-    return _accepted(existing, env, store)
+    return _accepted(existing)
 
 
 def get_order(order_id: str, caller: TenantContext, store: OrderStore) -> OrderView:
@@ -155,12 +163,27 @@ def _new_order(
     )
 
 
-def _accepted(order: Order, env: OrdersEnv, store: OrderStore) -> OrderAccepted:
-    """Start the saga (name = order id: a second start of the same order is the same execution) and answer."""
-    if order.status is OrderStatus.PENDING and order.execution_arn is None:
-        arn = start_saga(order, env.state_machine_arn)
-        store.set_execution_arn(order, arn)
+def _accepted(order: Order) -> OrderAccepted:
+    """The answer to POST /orders: the saga is started from the order's OrderPlaced event, not from here."""
     return OrderAccepted(order_id=order.order_id, status=order.status)
+
+
+def start_placed_order(
+    detail: Mapping[str, Any], env: OrdersEnv, store_for: Callable[[TenantContext], OrderStore]
+) -> str | None:
+    """Start the saga of the order an ``OrderPlaced`` envelope names; its execution ARN, or None when there is
+    nothing to start (the order is gone or no longer PENDING). Safe to run any number of times for one event."""
+    event = Envelope.model_validate(detail)
+    placed = OrderPlaced.model_validate(event.data)
+    store = store_for(TenantContext(tenant_id=event.tenant_id, user_id=placed.customer_id))
+    order = store.get(event.tenant_id, placed.order_id)
+    if order is None or order.status is not OrderStatus.PENDING:
+        return None  # a redelivery after the saga finished: its execution ran already
+    if order.execution_arn is not None:
+        return order.execution_arn  # a redelivery after the start was recorded
+    arn = start_saga(order, env.state_machine_arn)
+    store.set_execution_arn(order, arn)
+    return arn
 
 
 def saga_input(order: Order) -> str:
@@ -178,7 +201,7 @@ def start_saga(order: Order, state_machine_arn: str) -> str:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
             raise
-        # Started before (a retried POST after the first start): the same execution, nothing to do.
+        # Started before and closed since (a redelivered OrderPlaced): the same execution, nothing to do.
         return execution_arn(state_machine_arn, order.order_id)
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -18,6 +19,7 @@ from constructs import Construct
 from infra import constants
 from infra.asl import definition_from_file
 from infra.constructs.api import Api
+from infra.constructs.bus_target import async_rule_target
 from infra.constructs.function import PythonFunction
 from infra.constructs.tenant_access import TenantAccess
 from infra.nag import Waiver, waive
@@ -71,6 +73,7 @@ class Orders(Construct):
         payments_environment: Mapping[str, str],
         grant_payments: Callable[[iam.IGrantable], None],
         tenant_access: TenantAccess,
+        event_bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -133,7 +136,7 @@ class Orders(Construct):
             self,
             "Api",
             name="orders",
-            description="POST /orders (order + OrderPlaced, then the saga) and GET /orders/{orderId}",
+            description="POST /orders (order + OrderPlaced), GET /orders/{orderId}, and OrderPlaced -> the saga",
             layer=layer,
             target=target,
             memory_size=256,
@@ -146,3 +149,14 @@ class Orders(Construct):
 
         api.add_route("POST", "/orders", self.api_function.function)
         api.add_route("GET", "/orders/{orderId}", self.api_function.function)
+        # The saga starts from the order's OrderPlaced event (the outbox), not from the request: the same function is
+        # the rule's target and starts the execution named after the order (docs/booking-data-model.md#saga).
+        self.starter_failures = async_rule_target(
+            self,
+            function=self.api_function,
+            event_bus=event_bus,
+            rule_id="OrderPlacedStartsSaga",
+            failures_id="SagaStartFailures",
+            description="OrderPlaced -> the orders function starts the order's saga (execution name = order id)",
+            detail_types=["OrderPlaced"],
+        )

@@ -89,6 +89,7 @@ class MarqueeStack(Stack):
             payments_environment=payments.charging_environment,
             grant_payments=payments.grant_charging,
             tenant_access=tenant_access,
+            event_bus=platform.event_bus,
         )
 
         # Cross-service integrity (design question 8): a scheduled reconciler of orders, seats, payments and ledgers.

@@ -116,6 +116,25 @@ def test_a_retried_post_is_the_same_order_with_one_execution(world: SagaWorld) -
     assert [e["name"] for e in world.executions()].count(order_id) == 1
 
 
+def test_an_order_committed_by_a_handler_that_died_before_answering_still_completes(world: SagaWorld) -> None:
+    """The HTTP handler's crash point: its transaction committed, then the process died before it answered. Here the
+    handler's own logic runs in the test process, which commits and never answers; only the OrderPlaced event in the
+    outbox is left to start the saga (relay, bus rule, the orders function), and it does: one execution, CONFIRMED."""
+    from functions.orders.logic import place_order
+    from functions.orders.models import PlaceOrderRequest
+    from marquee.booking.orders import OrderStore
+
+    gus = world.customer("t1", "saga-gus")
+    showtime, seat_ids = world.showtime("t1", rows=1, per_row=2)
+    hold_id = world.hold(gus, showtime, seat_ids)
+    request = PlaceOrderRequest.model_validate({"holdId": hold_id, "card": CARD_OK})
+    accepted = place_order(request, gus.context, OrderStore(world.table, world.ddb))  # committed; nobody answered
+    order = world.wait_order(gus, accepted.order_id)
+    assert order["status"] == "CONFIRMED", order
+    assert [e["name"] for e in world.executions()].count(accepted.order_id) == 1
+    assert {world.seat("t1", showtime, seat).sold_to for seat in seat_ids} == {accepted.order_id}
+
+
 def test_bad_requests_are_problems_and_write_nothing(world: SagaWorld) -> None:
     erin = world.customer("t1", "saga-erin")
     mallory = world.customer("t2", "saga-mallory")

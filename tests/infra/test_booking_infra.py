@@ -127,3 +127,17 @@ def test_tenant_role_allows_exactly_the_item_actions_the_session_policy_narrows(
 
 def _list(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+def test_order_placed_starts_the_saga_through_the_orders_function_with_a_failures_queue(resources: Resources) -> None:
+    """The saga is started from the outbox's OrderPlaced (docs/patterns/11-order-saga.md), not from the request."""
+    (rule,) = [r for k, r in of_type(resources, "AWS::Events::Rule").items() if k.startswith("OrdersOrderPlaced")]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern == {"source": [constants.OUTBOX_EVENT_SOURCE], "detail-type": ["OrderPlaced"]}
+    (target,) = rule["Properties"]["Targets"]
+    orders_function = target["Arn"]["Fn::GetAtt"][0]
+    props = resources[orders_function]["Properties"]
+    assert props["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "orders"
+    assert "STATE_MACHINE_ARN" in props["Environment"]["Variables"]
+    assert target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0].startswith("OrdersSagaStartFailures")
+    assert len(resources) < 500, len(resources)
