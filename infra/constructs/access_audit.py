@@ -83,6 +83,13 @@ class AccessAudit(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,  # an overwritten or deleted record stays recoverable until the lifecycle expires it
+            # Write once: every record version is locked for the retention period. GOVERNANCE, not COMPLIANCE: a
+            # principal granted s3:BypassGovernanceRetention (nobody in this stack) can still remove a record a
+            # court or a regulator orders removed; no function's role can delete or shorten a locked version.
+            object_lock_enabled=True,
+            object_lock_default_retention=s3.ObjectLockRetention.governance(
+                Duration.days(constants.ACCESS_TRAIL_RETENTION_DAYS)
+            ),
             lifecycle_rules=[
                 s3.LifecycleRule(
                     id="retention",

@@ -18,7 +18,7 @@ moto 5.2.5 keeps every object and part in a ``SpooledTemporaryFile`` (in memory 
 
 Also here, CloudFormation: moto's ``AWS::S3::Bucket`` ignored ``NotificationConfiguration``. Its
 ``LambdaConfigurations``, ``QueueConfigurations`` and ``TopicConfigurations`` are applied, as PutBucketNotification
-would (``apply_cfn_notifications``).
+would (``apply_cfn_notifications``); so are versioning, Object Lock and lifecycle (``bucket_settings``).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote_plus
+
+from localcloud.s3.bucket_settings import apply_cfn_bucket_settings
 
 log = logging.getLogger("localcloud.s3")
 BLOCK = 1024 * 1024
@@ -242,11 +244,13 @@ def _cfn_notifications(models: Any) -> None:
 
     def create_from_cfn(cls: Any, resource_name: str, cloudformation_json: Any, *args: Any, **kwargs: Any) -> Any:
         bucket = create(cls, resource_name, cloudformation_json, *args, **kwargs)
+        apply_cfn_bucket_settings(bucket, cloudformation_json.get("Properties", {}))
         apply_cfn_notifications(bucket, cloudformation_json.get("Properties", {}))
         return bucket
 
     def update_from_cfn(cls: Any, original: Any, new_name: str, cloudformation_json: Any, *args: Any) -> Any:
         bucket = update(cls, original, new_name, cloudformation_json, *args)
+        apply_cfn_bucket_settings(bucket, cloudformation_json.get("Properties", {}))
         apply_cfn_notifications(bucket, cloudformation_json.get("Properties", {}))
         return bucket
 

@@ -68,6 +68,20 @@ def test_records_expire_after_the_retention_and_versions_are_kept(resources: Res
     assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
 
 
+def test_every_record_version_is_write_once_for_the_retention(resources: Resources) -> None:
+    _, bucket = _only(resources, "AWS::S3::Bucket", "AccessAuditTrailBucket")
+    assert bucket["ObjectLockEnabled"] is True
+    retention = bucket["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    assert retention == {"Mode": "GOVERNANCE", "Days": constants.ACCESS_TRAIL_RETENTION_DAYS}
+    granted = [
+        action
+        for r in of_type(resources, "AWS::IAM::Policy").values()
+        for statement in r["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    ]
+    assert not [a for a in granted if a in ("s3:BypassGovernanceRetention", "s3:PutObjectRetention", "s3:*")]
+
+
 def test_the_catalog_sends_records_and_the_writer_consumes_them_with_partial_failures(resources: Resources) -> None:
     queue, _ = _only(resources, "AWS::SQS::Queue", "AccessAuditTrailQueue")
     _, catalog = _function(resources, "catalog")

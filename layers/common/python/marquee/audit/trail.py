@@ -48,6 +48,9 @@ class TrailBucket:
             Body=record.model_dump_json(by_alias=True).encode(),
             ContentType="application/json",
             ServerSideEncryption="aws:kms",  # the bucket's default key; explicit so a policy can require it
+            # The bucket is write-once (Object Lock): S3 requires an integrity checksum on every put to it, and an
+            # older runtime's boto3 sends none unless asked.
+            ChecksumAlgorithm="SHA256",
         )
         return key
 
