@@ -8,6 +8,10 @@ Every API function builds its app with ``ApiResolver(...)`` and nothing else, so
   correlation id, which the caller gets too;
 - a response check: whatever a route returns leaves as a well-formed Lambda proxy response (string body, string
   headers), or as a logged 500, never as something API Gateway would turn into a 502;
+- maintenance mode (``maintenance.py``, docs/design/09-api-gateway.md): after the guard and before the rate limiter
+  and the route, the ``maintenance_mode`` feature flag, evaluated for the function's service, the caller's tenant and
+  the route, can answer 503 problem+json with ``Retry-After`` without touching any backend (switched at run time
+  with `marquee maintenance on|off`; ``maintenance=False`` turns the check off);
 - with ``rate_limit=`` (a ``marquee.ratelimit.RequestLimiter``), a rate-limit decision after the guard and before the
   route: a refusal is a 429 problem with ``Retry-After``; every answer carries ``RateLimit-Policy`` and ``RateLimit``
   (docs/patterns/01-rate-limiting.md);
@@ -23,7 +27,7 @@ import json
 import re
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -38,6 +42,7 @@ from marquee.http.guard import (
     header,
     refused_response,
 )
+from marquee.http.maintenance import Maintenance
 from marquee.http.problem import PROBLEM_CONTENT_TYPE, problem_body, register_problem_handlers
 
 if TYPE_CHECKING:
@@ -138,12 +143,15 @@ class ApiResolver(APIGatewayRestResolver):
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_depth: int = DEFAULT_MAX_DEPTH,
         rate_limit: RequestLimiter | None = None,
+        maintenance: Maintenance | Literal[False] | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("enable_validation", True)
         super().__init__(**kwargs)
         self.guard = RequestGuard(max_body_bytes=max_body_bytes, max_depth=max_depth)
         self.rate_limit = rate_limit
+        # None: the function's own (its service name, the feature flags); False: no maintenance check (tests)
+        self.maintenance = Maintenance() if maintenance is None else maintenance or None
         register_problem_handlers(self)
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -162,6 +170,9 @@ class ApiResolver(APIGatewayRestResolver):
             self.guard.check(request)
         except Refused as refused:
             return refused_response(request, refused)
+        down = self.maintenance.check(request) if self.maintenance is not None else None
+        if down is not None:
+            return down
         limited = self.rate_limit.check(request) if self.rate_limit is not None else None
         if limited is not None and not limited.allowed:
             return limited.refusal(request)
