@@ -375,6 +375,80 @@ def flags_set(
     console.print(f"deployed flags version {version}: {name} changed")
 
 
+# ---- maintenance mode -------------------------------------------------------------------------------------------------
+maintenance_app = typer.Typer(
+    help="Maintenance mode: a service behind the API answers 503 with Retry-After, switched at run time (no deploy).",
+    no_args_is_help=True,
+)
+app.add_typer(maintenance_app, name="maintenance")
+ServiceArgument = Annotated[str, typer.Argument(help="The service (its functions' name: payments, holds, orders...).")]
+TenantOption = Annotated[str | None, typer.Option(help="Only this tenant's requests (default: every tenant).")]
+WritesOnlyOption = Annotated[bool, typer.Option("--writes-only", help="Only writes: the service stays readable.")]
+
+
+@maintenance_app.command("on")
+def maintenance_on(
+    service: ServiceArgument,
+    tenant: TenantOption = None,
+    writes_only: WritesOnlyOption = False,
+    retry_after: Annotated[int, typer.Option(help="Seconds clients are told to wait (Retry-After).")] = 300,
+    detail: Annotated[str | None, typer.Option(help="The problem's detail, shown to clients.")] = None,
+) -> None:
+    """Put a service (or one tenant's use of it, or its writes) into maintenance."""
+    from devkit.flags import FlagError, FlagsClient
+    from devkit.maintenance import MaintenanceError, api_services, switch_on
+
+    running = require_cloud()
+    try:
+        client = FlagsClient(running.endpoint_url)
+        _, flags = client.current()
+        api_id = state.read_outputs().get("ApiId")
+        known = api_services(running.endpoint_url, api_id) if api_id else None
+        updated = switch_on(
+            flags,
+            service=service,
+            tenant=tenant,
+            writes_only=writes_only,
+            retry_after_s=retry_after,
+            detail=detail,
+            known_services=known,
+        )
+        version = client.deploy(updated)
+    except (FlagError, MaintenanceError) as exc:
+        raise _fail(str(exc), code=2) from exc
+    console.print(f"deployed flags version {version}: {service} in maintenance (live within the flags cache age)")
+
+
+@maintenance_app.command("off")
+def maintenance_off(
+    service: ServiceArgument, tenant: TenantOption = None, writes_only: WritesOnlyOption = False
+) -> None:
+    """End a service's maintenance (the same scope that was switched on)."""
+    from devkit.flags import FlagError, FlagsClient
+    from devkit.maintenance import MaintenanceError, switch_off
+
+    try:
+        client = FlagsClient(require_cloud().endpoint_url)
+        _, flags = client.current()
+        version = client.deploy(switch_off(flags, service=service, tenant=tenant, writes_only=writes_only))
+    except (FlagError, MaintenanceError) as exc:
+        raise _fail(str(exc), code=2) from exc
+    console.print(f"deployed flags version {version}: {service} out of maintenance")
+
+
+@maintenance_app.command("status")
+def maintenance_status() -> None:
+    """Every scope in maintenance, as JSON."""
+    from devkit.flags import FlagError, FlagsClient
+    from devkit.maintenance import status
+
+    try:
+        _, flags = FlagsClient(require_cloud().endpoint_url).current()
+    except FlagError as exc:
+        raise _fail(str(exc)) from exc
+    print(json.dumps(status(flags), indent=2))
+
+
 # ---- dead-letter queues -----------------------------------------------------------------------------------------------
 dlq_app = typer.Typer(help="Dead-letter queues: list, peek, redrive (back to the source queue).", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")

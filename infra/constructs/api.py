@@ -1,4 +1,9 @@
-"""The public API: one REST API (v1: LocalStack's free tier has no HTTP APIs), one stage, one Cognito authorizer."""
+"""The public API: one REST API (v1: LocalStack's free tier has no HTTP APIs), one stage, one Cognito authorizer.
+
+Every function behind it reads the feature flags (``use_flags``): the kernel's maintenance mode
+(marquee.http.maintenance) asks the ``maintenance_mode`` flag before every route, so any service can be switched to
+503 at run time (`marquee maintenance on`), with no deploy.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra import constants
+from infra.constructs.feature_flags import FeatureFlags
 from infra.nag import Waiver, waive
 
 
@@ -85,6 +91,9 @@ class Api(Construct):
         )
         self.partner_plan.add_api_key(self.partner_key)
 
+        self._routed: dict[str, lambda_.Function] = {}  # every function behind the API, by construct path
+        self._flags: FeatureFlags | None = None
+
         self.authorizer = apigw.CognitoUserPoolsAuthorizer(
             self,
             "Authorizer",
@@ -97,6 +106,7 @@ class Api(Construct):
         self, http_method: str, path: str, function: lambda_.IFunction, *, public: bool = False
     ) -> apigw.Method:
         """Route ``http_method path`` to ``function`` (Lambda proxy); Cognito-authorized unless ``public``."""
+        self._behind_the_api(function)
         resource = self.rest_api.root.resource_for_path(path)
         integration = apigw.LambdaIntegration(
             function, proxy=True, allow_test_invoke=False, scope_permission_to_method=False
@@ -112,3 +122,26 @@ class Api(Construct):
         reason = f"{http_method} {path} is deliberately public (it must answer without a token)."
         waive(method, Waiver("AwsSolutions-APIG4", reason), Waiver("AwsSolutions-COG4", reason))
         return method
+
+    def use_flags(self, flags: FeatureFlags) -> None:
+        """Give every function behind the API, routed before or after this call, the flags' environment and read
+        access: maintenance mode is checked on every request (docs/design/09-api-gateway.md)."""
+        self._flags = flags
+        for function in self._routed.values():
+            _give_flags(function, flags)
+
+    def _behind_the_api(self, function: lambda_.IFunction) -> None:
+        target = function.version.lambda_ if isinstance(function, lambda_.Alias) else function
+        if not isinstance(target, lambda_.Function):
+            raise TypeError(f"{function.node.path}: routes go to functions defined in this app (maintenance mode)")
+        if target.node.path in self._routed:
+            return
+        self._routed[target.node.path] = target
+        if self._flags is not None:
+            _give_flags(target, self._flags)
+
+
+def _give_flags(function: lambda_.Function, flags: FeatureFlags) -> None:
+    for name, value in flags.environment_variables.items():
+        function.add_environment(name, value)
+    flags.grant_read(function)

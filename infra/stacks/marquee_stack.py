@@ -61,6 +61,7 @@ class MarqueeStack(Stack):
             database=database,
         )
         flags = FeatureFlags(self, "FeatureFlags")
+        api.use_flags(flags)  # every function behind the API checks maintenance mode (the maintenance_mode flag)
         Me(self, "Me", api=api, layer=layer, target=target, flags=flags)
 
         # Tenant isolation (challenge 19): the role tenant-facing functions assume per request, narrowed to one tenant.
