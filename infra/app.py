@@ -2,14 +2,20 @@
 
 Context ``marquee:target`` is ``aws`` (default: layer wheels for Lambda) or ``local`` (layer built for the host
 interpreter, X-Ray disabled) for the Docker-free local cloud. The template is otherwise the same.
+
+Context ``marquee:regions`` (``us-east-1,eu-west-1``) deploys the stack as one regional cell of a multi-region pair
+(design question 1, infra/constants.py); without it the stack is region-agnostic and single-region.
 """
 
 from __future__ import annotations
 
-from aws_cdk import App, Stack
+import os
+
+from aws_cdk import App, Environment, Stack
 
 from infra import constants
 from infra.nag import apply_checks
+from infra.regions import resolve_regions
 from infra.stacks.marquee_stack import MarqueeStack
 
 
@@ -28,10 +34,14 @@ def resolve_target(app: App) -> str:
 
 def build(app: App) -> Stack:
     """Add the Marquee stack (with cdk-nag) to ``app``; tests call this with their own ``App``."""
+    regions = resolve_regions(app)
     stack = MarqueeStack(
         app,
         constants.STACK_ID,
         target=resolve_target(app),
+        regions=regions,
+        # A multi-region cell names its region (global tables need a concrete one); single-region stays agnostic.
+        env=Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=regions.this) if regions else None,
         description="Marquee: multi-tenant cinema ticketing reference platform",
         analytics_reporting=False,  # no AWS::CDK::Metadata: the local cloud and cfn-lint see only real resources
     )

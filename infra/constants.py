@@ -62,6 +62,20 @@ CACHE_HEALTH_CHECK_TIMEOUT_MS = 1000  # the Valkey PING's own: a cache slower th
 # A reference stack must leave nothing behind on `cdk destroy`. A production fork sets RETAIN for stateful resources.
 REMOVAL_POLICY = RemovalPolicy.DESTROY
 
+# Multi-region (design question 1). `-c marquee:regions=us-east-1,eu-west-1` makes the stack one of two regional cells
+# (the same app in each region, the region from CDK_DEFAULT_REGION or `-c marquee:region=`). The first region is the
+# home of the global tables: its stack declares them (AWS::DynamoDB::GlobalTable, a replica in every region, fixed
+# names since a replica has its table's name); the other regions' stacks use their replica by that name. A replica's
+# stream ARN carries a label known only once the replica exists, so the other regions' deploys pass it as context
+# (devkit/deploy.py looks it up with DescribeTable, as a CDK context lookup would). Without `marquee:regions` the stack
+# is single-region, with regional tables, exactly as every test and demo deploys it.
+REGIONS_CONTEXT_KEY = "marquee:regions"
+REGION_CONTEXT_KEY = "marquee:region"
+MAIN_TABLE_STREAM_ARN_CONTEXT_KEY = "marquee:mainTableStreamArn"
+GLOBAL_TABLE_NAME = "marquee-main"  # the main table: catalog, seats, orders, payments, the outbox
+# The idempotency records too: a payment retried in the other region after a failover is still not charged twice.
+GLOBAL_IDEMPOTENCY_TABLE_NAME = "marquee-idempotency"
+
 # Stack outputs. Their logical IDs are fixed (the local cloud, the CLI and the e2e tests read them by these names).
 OUTPUT_API_ID = "ApiId"
 OUTPUT_API_URL = "ApiUrl"

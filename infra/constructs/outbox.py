@@ -1,6 +1,7 @@
 """Transactional outbox (challenge 12): the stream relay to the bus, and the audit log consumer behind a queue.
 
-- relay: DynamoDB stream ESM on the main table, filtered to outbox INSERTs (``sk = OUTBOX``), bisect on error,
+- relay: DynamoDB stream ESM on the main table, filtered to outbox INSERTs (``sk = OUTBOX``) written in its own region
+  (``origin_region``: a global table's stream also carries the other regions' items), bisect on error,
   bounded retries, on-failure SQS queue, ReportBatchItemFailures; PutEvents to the bus;
 - audit log: an EventBridge rule (source ``marquee.booking``) -> standard SQS queue (DLQ after 5 receives) -> the
   audit function (partial batch failures), which dedupes on event id through the inbox table.
@@ -8,7 +9,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -74,13 +75,20 @@ class Outbox(Construct):
                 retry_attempts=constants.OUTBOX_RELAY_MAX_RETRIES,
                 report_batch_item_failures=True,
                 on_failure=sources.SqsDlq(self.relay_failures),
+                # Only outbox items written in this region (origin_region, marquee/messaging/outbox.py): with global
+                # tables every region's stream carries every region's items, and each event must be published once,
+                # by the region that took the write. Items from before the attribute existed pass the second filter.
                 filters=[
                     lambda_.FilterCriteria.filter(
                         {
                             "eventName": lambda_.FilterRule.is_equal("INSERT"),
-                            "dynamodb": {"Keys": {"sk": {"S": lambda_.FilterRule.is_equal("OUTBOX")}}},
+                            "dynamodb": {
+                                "Keys": {"sk": {"S": lambda_.FilterRule.is_equal("OUTBOX")}},
+                                "NewImage": {"origin_region": {"S": origin}},
+                            },
                         }
                     )
+                    for origin in (lambda_.FilterRule.is_equal(Aws.REGION), lambda_.FilterRule.not_exists())
                 ],
             )
         )

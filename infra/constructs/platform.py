@@ -2,6 +2,12 @@
 
 One DynamoDB table (single-table design, tenant-prefixed keys), a work queue with its DLQ, the domain event bus, the
 provider-credentials secret and the health-probe state machine.
+
+Multi-region (``regions``, design question 1): the main table and the idempotency table are global tables. The home
+region's stack declares them (CDK ``TableV2`` with a replica per other region: ``AWS::DynamoDB::GlobalTable``); every
+other region's stack refers to its replica by the tables' fixed names, and to the main table's replica stream by the
+ARN its deploy passes as context. The ops table (circuit breakers: each region's own view of its providers) and the
+inbox (each region's consumers dedupe what its own bus delivers) stay regional.
 """
 
 from __future__ import annotations
@@ -17,12 +23,72 @@ from constructs import Construct
 from infra import constants
 from infra.asl import definition_from_file
 from infra.nag import Waiver, waive
+from infra.regions import Regions
+
+
+class MissingReplicaStreamError(ValueError):
+    """A non-home region's synth without the main table's replica stream ARN in context."""
 
 
 class Platform(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, regions: Regions | None = None) -> None:
         super().__init__(scope, construct_id)
 
+        self.table: dynamodb.ITable
+        self.idempotency_table: dynamodb.ITable
+        if regions is None:
+            self._regional_tables()
+        elif regions.is_home:
+            self._global_tables(regions)
+        else:
+            self._replicas(regions)
+        self._regional_state()
+
+    def _global_tables(self, regions: Regions) -> None:
+        replicas = [dynamodb.ReplicaTableProps(region=r) for r in regions.all if r != regions.this]
+        pitr = dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
+        self.table = dynamodb.TableV2(
+            self,
+            "Table",
+            table_name=constants.GLOBAL_TABLE_NAME,
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=pitr,
+            dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,  # what replication needs, and the outbox reads
+            time_to_live_attribute=constants.TABLE_TTL_ATTRIBUTE,
+            removal_policy=constants.REMOVAL_POLICY,
+            replicas=replicas,
+        )
+        self.idempotency_table = dynamodb.TableV2(
+            self,
+            "IdempotencyTable",
+            table_name=constants.GLOBAL_IDEMPOTENCY_TABLE_NAME,
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing=dynamodb.Billing.on_demand(),
+            point_in_time_recovery_specification=pitr,
+            dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            time_to_live_attribute=constants.IDEMPOTENCY_TTL_ATTRIBUTE,
+            removal_policy=constants.REMOVAL_POLICY,
+            replicas=replicas,
+        )
+
+    def _replicas(self, regions: Regions) -> None:
+        stream_arn = self.node.try_get_context(constants.MAIN_TABLE_STREAM_ARN_CONTEXT_KEY)
+        if not stream_arn:
+            raise MissingReplicaStreamError(
+                f"region {regions.this} uses the replica of the global table {constants.GLOBAL_TABLE_NAME} deployed "
+                f"from {regions.home}: deploy {regions.home} first, then pass the replica's stream ARN (DescribeTable "
+                f"LatestStreamArn in {regions.this}) as -c {constants.MAIN_TABLE_STREAM_ARN_CONTEXT_KEY}=..."
+            )
+        self.table = dynamodb.TableV2.from_table_attributes(
+            self, "Table", table_name=constants.GLOBAL_TABLE_NAME, table_stream_arn=str(stream_arn)
+        )
+        self.idempotency_table = dynamodb.TableV2.from_table_name(
+            self, "IdempotencyTable", constants.GLOBAL_IDEMPOTENCY_TABLE_NAME
+        )
+
+    def _regional_tables(self) -> None:
         self.table = dynamodb.Table(
             self,
             "Table",
@@ -50,6 +116,8 @@ class Platform(Construct):
             time_to_live_attribute=constants.IDEMPOTENCY_TTL_ATTRIBUTE,
             removal_policy=constants.REMOVAL_POLICY,
         )
+
+    def _regional_state(self) -> None:
         self.ops_table = dynamodb.Table(
             self,
             "OpsTable",

@@ -33,14 +33,17 @@ from infra.constructs.seat_holds import SeatHolds
 from infra.constructs.secret_rotation import SecretRotation
 from infra.constructs.tenant_access import TenantAccess
 from infra.constructs.webhooks import Webhooks
+from infra.regions import Regions
 
 
 class MarqueeStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, *, target: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, target: str, regions: Regions | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
 
         identity = Identity(self, "Identity")
-        platform = Platform(self, "Platform")
+        platform = Platform(self, "Platform", regions=regions)
         layer = CommonLayer(self, "CommonLayer", target=target).layer
         api = Api(self, "Api", user_pool=identity.user_pool)
         # Aurora PostgreSQL (Data API only): the read models (challenge 5) and the search documents (challenge 14), built

@@ -47,6 +47,23 @@ def _registered(factory: F) -> F:
     return cast(F, cached)
 
 
+class NoRegionError(RuntimeError):
+    """No region is configured for the execution environment (Lambda always sets one)."""
+
+
+@_registered
+def region() -> str:
+    """The region this execution environment's clients call, so the region every write of this function lands in.
+
+    Lambda sets ``AWS_REGION`` and ``AWS_DEFAULT_REGION``; boto3 reads the latter. Outbox items carry it (multi-region: the
+    relay publishes only what was written in its own region, docs/design/01)."""
+    with _create_lock:
+        name = boto3.session.Session().region_name
+    if not name:
+        raise NoRegionError("no AWS region is configured (AWS_DEFAULT_REGION, as Lambda sets it)")
+    return str(name)
+
+
 @_registered
 def dynamodb() -> DynamoDBClient:
     """The function's DynamoDB client; main-table calls are routed to the tenant's shard when sharding is on."""
