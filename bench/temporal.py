@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import bisect
 import json
+import os
 import random
 import statistics
 import sys
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=2000)
     parser.add_argument("--endpoint", help="a running local cloud (default: a fresh one)")
     args = parser.parse_args()
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")  # the outbox stamps each event with its origin region
     from tests.cloud_process import CloudProcess
 
     cloud = None
