@@ -361,11 +361,15 @@ def release(*, accept_breaking: bool = False) -> dict[str, Any]:
 
 # ---- what travels on the bus: the envelope with one type's data -------------------------------------------------------
 DATA_KEYS_DROPPED = ("$schema", "$id", "$defs", "x-event-type", "x-event-version")
+# Envelope fields added after events were first published: written on every new event (null when unknown), absent
+# from older ones (an archive replays those), so never required.
+OPTIONAL_ENVELOPE_FIELDS = ("requestId",)
 
 
 def envelope_schema(name: str, document: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON Schema (2020-12) of a whole ``name`` event as it travels (the EventBridge ``detail``): the envelope
-    (``marquee.messaging.events.Envelope``, every field present, as ``to_json`` writes them) with ``type`` and
+    (``marquee.messaging.events.Envelope``, every field as ``to_json`` writes them, all required but the
+    ``OPTIONAL_ENVELOPE_FIELDS`` added later) with ``type`` and
     ``version`` fixed and ``data`` this type's schema, which goes under ``$defs`` with the definitions it uses."""
     from devkit.layer import use_layer
 
@@ -385,7 +389,7 @@ def envelope_schema(name: str, document: Mapping[str, Any]) -> dict[str, Any]:
         "description": f"The {name} event as it travels on the bus (the EventBridge detail): the envelope, its data.",
         "type": "object",
         "properties": properties,
-        "required": list(properties),
+        "required": [name for name in properties if name not in OPTIONAL_ENVELOPE_FIELDS],
         "$defs": {**document.get("$defs", {}), name: data},
         "x-event-type": name,
         "x-event-version": document["x-event-version"],

@@ -291,3 +291,8 @@ IMPORT_MAX_PARALLEL_RANGES = 8
 IMPORT_VALIDATOR_MEMORY_MB = 512
 IMPORT_MAX_ERRORS_PER_FIELD = 100
 IMPORT_VALIDATOR_FUNCTION_NAME = "marquee-import-validator"  # fixed: it invokes itself (range tasks) and S3 invokes it
+
+# Expand and contract of the hold item's seats (design question 2, infra/hold_shape.py): the phase this repository's
+# stack deploys unless `-c marquee:holdShapePhase=...` says otherwise (marquee.booking.hold_shape.DEFAULT_PHASE).
+HOLD_SHAPE_PHASE_CONTEXT_KEY = "marquee:holdShapePhase"
+HOLD_SHAPE_PHASE = "migrate"

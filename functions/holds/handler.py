@@ -11,6 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from valkey.exceptions import ValkeyError
 
+from marquee.booking import hold_shape
 from marquee.cache import CacheAside
 from marquee.cache.showtimes import NAMESPACE, showtime_key
 from marquee.core.env import load_env
@@ -23,6 +24,7 @@ from . import logic
 from .models import MAX_BODY_BYTES, HoldRequest, HoldResponse, HoldsEnv
 
 env = load_env(HoldsEnv)
+hold_shape.use_phase(env.hold_shape_phase)  # which phase of the hold item's shape change is live
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, field_validator
 
+from marquee.booking.hold_shape import HoldShapeEnv
 from marquee.booking.seats import MAX_SEATS_PER_HOLD
 from marquee.cache.env import CacheEnv
 from marquee.core.models import CamelRequest
@@ -15,8 +16,9 @@ SeatId = Annotated[str, StringConstraints(pattern=r"^[A-Z][1-9][0-9]{0,2}$")]
 MAX_BODY_BYTES = 256 * 1024
 
 
-class HoldsEnv(TenantDataEnv, CacheEnv):
-    """The holds function reads the lease from the showtime; the edge cache is where it invalidates seat maps."""
+class HoldsEnv(TenantDataEnv, CacheEnv, HoldShapeEnv):
+    """The holds function reads the lease from the showtime; the edge cache is where it invalidates seat maps; the
+    hold item's shape phase (expand and contract, ``marquee.booking.hold_shape``)."""
 
 
 class HoldRequest(CamelRequest):

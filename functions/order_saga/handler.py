@@ -11,6 +11,7 @@ from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from marquee.booking import hold_shape
 from marquee.booking.orders import OrderStore
 from marquee.core.env import load_env
 from marquee.core.logs import Logger
@@ -19,6 +20,7 @@ from . import logic
 from .models import SagaEnv, SagaTask
 
 env = load_env(SagaEnv)
+hold_shape.use_phase(env.hold_shape_phase)  # which phase of the hold item's shape change is live
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from marquee.booking.hold_shape import HoldShapeEnv
 from marquee.booking.orders import Step, StepStatus
 from marquee.core.env import PowertoolsEnv
 from marquee.core.models import CamelModel
 from marquee.tenancy.tenant import TenantId
 
 
-class SagaEnv(PowertoolsEnv):
+class SagaEnv(PowertoolsEnv, HoldShapeEnv):
     table_name: str = Field(min_length=1)
     # How long a charge attempt can run (the charge function's timeout + a margin): until then, "nothing captured"
     # may only mean "not captured YET", so RefundPayment looks again instead of skipping.

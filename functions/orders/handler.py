@@ -13,6 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from marquee.booking import hold_shape
 from marquee.booking.orders import OrderStore
 from marquee.core.env import load_env
 from marquee.core.logs import Logger
@@ -23,6 +24,7 @@ from .logic import get_order, place_order, start_placed_order
 from .models import MAX_BODY_BYTES, OrderAccepted, OrdersEnv, OrderView, PlaceOrderRequest
 
 env = load_env(OrdersEnv)
+hold_shape.use_phase(env.hold_shape_phase)  # which phase of the hold item's shape change is live
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from marquee.booking.hold_shape import HoldShapeEnv
 from marquee.booking.orders import HistoryEntry, Order, OrderStatus
 from marquee.core.models import CamelModel, CamelRequest
 from marquee.core.money import Money
@@ -34,8 +35,9 @@ CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$"), AfterV
 HoldId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-class OrdersEnv(TenantDataEnv):
-    """The main table through the tenant-access role (challenge 19), and the saga to start."""
+class OrdersEnv(TenantDataEnv, HoldShapeEnv):
+    """The main table through the tenant-access role (challenge 19), the saga to start, and the hold item's shape
+    phase (it reads the hold an order is placed from)."""
 
     state_machine_arn: str = Field(min_length=1)
 

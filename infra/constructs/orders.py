@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra import constants
+from infra import constants, hold_shape
 from infra.asl import definition_from_file
 from infra.constructs.api import Api
 from infra.constructs.bus_target import async_rule_target
@@ -93,6 +93,7 @@ class Orders(Construct):
                 environment={
                     "TABLE_NAME": table.table_name,
                     "CHARGE_SETTLE_SECONDS": str(CHARGE_SETTLE_SECONDS),
+                    **hold_shape.environment(self),
                     **(payments_environment if step.pays else {}),
                 },
             )
@@ -141,7 +142,7 @@ class Orders(Construct):
             target=target,
             memory_size=256,
             timeout=Duration.seconds(15),
-            environment={"STATE_MACHINE_ARN": self.state_machine.state_machine_arn},
+            environment={"STATE_MACHINE_ARN": self.state_machine.state_machine_arn, **hold_shape.environment(self)},
         )
         # Tenant-facing: its data access is the tenant-access role's, per request, narrowed to the caller's keys.
         tenant_access.grant_to(self.api_function)

@@ -13,7 +13,7 @@ from aws_cdk import aws_codedeploy as codedeploy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra import constants
+from infra import constants, hold_shape
 from infra.constructs.api import Api
 from infra.constructs.function import PythonFunction
 from infra.constructs.tenant_access import TenantAccess
@@ -45,7 +45,7 @@ class SeatHolds(Construct):
             target=target,
             memory_size=512,
             timeout=HOLDS_TIMEOUT,
-            environment={},
+            environment=hold_shape.environment(self),
         )
         tenant_access.grant_to(self.handler)
         self.alias = self._deployed_by_canary(target)

@@ -84,9 +84,14 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "MarqueeTest")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    # The hold item's shape phase the stack deploys (infra/constants.py); a test of another phase sets its own.
+    monkeypatch.setenv("HOLD_SHAPE_PHASE", "migrate")
     aws.clear_clients()
     yield
     aws.clear_clients()
+    from marquee.booking import hold_shape
+
+    hold_shape.use_phase(hold_shape.DEFAULT_PHASE)  # a function loaded in another phase set it for the process
 
 
 @dataclass(frozen=True)

@@ -221,3 +221,32 @@ def test_only_the_owner_reads_and_releases_a_hold_and_release_is_idempotent(func
 def test_sample_events_parse(functions: dict[str, ModuleType]) -> None:
     event = copy.deepcopy(load_event("holds/get_hold.json"))
     assert invoke(functions["holds"], event).status == 404  # the sample's hold does not exist: a clean 404
+
+
+def test_the_events_a_request_writes_carry_its_request_id(functions: dict[str, ModuleType], platform: Platform) -> None:
+    """requestId on the envelope (docs/design/09-api-gateway.md): the caller's X-Request-Id on the hold's event,
+    API Gateway's request id on the showtime's; the ids of earlier requests never leak into later events."""
+    showtime = make_showtime(functions)
+    event = load_event("holds/create_hold.json")
+    event["body"] = json.dumps({"seats": ["D4"]})
+    event["pathParameters"] = {"showtimeId": showtime}
+    event["path"] = event["resource"].replace("{showtimeId}", showtime)
+    event["headers"] = {**(event.get("headers") or {}), "X-Request-Id": "support-ticket-4711"}
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    held = invoke(functions["holds"], event)
+    assert held.status == 201, held.body
+    assert held.headers["X-Request-Id"] == ["support-ticket-4711"]
+
+    assert hold(functions, showtime, ["D5"]).status == 201  # a later request without the header
+
+    items = boto3.client("dynamodb").scan(
+        TableName=platform.table_name,
+        FilterExpression="sk = :outbox",
+        ExpressionAttributeValues={":outbox": {"S": "OUTBOX"}},
+    )["Items"]
+    events = [json.loads(i["envelope"]["S"]) for i in items]
+    gateway_id = load_event("holds/create_hold.json")["requestContext"]["requestId"]
+    holds = {e["data"]["seats"][0]["seatId"]: e["requestId"] for e in events if e["type"] == "HoldCreated"}
+    assert holds == {"D4": "support-ticket-4711", "D5": gateway_id}
+    (scheduled,) = [e for e in events if e["type"] == "ShowtimeScheduled"]
+    assert scheduled["requestId"] == load_event("catalog/create_showtime.json")["requestContext"]["requestId"]

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
+from marquee.booking import hold_shape
 from marquee.booking.errors import (
     ConflictError,
     HoldExpired,
@@ -186,12 +187,13 @@ def seat_item(tenant: TenantContext, showtime_id: str, seat_id: str, *, availabl
 
 
 def hold_from_item(tenant: TenantContext, item: Mapping[str, Any]) -> Hold:
+    """The hold; its seats in whichever shape the live phase reads (``marquee.booking.hold_shape``)."""
     return Hold(
         hold_id=item["hold_id"]["S"],
         tenant_id=tenant.tenant_id,
         showtime_id=item["showtime_id"]["S"],
         customer_id=item["customer_id"]["S"],
-        seats=[HeldSeat(seat_id=s["M"]["seatId"]["S"], fence=int(s["M"]["fence"]["N"])) for s in item["seats"]["L"]],
+        seats=[HeldSeat(seat_id=seat, fence=fence) for seat, fence in hold_shape.read_seats(item)],
         lease_expires_at_ms=int(item["lease_expires_at_ms"]["N"]),
         status=HoldStatus(item["hold_status"]["S"]),
         created_at_ms=int(item["created_at_ms"]["N"]),
@@ -206,7 +208,7 @@ def _hold_item(tenant: TenantContext, hold: Hold) -> dict[str, Any]:
         "hold_id": {"S": hold.hold_id},
         "showtime_id": {"S": hold.showtime_id},
         "customer_id": {"S": hold.customer_id},
-        "seats": {"L": [{"M": {"seatId": {"S": s.seat_id}, "fence": {"N": str(s.fence)}}} for s in hold.seats]},
+        **hold_shape.write_seats([(s.seat_id, s.fence) for s in hold.seats]),
         "lease_expires_at_ms": {"N": str(hold.lease_expires_at_ms)},
         "hold_status": {"S": hold.status.value},
         "created_at_ms": {"N": str(hold.created_at_ms)},

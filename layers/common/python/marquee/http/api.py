@@ -18,7 +18,8 @@ Every API function builds its app with ``ApiResolver(...)`` and nothing else, so
 - a request id end to end (docs/design/09-api-gateway.md): the caller's ``X-Request-Id`` when it is a plausible id
   (1-128 of ``A-Za-z0-9._:-``), otherwise API Gateway's request id. It is in every log line of the request
   (``request_id``), in every answer's ``X-Request-Id`` header, and in every problem body (``requestId``), refusals by
-  the guard and the rate limiter included. The aggregator passes it to its backends (marquee.aggregation).
+  the guard and the rate limiter included. The aggregator passes it to its backends (marquee.aggregation), and the
+  domain events the request writes carry it as ``requestId`` (``marquee.core.request``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging.exceptions import OrphanedChildLoggerError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from marquee.core.request import bound_request_id
 from marquee.http.guard import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_DEPTH,
@@ -161,7 +163,8 @@ class ApiResolver(APIGatewayRestResolver):
             logger.append_keys(request_id=rid)  # the service's logger (the handler's Logger()): every line carries it
         except OrphanedChildLoggerError:
             pass  # no service logger in this process (a bare resolver in a test): nothing to stamp
-        response = self._guarded(request, context)
+        with bound_request_id(rid):  # the domain events the request writes carry it (marquee.messaging.events)
+            response = self._guarded(request, context)
         stamp_request_id(response, rid)
         return response
 

@@ -1,6 +1,9 @@
 """The one event envelope every domain event travels in (DESIGN.md): id, type, version, tenantId, occurredAt,
-correlationId, data. Each event type is a pydantic model of its ``data``, registered here with its version, so that
-its JSON Schema can be published and consumers can validate. Consumers dedupe on ``id``.
+correlationId, data, and ``requestId``: the id of the API request that caused the write (``X-Request-Id`` or API
+Gateway's, docs/design/09-api-gateway.md), or null when no request did (a saga step, a consumer, a schedule). It was
+added later and is optional: an event without it reads as null. Each event type is a pydantic model of its ``data``,
+registered here with its version, so that its JSON Schema can be published and consumers can validate. Consumers
+dedupe on ``id``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from marquee.core.models import CamelRequest
+from marquee.core.request import current_request_id
 from marquee.tenancy.tenant import TenantId
 
 
@@ -32,6 +36,13 @@ class Envelope(BaseModel):
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC), alias="occurredAt")
     correlation_id: str = Field(alias="correlationId")
     data: dict[str, Any]
+    request_id: str | None = Field(
+        default=None,
+        alias="requestId",
+        max_length=128,
+        title="Request id",
+        description="The id of the API request that caused the write (its X-Request-Id), null if none did.",
+    )
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True)
@@ -46,14 +57,23 @@ def register(model: type[EventData]) -> type[EventData]:
     return model
 
 
-def envelope(data: EventData, *, tenant_id: str, correlation_id: str, event_id: str | None = None) -> Envelope:
-    """Wrap validated ``data`` in the envelope. Pass ``event_id`` only to make an event's id deterministic."""
+def envelope(
+    data: EventData,
+    *,
+    tenant_id: str,
+    correlation_id: str,
+    event_id: str | None = None,
+    request_id: str | None = None,
+) -> Envelope:
+    """Wrap validated ``data`` in the envelope. Pass ``event_id`` only to make an event's id deterministic;
+    ``request_id`` defaults to the API request being served (``marquee.core.request``), if any."""
     fields: dict[str, Any] = {
         "type": data.event_type,
         "version": data.version,
         "tenantId": tenant_id,
         "correlationId": correlation_id,
         "data": data.model_dump(mode="json", by_alias=True),
+        "requestId": request_id if request_id is not None else current_request_id(),
     }
     if event_id is not None:
         fields["id"] = event_id
