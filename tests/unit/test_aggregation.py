@@ -48,6 +48,38 @@ def test_a_hung_section_costs_its_own_timeout_and_nothing_more() -> None:
     assert 0.3 <= elapsed < 0.45
 
 
+def test_sections_run_on_the_pools_threads_which_outlive_the_request() -> None:
+    fan_out = FanOut()
+    names: set[str] = set()
+
+    def where() -> str:
+        names.add(threading.current_thread().name)
+        return "ok"
+
+    for _ in range(20):
+        outcomes = fan_out.gather([Section(n, where, 1000) for n in ("a", "b", "c", "d")])
+        assert {o.status for o in outcomes.values()} == {SectionStatus.OK}
+    assert fan_out.pool.threads == 4  # started with the FanOut; no thread started per section
+    assert names and all(name.startswith("fanout-") for name in names)
+    assert all(thread.daemon for thread in threading.enumerate() if thread.name in names)
+
+
+def test_with_every_thread_held_by_hung_sections_a_new_section_times_out_on_its_own_clock() -> None:
+    fan_out = FanOut(pool_start=2, pool_limit=2)
+    release = threading.Event()
+    hung = fan_out.gather([Section(n, lambda: release.wait(10), 100) for n in ("h1", "h2")])
+    assert {o.status for o in hung.values()} == {SectionStatus.TIMEOUT}
+    queued = fan_out.gather([Section("next", sleeper(0, "late"), 100)])["next"]
+    assert queued.status is SectionStatus.TIMEOUT  # waited in the queue: degraded, never a hang
+    release.set()
+    for _ in range(50):  # the freed threads take the queued call, then new ones
+        answer = fan_out.gather([Section("next", sleeper(0, "now"), 1000)])["next"]
+        if answer.status is SectionStatus.OK:
+            break
+    assert answer.value == "now"
+    assert fan_out.pool.threads == 2
+
+
 def test_a_failing_section_is_degraded_and_the_others_answer() -> None:
     outcomes = FanOut().gather([Section("down", failing, 500), Section("up", sleeper(0), 500)])
     assert outcomes["down"].status is SectionStatus.FAILED and "ConnectionError" in str(outcomes["down"].error)
