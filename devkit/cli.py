@@ -660,6 +660,51 @@ def race_command(
         raise typer.Exit(1)
 
 
+# ---- expand and contract: the backfill ---------------------------------------------------------------------------------
+@app.command("migrate-items")
+def migrate_items_command(
+    kind: Annotated[str, typer.Argument(help="What to migrate: holds (their seats list -> the seat_fences map).")],
+    rate: Annotated[float, typer.Option(min=0.1, max=10_000, help="Writes a second, at most.")] = 50.0,
+    page_size: Annotated[int, typer.Option(min=1, max=1000, help="Items read per Scan page.")] = 100,
+    max_pages: Annotated[int | None, typer.Option(min=1, help="Stop after this many pages (resume later).")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="Only count old-shape items; exit 1 if any remain.")] = False,
+) -> None:
+    """Backfill old-shape items into the new shape (resumable, idempotent, paced, conditional), or --verify that
+    none remain before a contract deploy (docs/design/02-zero-downtime-deploys.md)."""
+    from devkit.migrate_items import KINDS, MigrationNotPossible, count_old_holds, migrate_holds
+
+    if kind not in KINDS:
+        raise _fail(f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}", code=2)
+    running = require_cloud()
+    outputs = state.read_outputs()
+    if not outputs:
+        raise _fail("the stack is not deployed: run `marquee deploy` first")
+    try:
+        if verify:
+            left = count_old_holds(running.endpoint_url, outputs)
+            console.print(f"{kind}: {left} item(s) in the old shape" + ("; safe to contract" if left == 0 else ""))
+            if left:
+                raise typer.Exit(1)
+            return
+
+        def progress(report: Any) -> None:
+            console.print(
+                f"page {report.pages}: scanned {report.scanned}, old {report.matched}, migrated {report.migrated}, "
+                f"already new {report.already}, gone {report.gone}, re-read {report.reread}"
+            )
+
+        report = migrate_holds(
+            running.endpoint_url, outputs, rate=rate, page_size=page_size, max_pages=max_pages, progress=progress
+        )
+    except MigrationNotPossible as exc:
+        raise _fail(str(exc)) from exc
+    state_word = "complete" if report.complete else "stopped; run again to resume"
+    console.print(
+        f"{kind}: {state_word}{' (resumed)' if report.resumed else ''}: migrated {report.migrated} of {report.matched} "
+        f"old item(s) in {report.pages} page(s)"
+    )
+
+
 # ---- shards (tenant sharding) ----------------------------------------------------------------------------------------
 shards_app = typer.Typer(help="Tenant shards: status, moving a tenant, balance.", no_args_is_help=True)
 app.add_typer(shards_app, name="shards")

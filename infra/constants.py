@@ -94,6 +94,7 @@ OUTPUT_DB_CLUSTER_ARN = "DbClusterArn"
 OUTPUT_DB_SECRET_ARN = "DbSecretArn"  # noqa: S105 - an output name, not a secret
 OUTPUT_DB_NAME = "DbName"
 OUTPUT_MIGRATE_FUNCTION_NAME = "MigrateFunctionName"
+OUTPUT_OPS_TABLE_NAME = "OpsTableName"  # the backfill's checkpoint (`marquee migrate-items`)
 # `-c marquee:localEndpoint=http://localhost:<port>` (the local cloud's deploy passes it; cdklocal users may): the stack
 # also outputs LocalApiUrl, the API at that emulator's LocalStack-style URL. ApiUrl stays the AWS URL.
 LOCAL_ENDPOINT_CONTEXT_KEY = "marquee:localEndpoint"

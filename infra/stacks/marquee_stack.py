@@ -224,6 +224,7 @@ class MarqueeStack(Stack):
             constants.OUTPUT_DB_NAME: constants.DB_NAME,
             constants.OUTPUT_PROJECTIONS_DLQ_URL: projections.dlq.queue_url,
             constants.OUTPUT_MIGRATE_FUNCTION_NAME: database.migrate.function.function_name,
+            constants.OUTPUT_OPS_TABLE_NAME: platform.ops_table.table_name,
         }
         local_endpoint = self.node.try_get_context(constants.LOCAL_ENDPOINT_CONTEXT_KEY)
         if local_endpoint:
