@@ -42,6 +42,7 @@ OUTPUTS = {
     "DbSecretArn",
     "DbName",
     "MigrateFunctionName",
+    "OpsTableName",
 }
 
 
