@@ -161,6 +161,33 @@ def local_endpoint_context(endpoint_url: str) -> list[str]:
     return ["-c", f"{LOCAL_ENDPOINT_CONTEXT}={endpoint_url.rstrip('/')}"]
 
 
+# Multi-region (design question 1, infra/constants.py): the regions, and the replica stream a non-home region's stack
+# reads (its label exists only once the home region's deploy made the replica).
+REGIONS_CONTEXT = "marquee:regions"
+MAIN_TABLE_STREAM_ARN_CONTEXT = "marquee:mainTableStreamArn"
+GLOBAL_TABLE_NAME = "marquee-main"
+
+
+def regions_context(endpoint_url: str, region: str, regions: tuple[str, ...] | None) -> list[str]:
+    """``-c marquee:regions=...`` and, outside the home region (the first), the main table's replica stream ARN there:
+    looked up with DescribeTable, as a CDK context lookup would (deploy the home region first)."""
+    if not regions:
+        return []
+    if region not in regions:
+        raise DeployFailed(f"region {region} is not one of the deploy's regions {', '.join(regions)}")
+    args = ["-c", f"{REGIONS_CONTEXT}={','.join(regions)}"]
+    if region != regions[0]:
+        try:
+            table = local_client("dynamodb", endpoint_url, region=region).describe_table(TableName=GLOBAL_TABLE_NAME)
+        except ClientError as exc:
+            raise DeployFailed(
+                f"no replica of {GLOBAL_TABLE_NAME} in {region} ({exc.response['Error']['Code']}): deploy the home "
+                f"region {regions[0]} first, it creates the replicas"
+            ) from exc
+        args += ["-c", f"{MAIN_TABLE_STREAM_ARN_CONTEXT}={table['Table']['LatestStreamArn']}"]
+    return args
+
+
 def deploy(
     endpoint_url: str,
     *,
@@ -168,8 +195,11 @@ def deploy(
     outputs_file: Path | None = None,
     assembly: Path = CLOUD_ASSEMBLY,
     region: str = REGION,
+    regions: tuple[str, ...] | None = None,
 ) -> DeployResult:
-    """`cdk bootstrap` once per local cloud lifetime and region, then `cdk deploy --require-approval never`."""
+    """`cdk bootstrap` once per local cloud lifetime and region, then `cdk deploy --require-approval never`.
+
+    ``regions`` (home first) deploys the stack as one regional cell of a multi-region pair (design question 1)."""
     started = time.perf_counter()
     outputs_file = outputs_file or outputs_file_for(region)
     env = cdk_environment(endpoint_url, region)
@@ -194,6 +224,7 @@ def deploy(
             "marquee:target=local",
             *simulator_context(endpoint_url),
             *local_endpoint_context(endpoint_url),
+            *regions_context(endpoint_url, region, regions),
             "--outputs-file",
             str(outputs_file),
             "--output",
