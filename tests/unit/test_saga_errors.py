@@ -48,6 +48,9 @@ NOT_RETRIED: dict[str, str] = {
     "OrderNotFound": "the step's order does not exist (a saga bug)",
     "IdempotencyKeyReused": "the saga's charge key order:{orderId} always carries the same request (a bug if seen)",
     "ConfigurationError": "the function's environment is invalid (a deploy bug)",
+    "RetiredItemShape": "a contract-phase step met an old-shape hold: contract deployed before the backfill (a deploy "
+    "bug; marquee migrate-items holds --verify prevents it)",
+    "BackfillStuck": "raised only by the backfill's loop, which the saga never runs (hold_shape imports its Shape)",
     "CredentialsUnusable": "the provider's credentials secret is unusable: an operator must fix it",
     "ForbiddenError": "the saga builds its own tenant context from the order (a bug if seen)",
     "TenantClaimError": "the saga builds its own tenant context from the order (a bug if seen)",
