@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from marquee.core.env import load_env
 from marquee.core.logs import Logger
 from marquee.http import ApiResolver
+from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import current_tenant
 
 from .logic import describe_caller, features_for
@@ -17,7 +18,8 @@ env = load_env(MeEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = ApiResolver()
+# Rate-limited per tenant plan and user (GCRA in Valkey, docs/patterns/01-rate-limiting.md).
+app = ApiResolver(rate_limit=valkey_request_limiter(env.cache_client))
 
 
 @app.get("/me")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from marquee.cache.env import CacheEnv
 from marquee.core.env import PowertoolsEnv
 from marquee.core.models import CamelModel
 
 
-class MeEnv(PowertoolsEnv):
-    """/me reads no table: the Powertools wiring, and the feature flags (marquee.core.flags.FlagsEnv, read on first use)."""
+class MeEnv(PowertoolsEnv, CacheEnv):
+    """/me reads no table: the Powertools wiring, the edge cache (the rate limiter) and the feature flags
+    (marquee.core.flags.FlagsEnv, read on first use)."""
 
 
 class MeResponse(CamelModel):

@@ -21,6 +21,7 @@ from marquee.core.logs import Logger
 from marquee.http import ApiResolver, accepted_response
 from marquee.notifications.channels import Channel, Preferences
 from marquee.notifications.store import NotificationStore
+from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import TenantContext, current_tenant
 
 from . import logic
@@ -40,7 +41,7 @@ env = load_env(ApiEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = ApiResolver(max_body_bytes=MAX_REQUEST_BYTES)
+app = ApiResolver(max_body_bytes=MAX_REQUEST_BYTES, rate_limit=valkey_request_limiter(env.cache_client))
 
 
 def store_for(tenant: TenantContext) -> NotificationStore:

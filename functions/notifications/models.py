@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, StrictBool
 
+from marquee.cache.env import CacheEnv
 from marquee.core.env import PowertoolsEnv
 from marquee.core.models import CamelModel, CamelRequest
 from marquee.notifications.channels import Channel, Preferences
@@ -32,7 +33,7 @@ class RouterEnv(QueuesEnv):
     pass
 
 
-class ApiEnv(QueuesEnv, TenantDataEnv):
+class ApiEnv(QueuesEnv, TenantDataEnv, CacheEnv):
     """Tenant-facing: the main table only through the tenant-access role (challenge 19)."""
 
     notifications_log_page_size: int = Field(gt=0, le=200)

@@ -12,6 +12,7 @@ from marquee.core.env import load_env
 from marquee.core.logs import Logger
 from marquee.core.models import IsoDay as Day
 from marquee.http import ApiResolver
+from marquee.ratelimit import valkey_request_limiter
 from marquee.search.query import MAX_CHARS
 from marquee.tenancy.tenant import current_tenant
 
@@ -22,7 +23,8 @@ env = load_env(SearchEnv)
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = ApiResolver()
+# Rate-limited per tenant plan and user (GCRA in Valkey, docs/patterns/01-rate-limiting.md).
+app = ApiResolver(rate_limit=valkey_request_limiter(env.cache_client))
 
 Text = Annotated[
     str, Query(min_length=1, max_length=MAX_CHARS, description='websearch syntax: words, "a phrase", or, -word')

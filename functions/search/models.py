@@ -7,12 +7,13 @@ from typing import Literal
 
 from pydantic import Field
 
+from marquee.cache.env import CacheEnv
 from marquee.core.env import PowertoolsEnv
 from marquee.core.models import CamelModel, CamelRequest
 from marquee.relational.client import RelationalEnv
 
 
-class SearchEnv(PowertoolsEnv, RelationalEnv):
+class SearchEnv(PowertoolsEnv, RelationalEnv, CacheEnv):
     """The Data API target (cluster, secret, database); the function has no VPC and reads no DynamoDB table."""
 
 

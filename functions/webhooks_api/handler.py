@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from marquee.core.env import load_env
 from marquee.core.logs import Logger
 from marquee.http import ApiResolver, accepted_response, created_response, ok_response
+from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import TenantContext, current_tenant
 from marquee.webhooks.queue import DeliveryQueue
 from marquee.webhooks.signing_secrets import SigningSecrets
@@ -44,7 +45,8 @@ tracer = Tracer()
 metrics = Metrics()
 secrets = SigningSecrets(max_age=env.webhook_secret_max_age_s)
 queue = DeliveryQueue(env.delivery_queue_url)
-app = ApiResolver()
+# Rate-limited per tenant plan and user (GCRA in Valkey, docs/patterns/01-rate-limiting.md).
+app = ApiResolver(rate_limit=valkey_request_limiter(env.cache_client))
 
 NO_STORE = {"Cache-Control": "no-store"}  # responses that carry a secret must never be cached
 

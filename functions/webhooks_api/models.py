@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
+from marquee.cache.env import CacheEnv
 from marquee.core.models import CamelModel, CamelRequest
 from marquee.tenancy.tenant_session import TenantDataEnv
 from marquee.webhooks.events import WEBHOOK_EVENT_TYPES
@@ -15,7 +16,7 @@ MAX_EVENT_TYPES = 20
 DELIVERIES_PAGE = 50
 
 
-class WebhooksApiEnv(TenantDataEnv):
+class WebhooksApiEnv(TenantDataEnv, CacheEnv):
     """Tenant-facing (staff of one tenant): the main table only through the tenant-access role (challenge 19)."""
 
     delivery_queue_url: str = Field(min_length=1)

@@ -65,7 +65,7 @@ class MarqueeStack(Stack):
         )
         flags = FeatureFlags(self, "FeatureFlags")
         api.use_flags(flags)  # every function behind the API checks maintenance mode (the maintenance_mode flag)
-        Me(self, "Me", api=api, layer=layer, target=target, flags=flags)
+        me = Me(self, "Me", api=api, layer=layer, target=target, flags=flags)
 
         # Tenant isolation (challenge 19): the role tenant-facing functions assume per request, narrowed to one tenant.
         tenant_access = TenantAccess(self, "TenantAccess", table=platform.table)
@@ -106,7 +106,7 @@ class MarqueeStack(Stack):
             grant_payments=payments.grant_charging,
         )
 
-        Search(self, "Search", api=api, layer=layer, target=target, database=database)
+        search = Search(self, "Search", api=api, layer=layer, target=target, database=database)
         # Imports (challenge 15): presigned multipart uploads to S3; ObjectCreated starts the streamed validation.
         Imports(self, "Imports", api=api, layer=layer, target=target, tenant_access=tenant_access)
         projections = Projections(
@@ -185,6 +185,11 @@ class MarqueeStack(Stack):
             flags=flags,
             tenant_access=tenant_access,
         )
+
+        # Rate limits (challenge 1) on more of the API: these functions join the cache's VPC for the limiter. Not (yet):
+        # payments (its providers are on the internet), imports and the access trail (no S3 or KMS endpoint), orders.
+        for limited in (me.handler, search.handler, webhooks.api_function, notifications.api_function):
+            cache.place(limited)
 
         # Sensitive-data audit (design question 7): staff reads of personal data -> the encrypted access trail.
         access_audit = AccessAudit(

@@ -236,10 +236,11 @@ def test_each_function_has_its_own_least_privilege_role(resources: Resources) ->
     health_role = fns["health"]["Role"]["Fn::GetAtt"][0]
     me_role = fns["me"]["Role"]["Fn::GetAtt"][0]
     assert health_role != me_role
-    assert "ManagedPolicyArns" not in resources[me_role]["Properties"]
-    # Health runs in the cache's VPC (it PINGs Valkey): the ENI policy is its only managed policy.
-    (vpc_access,) = resources[health_role]["Properties"]["ManagedPolicyArns"]
-    assert json.dumps(vpc_access).endswith('service-role/AWSLambdaVPCAccessExecutionRole"]]}')
+    # Health (it PINGs Valkey) and me (rate-limited in Valkey) run in the cache's VPC: the ENI policy is their only
+    # managed policy.
+    for role in (health_role, me_role):
+        (vpc_access,) = resources[role]["Properties"]["ManagedPolicyArns"]
+        assert json.dumps(vpc_access).endswith('service-role/AWSLambdaVPCAccessExecutionRole"]]}')
 
     health_actions = _actions_of_role(resources, health_role)
     assert {
@@ -295,6 +296,10 @@ def test_only_the_database_users_get_the_data_api_and_only_cache_users_are_in_a_
         "HealthHandler",  # deep health PINGs Valkey
         "OverviewAggregator",  # tests/infra/test_overview_infra.py
         "OverviewRecommendations",
+        "MeHandler",  # rate-limited (the limiter's Valkey)
+        "SearchHandler",
+        "WebhooksApi",
+        "NotificationsApi",
     }  # tests/infra/test_cache_infra.py
     users = set()
     for policy in of_type(resources, "AWS::IAM::Policy").values():

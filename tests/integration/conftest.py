@@ -72,6 +72,9 @@ def invoke(module: ModuleType, event: dict[str, Any]) -> Invocation:
     )
 
 
+NO_CACHE_ENV = {"CACHE_ADDRESS": "127.0.0.1", "CACHE_PORT": "1", "CACHE_TLS": "false", "CACHE_CLUSTER": "false"}
+
+
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Fake credentials, a fixed region, no endpoint override, Powertools quiet; fresh clients for every test."""
@@ -86,6 +89,10 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     # The hold item's shape phase the stack deploys (infra/constants.py); a test of another phase sets its own.
     monkeypatch.setenv("HOLD_SHAPE_PHASE", "migrate")
+    # The rate-limited functions' cache: no Valkey here, so the limiter fails open to its per-instance limit
+    # (tests/integration/test_ratelimit.py has a real Valkey); a test with a cache sets its own.
+    for name, value in NO_CACHE_ENV.items():
+        monkeypatch.setenv(name, value)
     aws.clear_clients()
     yield
     aws.clear_clients()
