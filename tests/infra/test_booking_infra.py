@@ -46,8 +46,21 @@ def test_relay_reads_only_outbox_inserts_with_bisect_retries_failure_queue_and_p
     assert mapping["MaximumRetryAttempts"] == constants.OUTBOX_RELAY_MAX_RETRIES
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert "OnFailure" in mapping["DestinationConfig"]
-    (pattern,) = [json.loads(f["Pattern"]) for f in mapping["FilterCriteria"]["Filters"]]
-    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["OUTBOX"]}}}}
+    # Outbox INSERTs written in this region (origin_region = Ref AWS::Region), or from before items carried it; the
+    # regional filter as CloudFormation resolves it is tested in test_multi_region_infra.py.
+    own, legacy = mapping["FilterCriteria"]["Filters"]
+    separator, parts = own["Pattern"]["Fn::Join"]
+    resolved = json.loads(separator.join(p if isinstance(p, str) else "{region}" for p in parts))
+    assert parts[1] == {"Ref": "AWS::Region"}
+    outbox_inserts = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["OUTBOX"]}}}}
+    assert resolved == {
+        "eventName": ["INSERT"],
+        "dynamodb": {**outbox_inserts["dynamodb"], "NewImage": {"origin_region": {"S": ["{region}"]}}},
+    }
+    assert json.loads(legacy["Pattern"]) == {
+        "eventName": ["INSERT"],
+        "dynamodb": {**outbox_inserts["dynamodb"], "NewImage": {"origin_region": {"S": [{"exists": False}]}}},
+    }
 
 
 def test_booking_events_reach_the_audit_queue_and_its_function_reports_partial_failures(resources: Resources) -> None:
