@@ -9,7 +9,7 @@ one document and adds what no single function knows:
   synthesized stack by tests/infra/test_openapi_routes.py);
 - the error responses every operation can give, as ``application/problem+json`` (RFC 9457), in place of Powertools'
   own 422 shape: 400/413/415/422 from the request guard on operations with a body, 401 from the authorizer, 403, 404,
-  the catch-all 4XX of domain errors (402, 409, 429, ...) and 500;
+  the catch-all 4XX of domain errors (402, 409, 429, ...), 500, and 503 (maintenance mode);
 - the request body and ``Idempotency-Key`` header of ``POST /payments``, which that route reads itself (its idempotency
   record hashes the raw body).
 
@@ -82,6 +82,7 @@ COMMON_ERRORS = {
     "422": "The request does not match the operation's schema",
     "4XX": "A domain error (402 declined, 409 conflict, 429 rate limited, ...)",
     "500": "A bug: logged with its correlation id, which the body carries",
+    "503": "The service is in maintenance (marquee.http.maintenance): Retry-After says when to try again",
 }
 
 
