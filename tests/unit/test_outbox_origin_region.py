@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from marquee.core import aws
+from marquee.core.errors import ConfigurationError
 from marquee.messaging.events import Envelope
 from marquee.messaging.outbox import ORIGIN_REGION_ATTRIBUTE, outbox_put
 
@@ -49,7 +50,7 @@ def test_without_any_region_the_write_fails_naming_the_variables(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     aws.clear_clients()
     try:
-        with pytest.raises(aws.NoRegionError, match="AWS_DEFAULT_REGION"):
+        with pytest.raises(ConfigurationError, match="AWS_DEFAULT_REGION"):
             outbox_put("table", event())
     finally:
         aws.clear_clients()

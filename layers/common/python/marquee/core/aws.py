@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 import boto3
 from botocore.config import Config
 
+from marquee.core.errors import ConfigurationError
+
 if TYPE_CHECKING:  # the stubs are a development dependency; they are not shipped in the layer
     from botocore.client import BaseClient
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,10 +49,6 @@ def _registered(factory: F) -> F:
     return cast(F, cached)
 
 
-class NoRegionError(RuntimeError):
-    """No region is configured for the execution environment (Lambda always sets one)."""
-
-
 @_registered
 def region() -> str:
     """The region this execution environment's clients call, so the region every write of this function lands in.
@@ -60,7 +58,7 @@ def region() -> str:
     with _create_lock:
         name = boto3.session.Session().region_name
     if not name:
-        raise NoRegionError("no AWS region is configured (AWS_DEFAULT_REGION, as Lambda sets it)")
+        raise ConfigurationError("no AWS region is configured (AWS_DEFAULT_REGION, as Lambda sets it)")
     return str(name)
 
 
