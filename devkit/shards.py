@@ -1,8 +1,8 @@
 """`marquee shards`: what each shard holds, moving a tenant with progress, and a balance report (challenge 9).
 
-The shards are named by the stack's outputs ``ShardControlTableName`` and ``ShardTableNames`` (comma-separated,
-s0 first) when the deployed stack has them, or by ``--control-table`` and ``--tables``. The mover runs here, with the
-caller's credentials (Scan, stream reads and writes on every shard table): an operator's tool, not a function.
+The shards are named by the stack's outputs ``ShardControlTableName``, ``ShardTableNames`` (comma-separated, s0
+first) and ``ShardRingSize``, or by ``--control-table`` and ``--tables`` (all of them on the ring). The mover runs
+here, with the caller's credentials (Scan, stream reads and writes on every shard table): an operator's tool, not a function.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from devkit.layer import use_layer
 
 OUTPUT_CONTROL = "ShardControlTableName"
 OUTPUT_TABLES = "ShardTableNames"
+OUTPUT_RING = "ShardRingSize"
 
 
 class ShardsNotConfigured(Exception):
@@ -36,7 +37,10 @@ def _tools(endpoint_url: str, outputs: dict[str, Any], control_table: str | None
         )
     ddb = local_client("dynamodb", endpoint_url)
     control = ControlStore(str(control_name), ddb)
-    shard_map = control.ensure(default_map([t.strip() for t in str(table_list).split(",") if t.strip()]))
+    # The stack's first map, as its functions would store it (the ring's size comes with the tables, from the outputs).
+    ring = outputs.get(OUTPUT_RING) if not tables else None
+    names = [t.strip() for t in str(table_list).split(",") if t.strip()]
+    shard_map = control.ensure(default_map(names, int(ring) if ring else None))
     return control, Mover(control, ddb, local_client("dynamodbstreams", endpoint_url)), shard_map
 
 

@@ -297,3 +297,18 @@ IMPORT_VALIDATOR_FUNCTION_NAME = "marquee-import-validator"  # fixed: it invokes
 # stack deploys unless `-c marquee:holdShapePhase=...` says otherwise (marquee.booking.hold_shape.DEFAULT_PHASE).
 HOLD_SHAPE_PHASE_CONTEXT_KEY = "marquee:holdShapePhase"
 HOLD_SHAPE_PHASE = "migrate"
+
+# Tenant sharding (challenge 9): `-c marquee:shards=N` shard tables (the main table is s0, N-1 more), the first
+# `marquee:shardRing` of them on the consistent-hash ring (default: s0 alone, so a deploy moves no tenant; the others
+# take tenants by `marquee shards move`). 2 to 8: each shard is one table and one relay mapping (the 500-resource limit).
+SHARDS_CONTEXT_KEY = "marquee:shards"
+SHARD_RING_CONTEXT_KEY = "marquee:shardRing"
+DEFAULT_SHARDS = 3
+DEFAULT_SHARD_RING = 1
+MIN_SHARDS = 2
+MAX_SHARDS = 8
+SHARD_STALENESS_S = 5  # how long a function caches the shard map (the mover waits this out before it fences)
+OUTPUT_SHARD_CONTROL_TABLE_NAME = "ShardControlTableName"  # devkit/shards.py reads these three
+OUTPUT_SHARD_TABLE_NAMES = "ShardTableNames"
+OUTPUT_SHARD_RING_SIZE = "ShardRingSize"
+OUTPUT_SHARD_OPERATOR_POLICY_ARN = "ShardOperatorPolicyArn"

@@ -61,6 +61,9 @@ class PythonFunction(Construct):
         if target == constants.TARGET_LOCAL:
             powertools["POWERTOOLS_TRACE_DISABLED"] = "true"  # no X-Ray daemon in the local cloud
 
+        # What the function's environment holds, kept here too (CDK renders it lazily): the sharding construct routes
+        # every function whose TABLE_NAME is the main table. Add variables with ``add_environment`` to keep it true.
+        self.environment: dict[str, str] = {**powertools, **environment}
         folder = code or name
         runtime = lambda_.Runtime.PYTHON_3_11
         self.function = lambda_.Function(
@@ -86,7 +89,7 @@ class PythonFunction(Construct):
             role=self.role,
             memory_size=memory_size,
             timeout=timeout,
-            environment={**powertools, **environment},
+            environment=dict(self.environment),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
         )
@@ -107,3 +110,7 @@ class PythonFunction(Construct):
                 finding="Resource::*",
             ),
         )
+
+    def add_environment(self, name: str, value: str) -> None:
+        self.environment[name] = value
+        self.function.add_environment(name, value)

@@ -1,8 +1,9 @@
 """Transactional outbox (challenge 12): the stream relay to the bus, and the audit log consumer behind a queue.
 
-- relay: DynamoDB stream ESM on the main table, filtered to outbox INSERTs (``sk = OUTBOX``) written in its own region
-  (``origin_region``: a global table's stream also carries the other regions' items), bisect on error,
-  bounded retries, on-failure SQS queue, ReportBatchItemFailures; PutEvents to the bus;
+- relay: DynamoDB stream ESM on the main table and on each shard table (``relay_from``), filtered to outbox INSERTs
+  (``sk = OUTBOX``) written in its own region (``origin_region``: a global table's stream also carries the other
+  regions' items), bisect on error, bounded retries, on-failure SQS queue, ReportBatchItemFailures; PutEvents to the
+  bus;
 - audit log: an EventBridge rule (source ``marquee.booking``) -> standard SQS queue (DLQ after 5 receives) -> the
   audit function (partial batch failures), which dedupes on event id through the inbox table.
 """
@@ -66,32 +67,7 @@ class Outbox(Construct):
             environment={"EVENT_BUS_NAME": event_bus.event_bus_name, "EVENT_SOURCE": constants.OUTBOX_EVENT_SOURCE},
         )
         event_bus.grant_put_events_to(self.relay.role)
-        self.relay.function.add_event_source(
-            sources.DynamoEventSource(
-                table,
-                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
-                batch_size=constants.OUTBOX_RELAY_BATCH_SIZE,
-                bisect_batch_on_error=True,
-                retry_attempts=constants.OUTBOX_RELAY_MAX_RETRIES,
-                report_batch_item_failures=True,
-                on_failure=sources.SqsDlq(self.relay_failures),
-                # Only outbox items written in this region (origin_region, marquee/messaging/outbox.py): with global
-                # tables every region's stream carries every region's items, and each event must be published once,
-                # by the region that took the write. Items from before the attribute existed pass the second filter.
-                filters=[
-                    lambda_.FilterCriteria.filter(
-                        {
-                            "eventName": lambda_.FilterRule.is_equal("INSERT"),
-                            "dynamodb": {
-                                "Keys": {"sk": {"S": lambda_.FilterRule.is_equal("OUTBOX")}},
-                                "NewImage": {"origin_region": {"S": origin}},
-                            },
-                        }
-                    )
-                    for origin in (lambda_.FilterRule.is_equal(Aws.REGION), lambda_.FilterRule.not_exists())
-                ],
-            )
-        )
+        self.relay_from(table)
 
         self.audit_dlq = sqs.Queue(
             self,
@@ -141,4 +117,36 @@ class Outbox(Construct):
         )
         self.audit.function.add_event_source(
             sources.SqsEventSource(self.audit_queue, batch_size=10, report_batch_item_failures=True)
+        )
+
+    def relay_from(self, table: dynamodb.ITable) -> None:
+        """Attach the relay to ``table``'s stream (the main table; each shard table, challenge 9): outbox INSERTs only.
+
+        A tenant's events are published from the stream of the shard that holds it; a move copies no outbox item, so
+        each event is inserted, and published, once."""
+        self.relay.function.add_event_source(
+            sources.DynamoEventSource(
+                table,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=constants.OUTBOX_RELAY_BATCH_SIZE,
+                bisect_batch_on_error=True,
+                retry_attempts=constants.OUTBOX_RELAY_MAX_RETRIES,
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.relay_failures),
+                # Only outbox items written in this region (origin_region, marquee/messaging/outbox.py): with global
+                # tables every region's stream carries every region's items, and each event must be published once,
+                # by the region that took the write. Items from before the attribute existed pass the second filter.
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {
+                            "eventName": lambda_.FilterRule.is_equal("INSERT"),
+                            "dynamodb": {
+                                "Keys": {"sk": {"S": lambda_.FilterRule.is_equal("OUTBOX")}},
+                                "NewImage": {"origin_region": {"S": origin}},
+                            },
+                        }
+                    )
+                    for origin in (lambda_.FilterRule.is_equal(Aws.REGION), lambda_.FilterRule.not_exists())
+                ],
+            )
         )

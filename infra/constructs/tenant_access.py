@@ -69,5 +69,5 @@ class TenantAccess(Construct):
             "TENANT_ROLE_ARN": self.role.role_arn,
         }
         for name, value in environment.items():
-            function.function.add_environment(name, value)
+            function.add_environment(name, value)
         return environment

@@ -31,6 +31,7 @@ from infra.constructs.imports import Imports
 from infra.constructs.search import Search
 from infra.constructs.seat_holds import SeatHolds
 from infra.constructs.secret_rotation import SecretRotation
+from infra.constructs.sharding import Sharding
 from infra.constructs.tenant_access import TenantAccess
 from infra.constructs.webhooks import Webhooks
 from infra.regions import Regions
@@ -150,7 +151,7 @@ class MarqueeStack(Stack):
         )
         seat_holds = SeatHolds(self, "SeatHolds", api=api, layer=layer, target=target, tenant_access=tenant_access)
         cache.place(seat_holds.handler, flags=flags)  # rate-limited, and invalidates seat maps as it writes
-        Outbox(
+        outbox = Outbox(
             self,
             "Outbox",
             layer=layer,
@@ -208,6 +209,16 @@ class MarqueeStack(Stack):
             provider_secrets=[payments.primary_secret, payments.secondary_secret, *notifications.secrets.values()],
         )
 
+        # Tenant sharding (challenge 9): the main table is shard s0; s1.. have the same shape and their own streams, each
+        # relayed like the main table's. Last: every function whose TABLE_NAME is the main table is routed, and gets on
+        # the shards exactly the statements it has on the main table (as does the tenant-access role). A multi-region
+        # cell is not sharded: its shards would have to be global tables too (not built, docs/decisions.md).
+        sharding = Sharding(self, "Sharding", main_table=platform.table) if regions is None else None
+        if sharding is not None:
+            for shard_table in sharding.extra_tables:
+                outbox.relay_from(shard_table)
+            sharding.route_main_table_functions(self, roles=[tenant_access.role])
+
         outputs = {
             constants.OUTPUT_API_ID: api.rest_api.rest_api_id,
             constants.OUTPUT_API_URL: api.rest_api.url,
@@ -231,6 +242,11 @@ class MarqueeStack(Stack):
             constants.OUTPUT_MIGRATE_FUNCTION_NAME: database.migrate.function.function_name,
             constants.OUTPUT_OPS_TABLE_NAME: platform.ops_table.table_name,
         }
+        if sharding is not None:
+            outputs[constants.OUTPUT_SHARD_CONTROL_TABLE_NAME] = sharding.control_table.table_name
+            outputs[constants.OUTPUT_SHARD_TABLE_NAMES] = sharding.table_names
+            outputs[constants.OUTPUT_SHARD_RING_SIZE] = str(sharding.ring_size)
+            outputs[constants.OUTPUT_SHARD_OPERATOR_POLICY_ARN] = sharding.operator_policy.managed_policy_arn
         local_endpoint = self.node.try_get_context(constants.LOCAL_ENDPOINT_CONTEXT_KEY)
         if local_endpoint:
             # The API on the emulator the stack was deployed to, at LocalStack's URL (the local cloud serves it too).

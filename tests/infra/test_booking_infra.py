@@ -36,31 +36,38 @@ def test_booking_routes_all_require_a_cognito_token(resources: Resources) -> Non
 def test_relay_reads_only_outbox_inserts_with_bisect_retries_failure_queue_and_partial_batches(
     resources: Resources,
 ) -> None:
-    (mapping,) = [
+    # One stream mapping per shard table (the main table is shard s0), all alike (tenant sharding, challenge 9).
+    mappings = [
         m["Properties"]
         for m in of_type(resources, "AWS::Lambda::EventSourceMapping").values()
         if "StartingPosition" in m["Properties"]
     ]
-    assert mapping["StartingPosition"] == "TRIM_HORIZON"
-    assert mapping["BisectBatchOnFunctionError"] is True
-    assert mapping["MaximumRetryAttempts"] == constants.OUTBOX_RELAY_MAX_RETRIES
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert "OnFailure" in mapping["DestinationConfig"]
-    # Outbox INSERTs written in this region (origin_region = Ref AWS::Region), or from before items carried it; the
-    # regional filter as CloudFormation resolves it is tested in test_multi_region_infra.py.
-    own, legacy = mapping["FilterCriteria"]["Filters"]
-    separator, parts = own["Pattern"]["Fn::Join"]
-    resolved = json.loads(separator.join(p if isinstance(p, str) else "{region}" for p in parts))
-    assert parts[1] == {"Ref": "AWS::Region"}
+    streamed = {
+        k for k, t in of_type(resources, "AWS::DynamoDB::Table").items() if "StreamSpecification" in t["Properties"]
+    }
+    assert {m["EventSourceArn"]["Fn::GetAtt"][0] for m in mappings} == streamed
+    assert len(mappings) == len(streamed) == constants.DEFAULT_SHARDS
     outbox_inserts = {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["OUTBOX"]}}}}
-    assert resolved == {
-        "eventName": ["INSERT"],
-        "dynamodb": {**outbox_inserts["dynamodb"], "NewImage": {"origin_region": {"S": ["{region}"]}}},
-    }
-    assert json.loads(legacy["Pattern"]) == {
-        "eventName": ["INSERT"],
-        "dynamodb": {**outbox_inserts["dynamodb"], "NewImage": {"origin_region": {"S": [{"exists": False}]}}},
-    }
+    for mapping in mappings:
+        assert mapping["StartingPosition"] == "TRIM_HORIZON"
+        assert mapping["BisectBatchOnFunctionError"] is True
+        assert mapping["MaximumRetryAttempts"] == constants.OUTBOX_RELAY_MAX_RETRIES
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert "OnFailure" in mapping["DestinationConfig"]
+        # Outbox INSERTs written in this region (origin_region = Ref AWS::Region), or from before items carried it;
+        # the regional filter as CloudFormation resolves it is tested in test_multi_region_infra.py.
+        own, legacy = mapping["FilterCriteria"]["Filters"]
+        separator, parts = own["Pattern"]["Fn::Join"]
+        resolved = json.loads(separator.join(p if isinstance(p, str) else "{region}" for p in parts))
+        assert parts[1] == {"Ref": "AWS::Region"}
+        assert resolved == {
+            "eventName": ["INSERT"],
+            "dynamodb": {**outbox_inserts["dynamodb"], "NewImage": {"origin_region": {"S": ["{region}"]}}},
+        }
+        assert json.loads(legacy["Pattern"]) == {
+            "eventName": ["INSERT"],
+            "dynamodb": {**outbox_inserts["dynamodb"], "NewImage": {"origin_region": {"S": [{"exists": False}]}}},
+        }
 
 
 def test_booking_events_reach_the_audit_queue_and_its_function_reports_partial_failures(resources: Resources) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra import constants
+
 from .conftest import of_type
 
 Resources = dict[str, dict[str, Any]]
@@ -29,10 +31,12 @@ def test_inbox_table_is_keyed_on_pk_only_and_expires_entries(resources: Resource
 
 
 def test_ops_table_has_no_stream_and_the_main_table_keeps_its_stream(resources: Resources) -> None:
-    pk_sk = _by_keys(resources, "pk", "sk")  # the main table, the ops table, the access-audit table
+    # The main table, its shard tables (challenge 9), the ops, control and access-audit tables.
+    pk_sk = _by_keys(resources, "pk", "sk")
     assert len(pk_sk) >= 2
     streams = [t.get("StreamSpecification") for t in pk_sk]
-    assert len(pk_sk) - streams.count(None) == 1, "exactly the main table has a stream"
+    shards = constants.DEFAULT_SHARDS
+    assert len(pk_sk) - streams.count(None) == shards, "exactly the main table and the other shards have a stream"
     assert all(t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] for t in _tables(resources))
 
 

@@ -123,14 +123,26 @@ def outbox_insert(origin: str | None, sk: str = "OUTBOX") -> dict[str, Any]:
 
 @pytest.mark.parametrize("region", [HOME, OTHER])
 def test_each_region_relays_only_the_outbox_items_written_in_it(resources: dict[str, Any], region: str) -> None:
-    (mapping,) = [
+    mappings = [  # one per shard table's stream (tenant sharding, challenge 9), all alike
         r["Properties"]
         for k, r in resources.items()
         if r["Type"] == "AWS::Lambda::EventSourceMapping" and "OutboxRelay" in k
     ]
-    relay = resolved_filter(mapping, region)
-    elsewhere = OTHER if region == HOME else HOME
-    assert relay.matches(outbox_insert(region))
-    assert not relay.matches(outbox_insert(elsewhere))  # a replicated item: its own region publishes it
-    assert relay.matches(outbox_insert(None))  # written before items carried their region: still published
-    assert not relay.matches(outbox_insert(region, sk="SEAT#A1"))
+    assert len(mappings) == constants.DEFAULT_SHARDS
+    for mapping in mappings:
+        relay = resolved_filter(mapping, region)
+        elsewhere = OTHER if region == HOME else HOME
+        assert relay.matches(outbox_insert(region))
+        assert not relay.matches(outbox_insert(elsewhere))  # a replicated item: its own region publishes it
+        assert relay.matches(outbox_insert(None))  # written before items carried their region: still published
+        assert not relay.matches(outbox_insert(region, sk="SEAT#A1"))
+
+
+@pytest.mark.parametrize("cell", ["home", "other"])
+def test_a_multi_region_cell_is_not_sharded(cell: str, request: pytest.FixtureRequest) -> None:
+    """Shard tables would have to be global tables too (not built): a regional cell keeps one main table, unrouted."""
+    template = request.getfixturevalue(cell)
+    assert not [k for k in template["Resources"] if k.startswith("Sharding")]
+    assert not any(k.startswith("Shard") for k in template["Outputs"])
+    for function in of_type(template, "AWS::Lambda::Function").values():
+        assert "SHARD_CONTROL_TABLE_NAME" not in function["Properties"].get("Environment", {}).get("Variables", {})

@@ -43,6 +43,10 @@ OUTPUTS = {
     "DbName",
     "MigrateFunctionName",
     "OpsTableName",
+    "ShardControlTableName",
+    "ShardTableNames",
+    "ShardRingSize",
+    "ShardOperatorPolicyArn",
 }
 
 

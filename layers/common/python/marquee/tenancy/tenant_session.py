@@ -143,5 +143,14 @@ class TenantDataEnv(PowertoolsEnv):
     table_arn: str = Field(min_length=1)
     tenant_role_arn: str = Field(min_length=1)
 
+    # Sharding (challenge 9): every shard table's ARN, comma-separated (s0, the main table, first). The session policy
+    # names them all: the routed client sends the tenant's calls to its shard, and LeadingKeys still confines them.
+    shard_table_arns: str | None = None
+
+    @property
+    def session_table_arns(self) -> list[str]:
+        shards = [arn.strip() for arn in (self.shard_table_arns or "").split(",") if arn.strip()]
+        return [self.table_arn, *(arn for arn in shards if arn != self.table_arn)]
+
     def dynamodb_for(self, tenant: TenantContext) -> DynamoDBClient:
-        return tenant_dynamodb(tenant, role_arn=self.tenant_role_arn, table_arns=[self.table_arn])
+        return tenant_dynamodb(tenant, role_arn=self.tenant_role_arn, table_arns=self.session_table_arns)
