@@ -1,6 +1,7 @@
 """What the stores hold, read for one reconciler run.
 
-The main table is read with ONE paginated Scan, filtered on the server to the items the checks compare (orders,
+The main table is read with ONE paginated Scan per shard table (tenant sharding, challenge 9: each tenant's items from
+the shard the map places it on), filtered on the server to the items the checks compare (orders,
 payments, charge attempts, and seats that are sold): everything else (catalog, holds, outbox, audit) stays on the
 server. It is a platform read across tenants, like the outbox relay's stream, done with the reconciler's own role
 (read-only on the table). Its cost grows with the table: docs/design/08-cross-service-integrity.md gives the figures
@@ -22,6 +23,7 @@ from marquee.booking.seats import SEAT_PREFIX
 from marquee.payments.models import ProviderName
 from marquee.payments.provider import LedgerCharge
 from marquee.payments.store import Attempt, PaymentStore, StoredPayment, attempt_from_item
+from marquee.sharding.routing import scan_targets, tenant_from_pk
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -70,6 +72,14 @@ class Snapshot:
 
 
 def scan_items(client: DynamoDBClient, table_name: str, *, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+    """Every compared item of the logical table ``table_name``: of each shard, the tenants it holds."""
+    for table, holds in scan_targets(client, table_name):
+        for item in _scan_table(client, table, page_size=page_size):
+            if holds(tenant_from_pk(item["pk"]["S"])):
+                yield item
+
+
+def _scan_table(client: DynamoDBClient, table_name: str, *, page_size: int) -> Iterator[dict[str, Any]]:
     kwargs: dict[str, Any] = {
         "TableName": table_name,
         "FilterExpression": SCAN_FILTER,

@@ -116,6 +116,20 @@ class ShardRouter:
         return self.current().table_of(tenant_id)
 
 
+def scan_targets(client: Any, table_name: str) -> list[tuple[str, Callable[[str | None], bool]]]:
+    """Where a platform-wide scan of ``table_name`` must read: each shard table, with the test of which tenants' items
+    to keep from it (those the map places there: a tenant being moved is read from its source until the flip, and a
+    copy left behind until clean-up is not read twice). Unrouted clients and other tables: the table itself, all."""
+    if not isinstance(client, RoutedDynamoDB) or table_name != client.logical_table:
+        return [(table_name, lambda _tenant: True)]
+    shard_map = client.router.current()
+
+    def holds(table: str) -> Callable[[str | None], bool]:
+        return lambda tenant: shard_map.table_of(tenant) == table
+
+    return [(table, holds(table)) for table in dict.fromkeys(shard_map.shards.values())]
+
+
 def _moving_source(shard_map: ShardMap, tenant_id: str | None) -> bool:
     if tenant_id is None or tenant_id not in shard_map.moving:
         return False
