@@ -22,6 +22,7 @@ COVERED_ELSEWHERE = {
     "notifications: quiet hours": "test_notifications.py::test_quiet_hours_delay_a_reminder_but_not_a_receipt",
     "secrets: the primary provider key rotates": "test_secret_rotation.py::test_a_rotation_in_the_middle_of_traffic...",
     "flags: a flag flipped at run time": "test_feature_flags.py::test_a_flag_change_reaches_the_running_function...",
+    "sharding: a tenant moved": "test_sharding.py::test_a_tenant_moved_to_s1_under_traffic_loses_no_write_and_then...",
 }
 
 
