@@ -11,7 +11,13 @@ AWS behaviour mirrored (parity tests in tests/localcloud/test_front_door.py):
 - a ``COGNITO_USER_POOLS`` authorizer verifies the JWT's signature against moto's Cognito JWKS, its expiry, its issuer
   (one of the authorizer's pools) and, for id tokens, its audience (a client of that pool); the claims reach the handler
   in ``requestContext.authorizer.claims``, every value a string, as on AWS. Missing or bad token: 401;
-- API keys, usage plans (throttle, quota) and stage/method throttling, before the authorizer: ``throttling.py``.
+- API keys, usage plans (throttle, quota) and stage/method throttling, before the authorizer: ``throttling.py``;
+- MOCK integrations (``mock_response``): the request template chosen by Content-Type (``application/json`` when there
+  is none; no template for the type: 415 ``Unsupported Media Type`` unless the passthrough behavior is
+  ``WHEN_NO_MATCH``) gives ``{"statusCode": N}``; the integration response whose selection pattern matches N (else the
+  one without a pattern; none: 500) gives the status, its response template the body (and Content-Type), and its
+  response parameters the headers (``'literal'`` or ``context.*``). Mapping templates are evaluated for static text and
+  ``$context`` variables only; a template with other VTL (``$input``, ``$util``, ``#set``...) is a 500, logged.
 """
 
 from __future__ import annotations
@@ -292,9 +298,12 @@ class FrontDoor:
     # ---- the integration ------------------------------------------------------------------------------------------
     def _integrate(self, method: Any, event: dict[str, Any], region: str) -> tuple[int, list[tuple[str, str]], bytes]:
         integration = method.method_integration
-        if integration is None or (integration.integration_type or "").upper() != "AWS_PROXY":
+        kind = (integration.integration_type or "").upper() if integration is not None else ""
+        if kind == "MOCK":
+            return mock_response(integration, event)
+        if kind != "AWS_PROXY":
             raise GatewayResponse(
-                500, "Only Lambda proxy integrations are emulated by the local cloud", "IntegrationFailure"
+                500, "Only Lambda proxy and MOCK integrations are emulated by the local cloud", "IntegrationFailure"
             )
         match = LAMBDA_URI.search(integration.uri or "")
         if match is None:
@@ -343,6 +352,68 @@ def _is_binary_media_type(content_type: str, binary_media_types: list[str]) -> b
         return False
     major = media_type.split("/", 1)[0]
     return any(t.lower() in (media_type, f"{major}/*", "*/*") for t in binary_media_types)
+
+
+_CONTEXT_REF = re.compile(r"\$(?:\{context\.([A-Za-z.]+)\}|context\.([A-Za-z][A-Za-z.]*[A-Za-z]))")
+_OTHER_VTL = re.compile(r"\$(?:input|util|stageVariables|method|\{)|#(?:set|if|foreach|else|end)\b")
+
+
+def _context_value(event: dict[str, Any], name: str) -> str:
+    value: Any = event.get("requestContext") or {}
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def _render(template: str, event: dict[str, Any]) -> str:
+    """A mapping template with ``$context.x`` / ``${context.x}`` variables substituted; other VTL is refused."""
+    rendered = _CONTEXT_REF.sub(lambda m: _context_value(event, m.group(1) or m.group(2)), template)
+    if _OTHER_VTL.search(rendered):
+        log.warning("a mapping template uses VTL the local cloud does not evaluate: %r", template[:200])
+        raise GatewayResponse(500, "Internal server error", "InternalServerErrorException")
+    return rendered
+
+
+def mock_response(integration: Any, event: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A MOCK integration's answer, as API Gateway makes it (see the module's docstring)."""
+    headers = event.get("headers") or {}
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or "application/json"
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    templates = {k.lower(): v for k, v in (integration.request_templates or {}).items()}
+    passthrough = (integration.passthrough_behaviour or "WHEN_NO_MATCH").upper()
+    if media_type in templates:
+        request = _render(templates[media_type] or "", event)
+    elif passthrough == "WHEN_NO_MATCH" or (passthrough == "WHEN_NO_TEMPLATES" and not templates):
+        request = event.get("body") or ""
+    else:
+        raise GatewayResponse(415, "Unsupported Media Type", "UnsupportedMediaTypeException")
+    try:
+        status = int(json.loads(request)["statusCode"])
+    except (ValueError, TypeError, KeyError) as exc:
+        log.warning("a MOCK integration's request mapped to no statusCode: %r", request[:200])
+        raise GatewayResponse(500, "Internal server error", "InternalServerErrorException") from exc
+    responses = list((integration.integration_responses or {}).values())
+    chosen = next(
+        (r for r in responses if r.selection_pattern and re.fullmatch(r.selection_pattern, str(status))), None
+    ) or next((r for r in responses if not r.selection_pattern), None)
+    if chosen is None:  # "No match for output mapping and no default output mapping configured"
+        raise GatewayResponse(500, "Internal server error", "InternalServerErrorException")
+    response_templates = chosen.response_templates or {}
+    body_type = "application/json" if "application/json" in response_templates else next(iter(response_templates), "")
+    body = _render(response_templates.get(body_type) or "", event) if body_type else ""
+    out: list[tuple[str, str]] = [("Content-Type", body_type or "application/json")]
+    for target, source in (chosen.response_parameters or {}).items():
+        if not target.startswith("method.response.header."):
+            continue
+        name = target.removeprefix("method.response.header.")
+        if source.startswith("'") and source.endswith("'") and len(source) >= 2:
+            value = source[1:-1]
+        elif source.startswith("context."):
+            value = _context_value(event, source.removeprefix("context."))
+        else:
+            continue  # integration.response.* has nothing to map from a MOCK
+        out = [h for h in out if h[0].lower() != name.lower()] + [(name, value)]
+    return int(chosen.status_code), out, body.encode("utf-8")
 
 
 def _proxy_response(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
