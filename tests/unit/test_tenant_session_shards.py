@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from marquee.core.env import load_env
 from marquee.tenancy.tenant_session import TenantDataEnv, session_policy
 
 MAIN = "arn:aws:dynamodb:us-east-1:000000000000:table/main"
@@ -17,13 +18,13 @@ def test_without_shards_the_session_names_the_main_table_only(monkeypatch: pytes
     for name, value in BASE.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("SHARD_TABLE_ARNS", raising=False)
-    assert TenantDataEnv().session_table_arns == [MAIN]
+    assert load_env(TenantDataEnv).session_table_arns == [MAIN]
 
 
 def test_with_shards_the_session_names_every_shard_once_main_first(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {**BASE, "SHARD_TABLE_ARNS": f"{MAIN},{S1}, {S2}"}.items():
         monkeypatch.setenv(name, value)
-    arns = TenantDataEnv().session_table_arns
+    arns = load_env(TenantDataEnv).session_table_arns
     assert arns == [MAIN, S1, S2]
     (statement,) = session_policy("acme", arns)["Statement"]
     assert statement["Resource"] == [MAIN, S1, S2]
