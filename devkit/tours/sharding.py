@@ -56,8 +56,8 @@ def _move_under_traffic(tour: Tour) -> list[str]:
     tenant = f"{TENANT_PREFIX}-{uuid.uuid4().hex[:6]}"
     source = shard_map.shard_of(tenant)
     target = "s1" if source != "s1" else "s0"
-    showtime = api.showtime(tenant, rows=4, per_row=25)["showtimeId"]
-    seats = [f"{chr(ord('A') + r)}{c}" for r in range(4) for c in range(1, 26)]
+    showtime = api.showtime(tenant, rows=12, per_row=25)["showtimeId"]  # 300 seats: more than a move takes
+    seats = [f"{chr(ord('A') + r)}{c}" for r in range(12) for c in range(1, 26)]
     tokens = [api.token(tenant, f"shopper{n}") for n in range(WRITERS)]
     acknowledged: list[str] = []
     answers: Counter[int] = Counter()
