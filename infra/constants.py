@@ -312,3 +312,9 @@ OUTPUT_SHARD_CONTROL_TABLE_NAME = "ShardControlTableName"  # devkit/shards.py re
 OUTPUT_SHARD_TABLE_NAMES = "ShardTableNames"
 OUTPUT_SHARD_RING_SIZE = "ShardRingSize"
 OUTPUT_SHARD_OPERATOR_POLICY_ARN = "ShardOperatorPolicyArn"
+
+# Maintenance fallback (design question 9) for when a service's function cannot run at all: `-c marquee:mockServices=
+# payments,holds` deploys those services' routes as API Gateway MOCK integrations answering the maintenance problem
+# (503, Retry-After). The run-time switch is the maintenance_mode flag (`marquee maintenance on`); this needs a deploy.
+MOCK_SERVICES_CONTEXT_KEY = "marquee:mockServices"
+MOCK_RETRY_AFTER_S = 300

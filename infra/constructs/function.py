@@ -14,6 +14,14 @@ from infra import constants
 from infra.bundling import function_bundling, function_source_hash
 from infra.nag import Waiver, waive
 
+SERVICE_METADATA = "marquee:service"
+
+
+def service_of(function: lambda_.IFunction) -> str | None:
+    """The service name a PythonFunction recorded on its Lambda function (its POWERTOOLS_SERVICE_NAME)."""
+    names = [entry.data for entry in function.node.metadata if entry.type == SERVICE_METADATA]
+    return str(names[0]) if names else None
+
 
 class PythonFunction(Construct):
     """The package ``functions.<name>`` deployed on Python 3.11 with the common layer, entry ``handler.handler``.
@@ -93,6 +101,7 @@ class PythonFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             log_group=self.log_group,
         )
+        self.function.node.add_metadata(SERVICE_METADATA, name)  # the API's MOCK fallback looks services up by it
 
         waive(
             self.function,
