@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from marquee.core import aws
-from marquee.core.errors import ConfigurationError
 from marquee.messaging.events import Envelope
 from marquee.messaging.outbox import ORIGIN_REGION_ATTRIBUTE, outbox_put
 
@@ -42,15 +41,15 @@ def test_an_explicit_region_is_stamped_as_given() -> None:
     }
 
 
-def test_without_any_region_the_write_fails_naming_the_variables(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_a_writer_without_any_region_writes_no_origin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A tool outside Lambda: the item carries no region, so every relay's second filter (no origin_region) takes it."""
     for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
     aws.clear_clients()
     try:
-        with pytest.raises(ConfigurationError, match="AWS_DEFAULT_REGION"):
-            outbox_put("table", event())
+        item = outbox_put("table", event())["Put"]["Item"]
     finally:
         aws.clear_clients()
+    assert ORIGIN_REGION_ATTRIBUTE not in item
+    assert set(item) == {"pk", "sk", "envelope", "event_type", "expires_at"}

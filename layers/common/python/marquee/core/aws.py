@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 import boto3
 from botocore.config import Config
 
-from marquee.core.errors import ConfigurationError
-
 if TYPE_CHECKING:  # the stubs are a development dependency; they are not shipped in the layer
     from botocore.client import BaseClient
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,16 +48,14 @@ def _registered(factory: F) -> F:
 
 
 @_registered
-def region() -> str:
+def region() -> str | None:
     """The region this execution environment's clients call, so the region every write of this function lands in.
 
-    Lambda sets ``AWS_REGION`` and ``AWS_DEFAULT_REGION``; boto3 reads the latter. Outbox items carry it (multi-region: the
-    relay publishes only what was written in its own region, docs/design/01)."""
+    Lambda sets ``AWS_REGION`` and ``AWS_DEFAULT_REGION``; boto3 reads the latter. ``None`` outside Lambda when no
+    region is configured (a tool or a test writing with explicit clients)."""
     with _create_lock:
         name = boto3.session.Session().region_name
-    if not name:
-        raise ConfigurationError("no AWS region is configured (AWS_DEFAULT_REGION, as Lambda sets it)")
-    return str(name)
+    return str(name) if name else None
 
 
 @_registered

@@ -37,18 +37,16 @@ def outbox_put(
     table_name: str, event: Envelope, *, now: float | None = None, region: str | None = None
 ) -> dict[str, Any]:
     """A TransactWriteItems ``Put`` entry for ``event``; the event id can be written only once. ``region`` (default:
-    the function's own) is the region that takes the write."""
+    the function's own) is the region that takes the write. A writer with no region at all (a tool outside Lambda)
+    writes no ``origin_region``: such an item passes every region's relay filter, like one from before the attribute."""
     expires = int((now if now is not None else time.time()) + OUTBOX_TTL_SECONDS)
-    return {
-        "Put": {
-            "TableName": table_name,
-            "Item": {
-                **outbox_key(event.tenant_id, event.id),
-                "envelope": {"S": event.to_json()},
-                "event_type": {"S": event.type},
-                "expires_at": {"N": str(expires)},
-                ORIGIN_REGION_ATTRIBUTE: {"S": region or aws.region()},
-            },
-            "ConditionExpression": ITEM_IS_NEW,
-        }
+    item = {
+        **outbox_key(event.tenant_id, event.id),
+        "envelope": {"S": event.to_json()},
+        "event_type": {"S": event.type},
+        "expires_at": {"N": str(expires)},
     }
+    origin = region or aws.region()
+    if origin:
+        item[ORIGIN_REGION_ATTRIBUTE] = {"S": origin}
+    return {"Put": {"TableName": table_name, "Item": item, "ConditionExpression": ITEM_IS_NEW}}
