@@ -269,6 +269,13 @@ def _client(service: str, endpoint: str) -> Any:
 def deploy_command(
     port: PortOption = 4566,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Show the CDK CLI's output only if it fails.")] = False,
+    mock: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated services whose routes API Gateway answers with the maintenance 503 itself (MOCK "
+            "integrations), for a function that cannot run; deploy again without it to route them back."
+        ),
+    ] = None,
 ) -> None:
     """Deploy the stack with the real CDK CLI (bootstrap once), starting the local cloud if needed."""
     from devkit.deploy import DeployFailed, deploy
@@ -278,7 +285,8 @@ def deploy_command(
         _start_detached(port, 10.0)
         running = require_cloud()
     try:
-        result = deploy(running.endpoint_url, quiet=quiet)
+        mocked = tuple(name.strip() for name in (mock or "").split(",") if name.strip())
+        result = deploy(running.endpoint_url, quiet=quiet, mock_services=mocked)
     except DeployFailed as exc:
         raise _fail(str(exc)) from exc
     console.print(
@@ -396,13 +404,13 @@ def maintenance_on(
 ) -> None:
     """Put a service (or one tenant's use of it, or its writes) into maintenance."""
     from devkit.flags import FlagError, FlagsClient
-    from devkit.maintenance import MaintenanceError, api_services, switch_on
+    from devkit.maintenance import MaintenanceError, api_services, deployed_api_id, switch_on
 
     running = require_cloud()
     try:
         client = FlagsClient(running.endpoint_url)
         _, flags = client.current()
-        api_id = state.read_outputs().get("ApiId")
+        api_id = deployed_api_id(running.endpoint_url)
         known = api_services(running.endpoint_url, api_id) if api_id else None
         updated = switch_on(
             flags,

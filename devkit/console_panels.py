@@ -9,6 +9,9 @@ drawn by the console and fed by this module's JSON, at ``/_localcloud/console/ap
   and webhook deliveries; ``GET orders``: orders seen on the bus lately;
 - ``GET flags``, ``POST flags {"name", "default"}``: the feature flags, and a flag's default changed as
   ``marquee flags set`` does it (a new AppConfig version, deployed); the console's token and origin checks guard it;
+- ``GET maintenance``, ``POST maintenance {"service", "on", "tenant"?, "writesOnly"?, "retryAfterS"?, "detail"?}``:
+  the scopes in maintenance and the API's services, and a scope switched on or off as `marquee maintenance on|off`
+  does it (the ``maintenance_mode`` flag, marquee.http.maintenance); guarded like the flags;
 - ``GET breakers``: every circuit breaker's record and its transitions (the ops table).
 
 The data is read the way any client would, with boto3 against the cloud's own endpoint (the stack's outputs name the
@@ -82,6 +85,8 @@ class MarqueeConsole:
             ("GET", "order"): lambda: self.order(_id(query, "order"), query.get("tenant") or None),
             ("GET", "flags"): self.flags,
             ("POST", "flags"): lambda: self.set_flag(body or {}),
+            ("GET", "maintenance"): self.maintenance,
+            ("POST", "maintenance"): lambda: self.set_maintenance(body or {}),
             ("GET", "breakers"): self.breakers,
         }
         handler = handlers.get(route)
@@ -365,6 +370,35 @@ class MarqueeConsole:
         except FlagError as exc:
             raise ValueError(str(exc)) from exc
         return {"version": version, "name": name, "default": default}
+
+    # ---- maintenance mode ------------------------------------------------------------------------------------------
+    def _api_services(self) -> list[str]:
+        from devkit.maintenance import api_services, deployed_api_id
+
+        api_id = deployed_api_id(self.endpoint)
+        if api_id is None:
+            raise _NotFound(f"no {STACK_NAME} stack: deploy it first (`marquee deploy`)")
+        return sorted(api_services(self.endpoint, api_id))
+
+    def maintenance(self) -> dict[str, Any]:
+        from devkit.maintenance import status
+
+        flags = self.flags()
+        return {"version": flags["version"], "scopes": status(flags["flags"]), "services": self._api_services()}
+
+    def set_maintenance(self, body: dict[str, Any]) -> dict[str, Any]:
+        from devkit.flags import FlagError
+        from devkit.maintenance import MaintenanceError, status, switch
+
+        try:
+            client = self._flags_client()
+            _, flags = client.current()
+            known = self._api_services() if body.get("on") is True else None
+            updated = switch(flags, body, known_services=known)
+            version = client.deploy(updated)
+        except (FlagError, MaintenanceError) as exc:
+            raise ValueError(str(exc)) from exc
+        return {"version": version, "scopes": status(updated)}
 
     # ---- breakers ------------------------------------------------------------------------------------------------
     def breakers(self) -> dict[str, Any]:

@@ -165,6 +165,8 @@ def local_endpoint_context(endpoint_url: str) -> list[str]:
 # reads (its label exists only once the home region's deploy made the replica).
 REGIONS_CONTEXT = "marquee:regions"
 MAIN_TABLE_STREAM_ARN_CONTEXT = "marquee:mainTableStreamArn"
+# Services whose routes API Gateway answers with the maintenance 503 (infra/constants.py, design question 9).
+MOCK_SERVICES_CONTEXT = "marquee:mockServices"
 GLOBAL_TABLE_NAME = "marquee-main"
 
 
@@ -196,10 +198,13 @@ def deploy(
     assembly: Path = CLOUD_ASSEMBLY,
     region: str = REGION,
     regions: tuple[str, ...] | None = None,
+    mock_services: tuple[str, ...] = (),
 ) -> DeployResult:
     """`cdk bootstrap` once per local cloud lifetime and region, then `cdk deploy --require-approval never`.
 
-    ``regions`` (home first) deploys the stack as one regional cell of a multi-region pair (design question 1)."""
+    ``regions`` (home first) deploys the stack as one regional cell of a multi-region pair (design question 1).
+    ``mock_services`` deploys those services' routes as MOCK maintenance answers (``marquee:mockServices``, design
+    question 9: for a function that cannot run); a deploy without it routes them to their functions again."""
     started = time.perf_counter()
     outputs_file = outputs_file or outputs_file_for(region)
     env = cdk_environment(endpoint_url, region)
@@ -225,6 +230,7 @@ def deploy(
             *simulator_context(endpoint_url),
             *local_endpoint_context(endpoint_url),
             *regions_context(endpoint_url, region, regions),
+            *(["-c", f"{MOCK_SERVICES_CONTEXT}={','.join(mock_services)}"] if mock_services else []),
             "--outputs-file",
             str(outputs_file),
             "--output",

@@ -129,3 +129,46 @@ def api_services(endpoint_url: str, rest_api_id: str) -> set[str]:
         if service:
             services.add(service)
     return services
+
+
+def deployed_api_id(endpoint_url: str) -> str | None:
+    """The deployed stack's REST API id (its ApiId output), or None without a stack."""
+    from botocore.exceptions import ClientError
+
+    from devkit.state import STACK_NAME
+    from localcloud.aws import local_client
+
+    try:
+        stacks = local_client("cloudformation", endpoint_url).describe_stacks(StackName=STACK_NAME)["Stacks"]
+    except ClientError:
+        return None
+    outputs = {o["OutputKey"]: o["OutputValue"] for stack in stacks for o in stack.get("Outputs", [])}
+    return outputs.get("ApiId")
+
+
+def switch(
+    flags: dict[str, Any], body: dict[str, Any], *, known_services: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The console's request (``{"service", "on", "tenant"?, "writesOnly"?, "retryAfterS"?, "detail"?}``) applied."""
+    service, on = body.get("service"), body.get("on")
+    tenant = body.get("tenant") or None
+    writes_only = body.get("writesOnly", False)
+    if not isinstance(service, str) or not isinstance(on, bool) or not isinstance(writes_only, bool):
+        raise MaintenanceError('send {"service": <name>, "on": true|false, "tenant"?, "writesOnly"?, "retryAfterS"?}')
+    if tenant is not None and not isinstance(tenant, str):
+        raise MaintenanceError("tenant is a tenant id")
+    if not on:
+        return switch_off(flags, service=service, tenant=tenant, writes_only=writes_only)
+    retry = body.get("retryAfterS", DEFAULT_RETRY_AFTER_S)
+    detail = body.get("detail") or None
+    if not isinstance(retry, int) or isinstance(retry, bool) or (detail is not None and not isinstance(detail, str)):
+        raise MaintenanceError("retryAfterS is whole seconds and detail a text")
+    return switch_on(
+        flags,
+        service=service,
+        tenant=tenant,
+        writes_only=writes_only,
+        retry_after_s=retry,
+        detail=detail,
+        known_services=known_services,
+    )

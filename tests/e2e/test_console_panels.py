@@ -227,3 +227,40 @@ def test_a_flag_change_posted_from_another_origin_is_refused(deployed: dict[str,
         server.shutdown()
         server.server_close()
     assert FlagsClient(deployed["endpoint"]).current()[0] == version  # nothing was deployed
+
+
+def _me_status(api: str, token: str) -> int:
+    return int(requests.get(f"{api}/me", headers={"Authorization": token}, timeout=30).status_code)
+
+
+def _until(condition: Any, what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+
+
+def test_maintenance_switched_on_the_page_refuses_one_tenant_and_ends_from_the_page(
+    deployed: dict[str, Any], api: str, page: Any
+) -> None:
+    """The console's maintenance form (devkit/console/flags.js): `me` for one tenant only, then ended from its row."""
+    down = token_for(deployed["endpoint"], tenant="console-maint", user="fan", outputs=deployed["outputs"])
+    other = token_for(deployed["endpoint"], tenant="console-calm", user="fan", outputs=deployed["outputs"])
+    assert _me_status(api, down) == 200
+    client = FlagsClient(deployed["endpoint"])
+    _, flags = client.current()
+    page.goto(console(deployed, "#panel/flags"))
+    try:
+        page.locator("#maintenance-service").select_option("me")
+        page.locator("#maintenance-tenant").fill("console-maint")
+        page.locator("#maintenance-on").click()
+        sync_api.expect(page.locator("#maintenance-status")).to_contain_text("me in maintenance")
+        sync_api.expect(page.locator('[data-maintenance-row="me"]')).to_contain_text("console-maint")
+        _until(lambda: _me_status(api, down) == 503, "the switch never reached the me function")
+        assert _me_status(api, other) == 200
+        page.locator('button[data-maintenance-off="me"]').click()
+        sync_api.expect(page.locator("#maintenance-status")).to_contain_text("me out of maintenance")
+        sync_api.expect(page.locator('[data-maintenance-row="me"]')).to_have_count(0)
+        _until(lambda: _me_status(api, down) == 200, "the end of maintenance never reached the me function")
+    finally:
+        client.deploy(flags)  # later tests expect the initial flags

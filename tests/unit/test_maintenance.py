@@ -246,3 +246,34 @@ def test_switching_off_what_is_not_on_is_an_error() -> None:
 def test_unknown_services_are_refused_when_the_deployed_ones_are_known() -> None:
     with pytest.raises(switch.MaintenanceError, match="payment.*payments"):
         switch.switch_on(SHIPPED, service="payment", known_services={"payments", "orders"})
+
+
+def test_the_consoles_request_switches_a_scope_on_and_off() -> None:
+    on = switch.switch(
+        SHIPPED,
+        {"service": "payments", "on": True, "tenant": "t1", "writesOnly": True, "retryAfterS": 60},
+        known_services={"payments"},
+    )
+    assert switch.status(on) == [
+        {"service": "payments", "tenant": "t1", "writes_only": True, "retry_after_s": 60, "detail": None}
+    ]
+    off = switch.switch(on, {"service": "payments", "on": False, "tenant": "t1", "writesOnly": True})
+    assert off == SHIPPED
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"service": "payments"},
+        {"service": "payments", "on": "yes"},
+        {"service": 3, "on": True},
+        {"service": "payments", "on": True, "retryAfterS": "soon"},
+        {"service": "payments", "on": True, "retryAfterS": True},
+        {"service": "payments", "on": True, "tenant": 7},
+        {"service": "payments", "on": True, "writesOnly": "no"},
+    ],
+)
+def test_the_console_refuses_a_malformed_request(body: dict[str, Any]) -> None:
+    with pytest.raises(switch.MaintenanceError):
+        switch.switch(SHIPPED, body)
