@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -171,7 +172,9 @@ def movie_key(movie: str) -> dict[str, Any]:
     return {"pk": {"S": f"TENANT#{TENANT}#MOVIE#{movie}"}, "sk": {"S": "META"}}
 
 
-def drill(interval: int, threshold: int, lag_ms: int, rate: float, steady_s: float, read_age: float) -> dict[str, Any]:
+def drill(
+    interval: int, threshold: int, lag_ms: int, rate: float, steady_s: float, read_age: float, keep_state: bool = False
+) -> dict[str, Any]:
     state = Path(tempfile.mkdtemp(prefix="failover-marquee-"))
     cloud = CloudProcess(state)
     endpoint = cloud.endpoint_url
@@ -285,6 +288,10 @@ def drill(interval: int, threshold: int, lag_ms: int, rate: float, steady_s: flo
         return figures
     finally:
         cloud.stop()
+        if keep_state:
+            print(f"the cloud's state and log: {state}")
+        else:
+            shutil.rmtree(state, ignore_errors=True)  # two deployed stacks: about 90 MB
 
 
 def transitions(endpoint: str, check_id: str) -> list[dict[str, Any]]:
@@ -331,8 +338,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=5.0, help="movie writes per second through the global name")
     parser.add_argument("--steady", type=float, default=8.0, help="seconds of steady traffic around each step")
     parser.add_argument("--read-age", type=float, default=2.0, help="reads pick movies acknowledged this long ago")
+    parser.add_argument("--keep-state", action="store_true", help="keep the cloud's state folder and log")
     args = parser.parse_args(argv)
-    figures = drill(args.interval, args.threshold, args.lag_ms, args.rate, args.steady, args.read_age)
+    figures = drill(args.interval, args.threshold, args.lag_ms, args.rate, args.steady, args.read_age, args.keep_state)
     width = max(len(k) for k in figures)
     for key, value in figures.items():
         print(f"{key:<{width}}  {value}")
