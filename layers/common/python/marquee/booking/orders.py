@@ -54,6 +54,7 @@ ORDER_IS_PENDING = "#status = :pending"
 # can still be running, and must not charge, sell or confirm after the saga started undoing the order.
 NOT_COMPENSATING = "attribute_not_exists(compensating)"
 
+
 class OrderStatus(StrEnum):
     PENDING = "PENDING"
     CONFIRMED = "CONFIRMED"

@@ -81,7 +81,9 @@ def register_problem_handlers(app: APIGatewayRestResolver) -> None:
         retry_after = getattr(exc, "retry_after_s", None)  # a retryable 503 (a tenant's shard move) is no bug
         if exc.status >= HTTPStatus.INTERNAL_SERVER_ERROR and retry_after is None:
             # A 5xx is our bug: log everything, tell the caller nothing internal.
-            logger.exception("Domain error mapped to a 5xx", extra={"problem": exc.slug, "correlation_id": request_id()})
+            logger.exception(
+                "Domain error mapped to a 5xx", extra={"problem": exc.slug, "correlation_id": request_id()}
+            )
             detail = "An internal error occurred. It has been logged."
         extensions = getattr(exc, "extensions", None) or {}  # e.g. the seats of a 409 SeatsTaken
         response = problem_response(

@@ -22,5 +22,7 @@ def created_response(model: type[BaseModel], description: str = "Created") -> Op
     return _json(model, description)
 
 
-def accepted_response(model: type[BaseModel], description: str = "Accepted: the work goes on asynchronously") -> OpenAPIResponse:
+def accepted_response(
+    model: type[BaseModel], description: str = "Accepted: the work goes on asynchronously"
+) -> OpenAPIResponse:
     return _json(model, description)
