@@ -47,7 +47,7 @@ _BISECTABLE = frozenset({"=", "EQ", "<", "LT", "<=", "LE", ">", "GT", ">=", "GE"
 
 class _Partition(dict):  # type: ignore[type-arg]
     """One partition of a table with a sort key: moto's ``{range key: Item}`` dict that also keeps its keys in moto's
-    order (``DynamoType`` compares ``cast_value``: ``str`` for S, ``Decimal`` for N, the stored text for B).
+    order (``DynamoType`` compares ``cast_value``: ``str`` for S, ``Decimal`` for N, ``bytes`` for B).
 
     The order is built on the first Query that wants it and then kept on every insert and delete; any other kind of
     mutation (``update``, ``clear``, ...) drops it, to be built again. Copies are plain partitions (moto deep-copies
@@ -175,8 +175,8 @@ def _matching(casts: list[Any], comparison: str | None, values: list[Any]) -> tu
             return None
         lo, hi = bisect_left(casts, v), bisect_right(casts, values[1])
         return lo, max(lo, hi)
-    # BEGINS_WITH: the strings starting with v follow v itself in the order, as one run
-    if type(v) is not str:
+    # BEGINS_WITH: the strings (or bytes) starting with v follow v itself in the order, as one run
+    if type(v) not in (str, bytes):
         return None
     lo = bisect_left(casts, v)
     a, b = lo, n
