@@ -31,7 +31,9 @@ TITLE = "Marquee API"
 VERSION = "1.0.0"
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Routes API Gateway serves without the Cognito authorizer (infra: Api.add_route(..., public=True)).
-PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/webhooks/inbound/payments")})
+PUBLIC_ROUTES = frozenset(
+    {("GET", "/health"), ("GET", "/health/ready"), ("GET", "/openapi.json"), ("POST", "/webhooks/inbound/payments")}
+)
 SECURITY_SCHEME = "cognito"
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""GET /health (liveness, public) and GET /health/deep (dependencies, staff only)."""
+"""GET /health (liveness, public), GET /health/ready (the dependencies' verdict, public, at most one probe per 10 s)
+and GET /health/deep (the dependencies' details, staff only)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
 import json
@@ -19,7 +20,7 @@ from marquee.http import ApiResolver
 from marquee.resilience.health import HEALTH_CONTENT_TYPE, HEALTH_JSON_SCHEMA, HealthReport
 from marquee.tenancy.tenant import current_tenant
 
-from .logic import deep_health, liveness
+from .logic import Readiness, deep_health, liveness
 from .models import HealthEnv
 
 env = load_env(HealthEnv)
@@ -27,6 +28,7 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = ApiResolver()
+readiness = Readiness()
 OPENAPI_FILE = Path(__file__).with_name("openapi.json")
 HEALTH_RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "pass or warn", "content": {HEALTH_CONTENT_TYPE: {"schema": HEALTH_JSON_SCHEMA}}},
@@ -39,13 +41,13 @@ def openapi_document() -> str:
     return OPENAPI_FILE.read_text()
 
 
-def _health_response(report: HealthReport) -> Response[str]:
+def _health_response(report: HealthReport, headers: dict[str, str] | None = None) -> Response[str]:
     status = HTTPStatus.SERVICE_UNAVAILABLE if report.failed else HTTPStatus.OK
     return Response(
         status_code=status,
         content_type=HEALTH_CONTENT_TYPE,
         body=json.dumps(report.as_json()),
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 
@@ -53,6 +55,14 @@ def _health_response(report: HealthReport) -> Response[str]:
 @tracer.capture_method
 def get_health() -> Response[str]:
     return _health_response(liveness(env))
+
+
+@app.get("/health/ready", responses=HEALTH_RESPONSES)
+@tracer.capture_method
+def get_readiness() -> Response[str]:
+    """What a Route 53 failover check probes: fails when a dependency fails, without saying which."""
+    report, age_s = readiness.check(env)
+    return _health_response(report, {"Age": str(int(age_s))})
 
 
 @app.get("/health/deep", responses=HEALTH_RESPONSES)

@@ -1,6 +1,10 @@
-"""Liveness and deep health. Knows nothing of API Gateway."""
+"""Liveness, readiness and deep health. Knows nothing of API Gateway."""
 
 from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
 
 from marquee.resilience import health
 from marquee.resilience.health import HealthCheck, HealthReport, Status
@@ -49,3 +53,32 @@ def deep_health(caller: TenantContext, env: HealthEnv) -> HealthReport:
     return health.run_checks(
         dependency_checks(env), service_id=env.powertools_service_name, description="deep dependency check"
     )
+
+
+READY_MAX_AGE_S = 10.0
+
+
+class Readiness:
+    """GET /health/ready: the deep check's verdict without its details, for callers that carry no token (a Route 53
+    health check, a load balancer). Public, so it must not be a lever on the dependencies: one instance probes them
+    at most once per ``max_age_s`` and answers every caller in between from that run (a failover check every 10 s
+    from many checkers costs each dependency one probe per instance per 10 s)."""
+
+    def __init__(self, max_age_s: float = READY_MAX_AGE_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._report: HealthReport | None = None
+        self._at = 0.0
+
+    def check(self, env: HealthEnv) -> tuple[HealthReport, float]:
+        """The verdict (no per-check results: they reveal the topology) and its age in seconds."""
+        with self._lock:
+            now = self.clock()
+            if self._report is None or now - self._at >= self.max_age_s:
+                full = health.run_checks(dependency_checks(env), service_id=env.powertools_service_name)
+                self._report = HealthReport(
+                    status=full.status, results=(), service_id=env.powertools_service_name, description="readiness"
+                )
+                self._at = now
+            return self._report, now - self._at

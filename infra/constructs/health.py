@@ -40,7 +40,7 @@ class Health(Construct):
             self,
             "Handler",
             name="health",
-            description="GET /health (liveness) and GET /health/deep (dependency probes, staff only)",
+            description="GET /health (liveness), /health/ready (dependencies, public verdict) and /health/deep (staff)",
             layer=layer,
             target=target,
             memory_size=256,
@@ -77,5 +77,6 @@ class Health(Construct):
 
         database.grant_data_api(self.handler.function)  # SELECT 1; the secret is read by the Data API, not the code
         api.add_route("GET", "/health", self.handler.function, public=True)
+        api.add_route("GET", "/health/ready", self.handler.function, public=True)
         api.add_route("GET", "/health/deep", self.handler.function)
         api.add_route("GET", "/openapi.json", self.handler.function, public=True)

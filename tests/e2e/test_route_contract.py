@@ -200,6 +200,11 @@ def _health(w: World) -> requests.Response:
     return w.call("GET", "/health", None)
 
 
+@example("GET /health/ready")
+def _readiness(w: World) -> requests.Response:
+    return w.call("GET", "/health/ready", None)
+
+
 @example("GET /health/deep")
 def _deep_health(w: World) -> requests.Response:
     return w.call("GET", "/health/deep", w.staff)

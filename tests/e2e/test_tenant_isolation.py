@@ -34,7 +34,7 @@ QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/search"): {"q": "race condition"},
     ("GET", "/reports/sales"): {"from": "2026-01-01", "to": "2026-12-31"},
 }
-PUBLIC = {("GET", "/health")}
+PUBLIC = {("GET", "/health"), ("GET", "/health/ready")}
 HINT = "(a route whose validation answers first may need a plausible body in BODIES)"
 
 

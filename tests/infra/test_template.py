@@ -15,6 +15,9 @@ Resources = dict[str, dict[str, Any]]
 # Routes that answer without a token, each for a reason: liveness must work when auth is broken.
 PUBLIC_ROUTES = {
     ("GET", "/health"),
+    # The dependencies' verdict without details, for Route 53 failover checks (which carry no token); one probe per
+    # instance per 10 s, whoever calls.
+    ("GET", "/health/ready"),
     # The payment provider calls it without a Cognito token: its Standard Webhooks signature is the authentication.
     ("POST", "/webhooks/inbound/payments"),
     # The API's published contract: documentation, like the page of any public API.

@@ -158,3 +158,30 @@ def test_cold_start_fails_naming_the_missing_variable(platform: Platform, monkey
     monkeypatch.delenv("STATE_MACHINE_ARN")
     with pytest.raises(ConfigurationError, match="STATE_MACHINE_ARN is not set"):
         load_function("health")
+
+
+def test_readiness_gives_the_verdict_without_a_token_and_without_details(health_function: ModuleType) -> None:
+    result = invoke(health_function, load_event("health/ready.json"))
+    assert result.status == 200 and result.content_type == HEALTH_JSON
+    assert result.body == {"status": "pass", "serviceId": "health", "description": "readiness"}
+    assert result.headers["Cache-Control"] == ["no-store"] and result.headers["Age"] == ["0"]
+
+
+def test_readiness_fails_on_a_failed_dependency_without_naming_it_and_probes_once_per_max_age(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in platform.health_env().items():
+        monkeypatch.setenv(key, value)
+    function = load_function("health")
+    now = [1000.0]
+    function.readiness.clock = lambda: now[0]
+    assert invoke(function, load_event("health/ready.json")).status == 200
+    boto3.client("sqs", region_name=REGION).delete_queue(QueueUrl=platform.queue_url)
+    now[0] += 9.0  # within the max age: the last run's verdict, nothing probed (a public route is no lever)
+    cached = invoke(function, load_event("health/ready.json"))
+    assert cached.status == 200 and cached.headers["Age"] == ["9"]
+    now[0] += 1.0
+    failed = invoke(function, load_event("health/ready.json"))
+    assert failed.status == 503 and failed.content_type == HEALTH_JSON
+    assert failed.body == {"status": "fail", "serviceId": "health", "description": "readiness"}  # nothing named
+    assert failed.headers["Age"] == ["0"]
