@@ -276,6 +276,13 @@ def deploy_command(
             "integrations), for a function that cannot run; deploy again without it to route them back."
         ),
     ] = None,
+    hold_shape_phase: Annotated[
+        str | None,
+        typer.Option(
+            help="expand, migrate or contract: the hold item's shape phase (docs/design/02); contract is refused while "
+            "an old-shape hold remains."
+        ),
+    ] = None,
 ) -> None:
     """Deploy the stack with the real CDK CLI (bootstrap once), starting the local cloud if needed."""
     from devkit.deploy import DeployFailed, deploy
@@ -286,7 +293,7 @@ def deploy_command(
         running = require_cloud()
     try:
         mocked = tuple(name.strip() for name in (mock or "").split(",") if name.strip())
-        result = deploy(running.endpoint_url, quiet=quiet, mock_services=mocked)
+        result = deploy(running.endpoint_url, quiet=quiet, mock_services=mocked, hold_shape_phase=hold_shape_phase)
     except DeployFailed as exc:
         raise _fail(str(exc)) from exc
     console.print(

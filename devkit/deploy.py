@@ -14,6 +14,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,6 +191,39 @@ def regions_context(endpoint_url: str, region: str, regions: tuple[str, ...] | N
     return args
 
 
+# Expand and contract (design question 2, infra/hold_shape.py): the hold item's shape phase to deploy.
+HOLD_SHAPE_PHASE_CONTEXT = "marquee:holdShapePhase"
+HOLD_SHAPE_PHASES = ("expand", "migrate", "contract")
+
+
+def hold_shape_context(phase: str | None, old_holds: Callable[[], int | None]) -> list[str]:
+    """``-c marquee:holdShapePhase=PHASE``. A ``contract`` deploy is refused while ``old_holds()`` counts any hold
+    still in the old shape (None: no stack deployed yet, nothing to count): run ``marquee migrate-items holds``."""
+    if phase is None:
+        return []
+    if phase not in HOLD_SHAPE_PHASES:
+        raise DeployFailed(f"hold shape phase {phase!r}: expected one of {', '.join(HOLD_SHAPE_PHASES)}")
+    if phase == "contract":
+        left = old_holds()
+        if left:
+            raise DeployFailed(
+                f"{left} hold item(s) still have the old seats list: a contract deploy would refuse them; run "
+                "`marquee migrate-items holds` first"
+            )
+    return ["-c", f"{HOLD_SHAPE_PHASE_CONTEXT}={phase}"]
+
+
+def _old_holds(endpoint_url: str, outputs_file: Path, region: str) -> int | None:
+    if not outputs_file.exists():
+        return None
+    outputs = json.loads(outputs_file.read_text()).get(STACK_NAME, {})
+    if not outputs:
+        return None
+    from devkit.migrate_items import count_old_holds
+
+    return count_old_holds(endpoint_url, outputs, region=region)
+
+
 def deploy(
     endpoint_url: str,
     *,
@@ -199,12 +233,14 @@ def deploy(
     region: str = REGION,
     regions: tuple[str, ...] | None = None,
     mock_services: tuple[str, ...] = (),
+    hold_shape_phase: str | None = None,
 ) -> DeployResult:
     """`cdk bootstrap` once per local cloud lifetime and region, then `cdk deploy --require-approval never`.
 
     ``regions`` (home first) deploys the stack as one regional cell of a multi-region pair (design question 1).
     ``mock_services`` deploys those services' routes as MOCK maintenance answers (``marquee:mockServices``, design
-    question 9: for a function that cannot run); a deploy without it routes them to their functions again."""
+    question 9: for a function that cannot run); a deploy without it routes them to their functions again.
+    ``hold_shape_phase`` deploys that phase of the hold item's shape change (``hold_shape_context``)."""
     started = time.perf_counter()
     outputs_file = outputs_file or outputs_file_for(region)
     env = cdk_environment(endpoint_url, region)
@@ -231,6 +267,7 @@ def deploy(
             *local_endpoint_context(endpoint_url),
             *regions_context(endpoint_url, region, regions),
             *(["-c", f"{MOCK_SERVICES_CONTEXT}={','.join(mock_services)}"] if mock_services else []),
+            *hold_shape_context(hold_shape_phase, lambda: _old_holds(endpoint_url, outputs_file, region)),
             "--outputs-file",
             str(outputs_file),
             "--output",

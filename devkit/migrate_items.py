@@ -4,8 +4,9 @@ It rewrites every hold item still in the old shape (``seats`` list) into the new
 ``marquee.dynamo.backfill``: conditional UpdateItems paced to ``--rate`` writes a second, ``--page-size`` items read at a
 time, resumable from its checkpoint item in the ops table (``OpsTableName``) after a kill or a ``--max-pages`` stop,
 and idempotent. ``--verify`` only counts the old-shape holds: 0 is what makes a ``contract`` deploy safe, and
-``marquee deploy --hold-shape-phase contract`` runs the same count first. An operator's tool, run with the caller's
-credentials (Scan and UpdateItem on the main table, GetItem and PutItem on the ops table), not a function.
+``marquee deploy --hold-shape-phase contract`` runs the same count first and refuses while it is not 0. An operator's
+tool, run with the caller's credentials (Scan and UpdateItem on the main table, GetItem and PutItem on the ops table),
+not a function.
 """
 
 from __future__ import annotations
@@ -38,9 +39,11 @@ def count_old_holds(endpoint_url: str, outputs: dict[str, Any], *, region: str |
     from marquee.booking import hold_shape
     from marquee.dynamo.backfill import count_old
 
-    table, _ = _tables(outputs)
+    table = outputs.get(OUTPUT_TABLE)
+    if not table:
+        raise MigrationNotPossible("the deployed stack has no TableName output: run `marquee deploy`")
     kwargs = {"region": region} if region else {}
-    return count_old(local_client("dynamodb", endpoint_url, **kwargs), table, hold_shape.backfill_shape())
+    return count_old(local_client("dynamodb", endpoint_url, **kwargs), str(table), hold_shape.backfill_shape())
 
 
 def migrate_holds(

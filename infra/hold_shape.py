@@ -1,9 +1,11 @@
 """Which phase of the hold item's shape change the stack deploys (expand and contract, design question 2).
 
-``cdk deploy -c marquee:holdShapePhase=expand|migrate|contract``; without it, ``constants.HOLD_SHAPE_PHASE``. Every
+``cdk deploy -c marquee:holdShapePhase=expand|migrate|contract`` (``marquee deploy --hold-shape-phase``); without it,
+``constants.HOLD_SHAPE_PHASE``. Every
 function that reads or writes hold items gets it as ``HOLD_SHAPE_PHASE`` (``marquee.booking.hold_shape``): the holds
 function, the orders function and the saga's steps. A contract deploy is safe only once
-``marquee migrate-items holds --verify`` finds no old-shape hold (it exits 1 while any remains).
+``marquee migrate-items holds --verify`` finds no old-shape hold (it exits 1 while any remains); ``marquee deploy``
+refuses a contract deploy until then.
 """
 
 from __future__ import annotations
