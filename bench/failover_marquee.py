@@ -28,9 +28,8 @@ On AWS the same holds: a pool per region with the users replicated (a migration 
 client that re-authenticates on 401; or one identity provider both regions' authorizers trust.
 
 Health checks: Route 53 probes carry no token, and ``/v1/health/deep`` is staff-only (Cognito), so the checks probe
-``/v1/health`` (public liveness through the same API, function and region). A regional outage fails both; a single
-dependency failing inside a region is seen by deep health only, which would need a public readiness route or a
-CloudWatch-alarm health check (docs/design/01-multi-region-failover.md).
+``/v1/health/ready``: public, the deep check's verdict without its details, the dependencies probed at most once per
+instance per 10 s. A regional outage fails it, and so does one failed dependency inside a region.
 
     python -m bench.failover_marquee [--interval 10] [--threshold 3] [--lag-ms 1000] [--rate 5]
 
@@ -204,7 +203,15 @@ def drill(
         password = "Mq-" + secrets.token_urlsafe(18) + "9a!"
         tokens = {r: regional_token(endpoint, r, outputs[r], password) for r in REGIONS}
         cells = {r: Cell(r, outputs[r]["ApiId"], "") for r in REGIONS}
-        pair = failover(endpoint, cloud.port, cells[PRIMARY], cells[SECONDARY], interval=interval, threshold=threshold)
+        pair = failover(
+            endpoint,
+            cloud.port,
+            cells[PRIMARY],
+            cells[SECONDARY],
+            interval=interval,
+            threshold=threshold,
+            health_path="health/ready",
+        )
         for region in REGIONS:  # warm both regions: the drill measures routing, not cold starts
             base = f"{endpoint}/_aws/execute-api/{outputs[region]['ApiId']}/v1"
             requests.get(f"{base}/health", timeout=60).raise_for_status()
@@ -256,7 +263,7 @@ def drill(
         on_secondary = [o for o in client.ops if o.kind == "read" and o.region == SECONDARY and o.sent >= fault]
         figures.update(
             {
-                "healthCheck": f"HTTP /v1/health every {interval} s, failure threshold {threshold}",
+                "healthCheck": f"HTTP /v1/health/ready every {interval} s, failure threshold {threshold}",
                 "replicationLagMs": lag_ms,
                 "writesPerSecond": rate,
                 "writes": sum(1 for o in client.ops if o.kind == "write"),

@@ -109,8 +109,16 @@ class Failover:
 
 
 def failover(
-    endpoint: str, port: int, primary: Cell, secondary: Cell, *, interval: int = 10, threshold: int = 3
+    endpoint: str,
+    port: int,
+    primary: Cell,
+    secondary: Cell,
+    *,
+    interval: int = 10,
+    threshold: int = 3,
+    health_path: str = "health",
 ) -> Failover:
+    """A PRIMARY/SECONDARY failover pair, each record behind an HTTP health check of ``/{stage}/{health_path}``."""
     route53 = local_client("route53", endpoint)
     zone_name = f"marquee-{uuid.uuid4().hex[:6]}.example"
     zone_id = route53.create_hosted_zone(Name=zone_name, CallerReference=uuid.uuid4().hex)["HostedZone"]["Id"]
@@ -123,7 +131,7 @@ def failover(
                 "Type": "HTTP",
                 "FullyQualifiedDomainName": target.host(),
                 "Port": port,
-                "ResourcePath": f"/{STAGE}/health",
+                "ResourcePath": f"/{STAGE}/{health_path}",
                 "RequestInterval": interval,
                 "FailureThreshold": threshold,
             },
