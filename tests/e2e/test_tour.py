@@ -22,6 +22,8 @@ COVERED_ELSEWHERE = {
     "notifications: quiet hours": "test_notifications.py::test_quiet_hours_delay_a_reminder_but_not_a_receipt",
     "secrets: the primary provider key rotates": "test_secret_rotation.py::test_a_rotation_in_the_middle_of_traffic...",
     "flags: a flag flipped at run time": "test_feature_flags.py::test_a_flag_change_reaches_the_running_function...",
+    "deploys: a new seat-holds version": "test_zero_downtime.py::test_a_new_holds_version_ships_under_traffic_with_...",
+    "deploys: a broken seat-holds version": "test_zero_downtime.py::test_a_broken_holds_version_is_rolled_back_on_its...",
     "sharding: a tenant moved": "test_sharding.py::test_a_tenant_moved_to_s1_under_traffic_loses_no_write_and_then...",
 }
 
