@@ -49,6 +49,31 @@ def references(value: Any) -> set[str]:
     return found
 
 
+def previous_ssm_paths(resource_map: Any, template: dict[str, Any], parameters: dict[str, Any] | None) -> Any:
+    """``UsePreviousValue`` on an ``AWS::SSM::Parameter::Value<...>`` parameter: CloudFormation reuses the previous
+    parameter *path* and resolves it again. moto hands the update the previous *resolved* value instead (its
+    ``stack_parameters`` are the resolved ones), which it then looks up as a path and fails on (an AttributeError,
+    a 500 to `cdk deploy`: every CDK stack's ``BootstrapVersion`` is such a parameter, so any second deploy of a
+    changed template failed). Such a value becomes the previous path again: the previous input, else the template's
+    default."""
+    if not parameters:
+        return parameters
+    slots = template.get("Parameters") or {}
+    old_slots = (getattr(resource_map, "_template", None) or {}).get("Parameters") or {}
+    old_inputs = getattr(resource_map, "input_parameters", None) or {}
+    old_resolved = getattr(resource_map, "resolved_parameters", None) or {}
+    fixed = dict(parameters)
+    for key, value in parameters.items():
+        if not str((slots.get(key) or {}).get("Type", "")).startswith("AWS::SSM::Parameter::"):
+            continue
+        if key not in old_resolved or value != old_resolved[key]:
+            continue
+        path = old_inputs.get(key) or (old_slots.get(key) or {}).get("Default")
+        if path:
+            fixed[key] = path
+    return fixed
+
+
 def install() -> None:
     if _installed["done"]:
         return
@@ -56,6 +81,7 @@ def install() -> None:
     from moto.cloudformation import parsing
 
     def update(self: Any, template: dict[str, Any], parameters: dict[str, Any] | None = None) -> None:
+        parameters = previous_ssm_paths(self, template, parameters)
         actions = self.build_resource_diff(template, parameters)
         old_json = dict(self._resource_json_map)
         self._template = template
