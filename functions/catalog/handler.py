@@ -31,6 +31,7 @@ from .models import (
     AuditSettingsRequest,
     AuditSettingsResponse,
     CatalogEnv,
+    CinemaRead,
     CinemaRequest,
     CinemaResponse,
     ErasureResponse,
@@ -41,6 +42,7 @@ from .models import (
     MovieResponse,
     ProfileRequest,
     ProfileResponse,
+    ShowtimeAsOf,
     ShowtimeDetail,
     ShowtimeRequest,
     ShowtimeSummary,
@@ -73,7 +75,7 @@ AsOf = Annotated[
         min_length=10,
         max_length=40,
         pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2})$",
-        description="Staff: the movie as it was at this time (ISO 8601 with a zone), from its versions",
+        description="Staff: the entity as it was at this time (ISO 8601 with a zone), from its versions",
     ),
 ]
 
@@ -120,7 +122,9 @@ def post_showtime(body: ShowtimeRequest) -> tuple[ShowtimeSummary, int]:
 
 @app.get("/showtimes/<showtimeId>")
 @tracer.capture_method
-def get_showtime(showtimeId: ShowtimeId) -> ShowtimeDetail:  # noqa: N803 - the route's parameter name
+def get_showtime(showtimeId: ShowtimeId, as_of: AsOf = None) -> ShowtimeDetail | ShowtimeAsOf:  # noqa: N803
+    if as_of is not None:
+        return logic.showtime_as_of(showtimeId, as_of, tenant=current_tenant(app), env=env)
     return cached.get_showtime(showtimeId, tenant=current_tenant(app), env=env, cache=seat_maps())
 
 
@@ -158,6 +162,12 @@ def restore_movie(movieId: MovieId) -> LifecycleResponse:  # noqa: N803 - the ro
 @tracer.capture_method
 def movie_history(movieId: MovieId, limit: Limit = 20, cursor: Cursor = None) -> HistoryPage:  # noqa: N803
     return logic.history("MOVIE", movieId, limit=limit, cursor=cursor, tenant=current_tenant(app), env=env)
+
+
+@app.get("/cinemas/<cinemaId>")
+@tracer.capture_method
+def get_cinema(cinemaId: CinemaId, as_of: AsOf = None) -> CinemaRead:  # noqa: N803 - the route's parameter name
+    return logic.get_cinema(cinemaId, as_of=as_of, tenant=current_tenant(app), env=env)
 
 
 @app.delete("/cinemas/<cinemaId>")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -31,6 +32,7 @@ from .models import (
     AuditSettingsRequest,
     AuditSettingsResponse,
     CatalogEnv,
+    CinemaRead,
     CinemaRequest,
     CinemaResponse,
     ErasureResponse,
@@ -43,6 +45,7 @@ from .models import (
     ProfileResponse,
     SeatCounts,
     SeatOut,
+    ShowtimeAsOf,
     ShowtimeDetail,
     ShowtimeRequest,
     ShowtimeSummary,
@@ -219,16 +222,58 @@ def get_movie(movie_id: str, *, as_of: str | None, tenant: TenantContext, env: C
             deleted=meta["deleted"],
             changed_at=versions.parse(meta["changed_at"]) if meta["changed_at"] else None,
         )
+    version, after, at = _version_at("MOVIE", movie_id, as_of, tenant=tenant, env=env)
+    return MovieRead(
+        **catalog.movie_from_state(movie_id, after).model_dump(),
+        revision=version.revision,
+        deleted=bool(after.get("deleted")),
+        changed_at=version.at,
+        as_of=at,
+    )
+
+
+def _version_at(
+    kind: str, entity_id: str, as_of: str, *, tenant: TenantContext, env: CatalogEnv
+) -> tuple[versions.Version, dict[str, Any], datetime]:
+    """The version of an entity in effect at ``as_of`` (staff; deleted entities too), its ``after`` state and the
+    time asked for. None yet, or erased: 404."""
     tenant.require_group(STAFF)
     at = parse_as_of(as_of)
-    version = versions.as_of(client, env.table_name, tenant, "MOVIE", movie_id, at)
+    version = versions.as_of(env.dynamodb_for(tenant), env.table_name, tenant, kind, entity_id, at)
     if version is None or version.after is None or version.erased:
-        raise NotFound(f"No movie {movie_id} at {as_of}.")
-    movie = catalog.movie_from_state(movie_id, version.after)
-    return MovieRead(
-        **movie.model_dump(),
+        raise NotFound(f"No {kind.lower()} {entity_id} at {as_of}.")
+    return version, version.after, at
+
+
+def get_cinema(cinema_id: str, *, as_of: str | None, tenant: TenantContext, env: CatalogEnv) -> CinemaRead:
+    """The cinema now (customers: 404 once deleted), or as it was at ``as_of`` (staff; deleted cinemas too)."""
+    if as_of is None:
+        cinema, meta = catalog.get_cinema(tenant, cinema_id, table_name=env.table_name, client=env.dynamodb_for(tenant))
+        if meta["deleted"] and not tenant.in_group(STAFF):
+            raise NotFound(f"No cinema {cinema_id}.")
+        return CinemaRead(
+            **cinema.model_dump(),
+            revision=meta["revision"],
+            deleted=meta["deleted"],
+            changed_at=versions.parse(meta["changed_at"]) if meta["changed_at"] else None,
+        )
+    version, after, at = _version_at("CINEMA", cinema_id, as_of, tenant=tenant, env=env)
+    return CinemaRead(
+        **catalog.cinema_from_state(cinema_id, after).model_dump(),
         revision=version.revision,
-        deleted=bool(version.after.get("deleted")),
+        deleted=bool(after.get("deleted")),
+        changed_at=version.at,
+        as_of=at,
+    )
+
+
+def showtime_as_of(showtime_id: str, as_of: str, *, tenant: TenantContext, env: CatalogEnv) -> ShowtimeAsOf:
+    """The showtime as it was at ``as_of`` (staff; deleted showtimes too): its fields, not its seats."""
+    version, after, at = _version_at("SHOWTIME", showtime_id, as_of, tenant=tenant, env=env)
+    return ShowtimeAsOf(
+        **catalog.showtime_from_state(showtime_id, after).model_dump(),
+        revision=version.revision,
+        deleted=bool(after.get("deleted")),
         changed_at=version.at,
         as_of=at,
     )

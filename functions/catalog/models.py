@@ -147,6 +147,25 @@ class MovieRead(MovieResponse):
     as_of: datetime | None = Field(default=None, description="The time asked for, when the read is an as-of read")
 
 
+class CinemaRead(CinemaResponse):
+    """A cinema now, or (``asOf``, staff) as it was at a past time."""
+
+    revision: int
+    deleted: bool = False
+    changed_at: datetime | None = Field(default=None, description="When this revision was written")
+    as_of: datetime | None = Field(default=None, description="The time asked for, when the read is an as-of read")
+
+
+class ShowtimeAsOf(ShowtimeSummary):
+    """A showtime as it was at a past time (``asOf``, staff): its fields from its versions; seats are live state and
+    have no history, so an as-of read has none."""
+
+    revision: int
+    deleted: bool
+    changed_at: datetime = Field(description="When this revision was written")
+    as_of: datetime = Field(description="The time asked for")
+
+
 class LifecycleResponse(CamelRequest):
     """The entity after a DELETE (soft) or a restore; ``changed`` is false when it was in that state already."""
 

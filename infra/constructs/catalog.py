@@ -56,6 +56,7 @@ class Catalog(Construct):
             ("DELETE", "/movies/{movieId}"),
             ("POST", "/movies/{movieId}/restore"),
             ("GET", "/movies/{movieId}/history"),
+            ("GET", "/cinemas/{cinemaId}"),
             ("DELETE", "/cinemas/{cinemaId}"),
             ("POST", "/cinemas/{cinemaId}/restore"),
             ("GET", "/cinemas/{cinemaId}/history"),

@@ -274,7 +274,14 @@ def test_a_write_that_read_the_settings_before_a_hold_is_retried_and_gets_no_ttl
 
 # ---- GDPR erasure ------------------------------------------------------------------------------------------------------
 CUSTOMER = TenantContext(tenant_id="acme-cinemas", user_id="cust-sub-9", username="pat.doe.login")
-PERSONAL = ("Pat Doe", "pat.doe@example.com", "+44 20 7946 0999", "Patricia Doe", "patricia@example.com", "pat.doe.login")
+PERSONAL = (
+    "Pat Doe",
+    "pat.doe@example.com",
+    "+44 20 7946 0999",
+    "Patricia Doe",
+    "patricia@example.com",
+    "pat.doe.login",
+)
 
 
 def test_erasure_leaves_no_personal_value_anywhere_in_the_table_and_a_tombstone(ddb: Any, platform: Platform) -> None:
@@ -392,3 +399,76 @@ def test_erasure_of_a_customer_unknown_to_the_tenant_is_a_404_and_writes_nothing
     with pytest.raises(erasure.CustomerNotFound):
         erasure.erase_customer(ddb, table, STAFF, "someone-elses", actor=actor(), at=held_at())
     assert scan(ddb, table) == []
+
+
+def _route(
+    cat: ModuleType, method: str, resource: str, params: dict[str, str], *, as_of: str | None, customer: bool = False
+) -> Any:
+    """A call of ``method resource`` through the catalog handler, as staff (or a customer), with ``asOf`` or none."""
+    from .conftest import invoke
+
+    event = load("catalog/get_movie_as_of.json")
+    event["httpMethod"], event["resource"], event["pathParameters"] = method, resource, params
+    path = resource
+    for key, value in params.items():
+        path = path.replace("{" + key + "}", value)
+    event["path"] = path
+    event["queryStringParameters"] = {"asOf": as_of} if as_of else None
+    event["multiValueQueryStringParameters"] = {"asOf": [as_of]} if as_of else None
+    if customer:
+        event["requestContext"]["authorizer"]["claims"]["cognito:groups"] = "customer"
+    return invoke(cat, event)
+
+
+def test_cinemas_and_showtimes_read_as_of_like_movies(functions: dict[str, ModuleType]) -> None:  # noqa: F811
+    cat = functions["catalog"]
+    cinema = call(cat, "catalog/create_cinema.json")
+    assert cinema.status == 201, cinema.body
+    cinema_id = cinema.body["cinemaId"]
+    where = {"cinemaId": cinema_id}
+    auditorium = call(
+        cat, "catalog/create_auditorium.json", body={"cinemaId": cinema_id, "name": "1", "rows": 2, "seatsPerRow": 3}
+    )
+    movie = call(cat, "catalog/create_movie.json")
+    show = call(cat, "catalog/create_showtime.json", body={
+        "movieId": movie.body["movieId"], "auditoriumId": auditorium.body["auditoriumId"],
+        "startsAt": "2026-12-24T20:30:00+00:00", "price": {"amount": 1250, "currency": "EUR"}, "holdLeaseSeconds": 600,
+    })  # fmt: skip
+    assert (auditorium.status, movie.status, show.status) == (201, 201, 201), show.body
+    showtime = {"showtimeId": show.body["showtimeId"]}
+    time.sleep(0.002)
+    for resource, params in (("/cinemas/{cinemaId}", where), ("/showtimes/{showtimeId}", showtime)):
+        deleted = _route(cat, "DELETE", resource, params, as_of=None)
+        assert deleted.status == 200 and deleted.body["revision"] == 2, deleted.body
+
+    # cinemas: now (customers 404 once deleted, staff see it deleted), and as of each version's time
+    assert _route(cat, "GET", "/cinemas/{cinemaId}", where, as_of=None, customer=True).status == 404
+    now = _route(cat, "GET", "/cinemas/{cinemaId}", where, as_of=None)
+    assert now.status == 200 and (now.body["deleted"], now.body["revision"], now.body["asOf"]) == (True, 2, None)
+    history = _route(cat, "GET", "/cinemas/{cinemaId}/history", where, as_of=None)
+    created_at = history.body["items"][-1]["at"]
+    then = _route(cat, "GET", "/cinemas/{cinemaId}", where, as_of=created_at)
+    assert then.status == 200, then.body
+    assert (then.body["name"], then.body["city"], then.body["deleted"], then.body["revision"]) == (
+        "Marquee Central", "Lisbon", False, 1,
+    )  # fmt: skip
+    assert _route(cat, "GET", "/cinemas/{cinemaId}", where, as_of="2999-01-01T00:00:00Z").body["deleted"] is True
+    assert _route(cat, "GET", "/cinemas/{cinemaId}", where, as_of="2000-01-01T00:00:00Z").status == 404
+    assert _route(cat, "GET", "/cinemas/{cinemaId}", where, as_of=created_at, customer=True).status == 403
+    assert _route(cat, "GET", "/cinemas/{cinemaId}", {"cinemaId": "cin_none"}, as_of=None).status == 404
+
+    # showtimes: the live read still 404s once deleted; as of its creation it is the showtime as it was, no seats
+    assert _route(cat, "GET", "/showtimes/{showtimeId}", showtime, as_of=None).status == 404
+    history = _route(cat, "GET", "/showtimes/{showtimeId}/history", showtime, as_of=None)
+    created_at = history.body["items"][-1]["at"]
+    then = _route(cat, "GET", "/showtimes/{showtimeId}", showtime, as_of=created_at)
+    assert then.status == 200, then.body
+    assert then.body["startsAt"].startswith("2026-12-24T20:30:00") and then.body["price"] == {
+        "amount": 1250, "currency": "EUR",
+    }  # fmt: skip
+    assert (then.body["deleted"], then.body["revision"], "seats" in then.body) == (False, 1, False)
+    later = _route(cat, "GET", "/showtimes/{showtimeId}", showtime, as_of="2999-01-01T00:00:00Z")
+    assert later.status == 200 and (later.body["deleted"], later.body["revision"]) == (True, 2)
+    assert _route(cat, "GET", "/showtimes/{showtimeId}", showtime, as_of="2000-01-01T00:00:00Z").status == 404
+    assert _route(cat, "GET", "/showtimes/{showtimeId}", showtime, as_of=created_at, customer=True).status == 403
+    assert _route(cat, "GET", "/showtimes/{showtimeId}", showtime, as_of="yesterday").status in (400, 422)

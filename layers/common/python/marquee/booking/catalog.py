@@ -580,6 +580,38 @@ def get_movie(
     }
 
 
+def get_cinema(
+    tenant: TenantContext, cinema_id: str, *, table_name: str, client: DynamoDBClient | None = None
+) -> tuple[Cinema, dict[str, Any]]:
+    """The cinema now and its item's bookkeeping (``revision``, ``deleted``, ``changedAt``); ``NotFound`` if none."""
+    item = _get_meta(_client(client), table_name, tenant, "CINEMA", cinema_id, consistent=True)
+    if item is None:
+        raise NotFound(f"No cinema {cinema_id}.")
+    return cinema_from_state(cinema_id, cinema_state(item)), {
+        "revision": _revision(item),
+        "deleted": is_deleted(item),
+        "changed_at": _changed_at(item),
+    }
+
+
+def cinema_from_state(cinema_id: str, state: Mapping[str, Any]) -> Cinema:
+    """A cinema from a version's ``before``/``after`` (``cinema_state``)."""
+    return Cinema(cinema_id=cinema_id, name=state["name"], city=state["city"])
+
+
+def showtime_from_state(showtime_id: str, state: Mapping[str, Any]) -> Showtime:
+    """A showtime from a version's ``before``/``after`` (``showtime_state``)."""
+    return Showtime(
+        showtime_id=showtime_id,
+        movie_id=state["movieId"],
+        auditorium_id=state["auditoriumId"],
+        starts_at=datetime.fromisoformat(state["startsAt"]),
+        price=Money(amount=state["price"]["amount"], currency=state["price"]["currency"]),
+        hold_lease_seconds=state["holdLeaseSeconds"],
+        title=state.get("title"),
+    )
+
+
 def movie_from_state(movie_id: str, state: Mapping[str, Any]) -> Movie:
     return Movie(
         movie_id=movie_id,
