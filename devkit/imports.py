@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -105,18 +106,19 @@ def upload(
         if job.status_code == 200 and job.json()["status"] == "UPLOADING":
             urls = {}
             for first in range(1, count + 1, 1000):
-                body = _check(
-                    api.call(
-                        "POST", f"/imports/{current.import_id}/parts", token=token,
-                        json={"partNumbers": list(range(first, min(first + 1000, count + 1)))},
-                    ),
-                    200,
+                answer = api.call(
+                    "POST", f"/imports/{current.import_id}/parts", token=token,
+                    json={"partNumbers": list(range(first, min(first + 1000, count + 1)))},
                 )  # fmt: skip
+                if answer.status_code == HTTPStatus.GONE:
+                    break  # S3 aborted the upload (import-upload-gone): start a new import below
+                body = _check(answer, 200)
                 urls.update({p["partNumber"]: p["url"] for p in body["parts"]})
-            # What S3 holds (ListParts), not what the state file thinks: a part it lacks is sent again.
-            current.etags = {p["partNumber"]: p["etag"] for p in body["uploaded"]}
-            resumed = True
-        else:
+            else:
+                # What S3 holds (ListParts), not what the state file thinks: a part it lacks is sent again.
+                current.etags = {p["partNumber"]: p["etag"] for p in body["uploaded"]}
+                resumed = True
+        if not resumed:
             state_file.unlink()
     if not resumed:
         body = _check(

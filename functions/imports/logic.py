@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from marquee.core import aws
 from marquee.imports import jobs
 from marquee.tenancy.tenant import TenantContext
@@ -109,13 +111,28 @@ def listed_parts(env: ImportsEnv, key: str, upload_id: str) -> list[UploadedPart
         marker = page["NextPartNumberMarker"]
 
 
+def _gone(job_id: str, tenant: TenantContext, env: ImportsEnv) -> Exception:
+    """S3 has no such upload: completed meanwhile by another call (409, the job says so once that call records it),
+    or aborted (410: the parts are gone, the file must be sent again)."""
+    job = jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, job_id)
+    if job["status"] != jobs.UPLOADING:
+        return jobs.ImportStateConflict(f"Import {job_id} is {job['status']}: its upload is complete.")
+    return jobs.ImportUploadGone(
+        f"S3 no longer holds the upload of import {job_id} (aborted, or expired unfinished): its parts are gone. "
+        "Start again with POST /imports and upload the whole file (`marquee import` does this by itself)."
+    )
+
+
 def parts(job_id: str, request: PartsRequest, *, tenant: TenantContext, env: ImportsEnv) -> PartsResponse:
     job = _uploading(job_id, tenant, env)
     key = jobs.object_key(tenant.tenant_id, job_id)
-    return PartsResponse(
-        uploaded=listed_parts(env, key, job["uploadId"]),
-        parts=_urls(env, key, job["uploadId"], sorted(set(request.part_numbers))),
-    )
+    try:
+        uploaded = listed_parts(env, key, job["uploadId"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+            raise _gone(job_id, tenant, env) from exc
+        raise
+    return PartsResponse(uploaded=uploaded, parts=_urls(env, key, job["uploadId"], sorted(set(request.part_numbers))))
 
 
 def complete(job_id: str, request: CompleteRequest, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
@@ -133,9 +150,11 @@ def complete(job_id: str, request: CompleteRequest, *, tenant: TenantContext, en
                 "Parts": [{"PartNumber": p.part_number, "ETag": f'"{p.etag.strip(chr(34))}"'} for p in ordered]
             },
         )
-    except s3.exceptions.ClientError as exc:
+    except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall", "NoSuchUpload"):
+        if code == "NoSuchUpload":
+            raise _gone(job_id, tenant, env) from exc
+        if code in ("InvalidPart", "InvalidPartOrder", "EntityTooSmall"):
             raise jobs.ImportStateConflict(
                 f"S3 refused the parts ({code}): upload the missing parts, then retry."
             ) from exc

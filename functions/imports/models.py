@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StrictInt, StringConstraints
+from pydantic import Field, StrictBool, StrictInt, StringConstraints, field_validator
 
 from marquee.core.models import CamelModel, CamelRequest
 from marquee.tenancy.tenant_session import TenantDataEnv
@@ -69,7 +69,15 @@ class CompletedPart(CamelRequest):
 
 
 class CompleteRequest(CamelRequest):
-    parts: list[CompletedPart] = Field(min_length=1, max_length=MAX_PARTS)
+    parts: list[CompletedPart] = Field(min_length=1, max_length=MAX_PARTS, description="Each part once")
+
+    @field_validator("parts")
+    @classmethod
+    def each_part_once(cls, parts: list[CompletedPart]) -> list[CompletedPart]:
+        # S3 refuses a part listed twice (InvalidPartOrder); said here, before S3, with the rule's name
+        if len({p.part_number for p in parts}) != len(parts):
+            raise ValueError("each partNumber may appear only once")
+        return parts
 
 
 class RowError(CamelModel):

@@ -117,6 +117,7 @@ PATCHES: tuple[tuple[str, str], ...] = (
     ("moto.dynamodb", "localcloud.dynamodb.speed:install_query"),
     ("moto.dynamodb", "localcloud.dynamodb.speed:install_serializer"),
     ("moto.s3", "localcloud.s3.large_objects:install"),
+    ("moto.s3", "localcloud.s3.multipart:install"),
     ("moto.dynamodb", "localcloud.dynamodb.replication:install"),
     ("moto.route53", "localcloud.route53.health:install"),
 )

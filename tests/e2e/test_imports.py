@@ -15,6 +15,7 @@ import requests
 
 from devkit.identity import ApiClient
 from devkit.imports import upload, wait
+from marquee.imports.jobs import object_key
 from marquee.imports.schemas import SHOWTIMES, row_id
 from marquee.imports.validation import ChunkValidator
 from tests.e2e.booking_helpers import Show, create_showtime, token
@@ -141,3 +142,125 @@ def test_another_tenants_staff_cannot_see_an_import(
     other = token(deployed, f"{TENANT}-other", "staff1", "staff")
     response = requests.get(f"{api}/imports/{import_id}", headers={"Authorization": other}, timeout=30)
     assert response.status_code == 404
+
+
+def _abort_upload(sdk: Any, import_id: str) -> None:
+    """Abort the job's multipart upload in S3, as the bucket's lifecycle rule does to an unfinished one."""
+    s3 = sdk("s3")
+    key = object_key(TENANT, import_id)
+    for bucket in s3.list_buckets()["Buckets"]:
+        for pending in s3.list_multipart_uploads(Bucket=bucket["Name"], Prefix=key).get("Uploads", []):
+            s3.abort_multipart_upload(Bucket=bucket["Name"], Key=key, UploadId=pending["UploadId"])
+            return
+    raise AssertionError(f"no multipart upload for {key}")
+
+
+def test_an_upload_s3_aborted_is_a_410_problem_and_the_cli_starts_a_new_import(
+    client: ApiClient, staff: str, sdk: Any, api: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "aborted.csv"
+    path.write_text("name,city\nGone Hall,Porto\n")
+    first_id, _ = upload(client, staff, path, kind="cinemas", tenant=TENANT, dry_run=True, stop_after_parts=0)
+    _abort_upload(sdk, first_id)
+    bodies: tuple[tuple[str, dict[str, Any]], ...] = (
+        ("parts", {"partNumbers": [1]}),
+        ("complete", {"parts": [{"partNumber": 1, "etag": "0" * 32}]}),
+    )
+    for route, body in bodies:
+        response = requests.post(
+            f"{api}/imports/{first_id}/{route}", json=body, headers={"Authorization": staff}, timeout=30
+        )
+        assert response.status_code == 410, (route, response.status_code, response.text[:300])
+        assert response.headers["Content-Type"].startswith("application/problem+json")
+        problem = response.json()
+        assert problem["type"].endswith("import-upload-gone") and "POST /imports" in problem["detail"], problem
+    # the CLI's saved state still names the first import: it learns the upload is gone and starts a new one
+    second_id, resumed = upload(client, staff, path, kind="cinemas", tenant=TENANT, dry_run=True)
+    assert second_id != first_id and not resumed
+    view = wait(client, staff, second_id, timeout_s=120)
+    assert (view["status"], view["rows"]) == ("VALIDATED", 1)
+
+
+def test_a_completion_listing_a_part_twice_is_a_422_before_s3(client: ApiClient, staff: str, api: str) -> None:
+    created = requests.post(
+        f"{api}/imports",
+        json={"kind": "cinemas", "format": "csv", "sizeBytes": 30, "dryRun": True},
+        headers={"Authorization": staff},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text[:300]
+    part: dict[str, Any] = {"partNumber": 1, "etag": "0" * 32}
+    response = requests.post(
+        f"{api}/imports/{created.json()['importId']}/complete",
+        json={"parts": [part, part]},
+        headers={"Authorization": staff},
+        timeout=30,
+    )
+    assert response.status_code == 422 and response.headers["Content-Type"].startswith("application/problem+json")
+    assert [error["loc"][-1] for error in response.json()["errors"]] == ["parts"]
+
+
+UNKNOWN_PART = b'{"parts": [{"partNumber": 2, "etag": "' + b"a" * 32 + b'"}]}'
+BAD_IMPORT_REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
+    ("POST", "/imports", {"Content-Type": "text/csv"}, b"name,city\n"),
+    ("POST", "/imports", {"Content-Type": "application/json"}, b'{"kind": "cinemas", "format": '),
+    ("POST", "/imports", {"Content-Type": "application/json"}, b'[{"kind": "cinemas"}]'),
+    (
+        "POST",
+        "/imports",
+        {"Content-Type": "application/json"},
+        b'{"kind": "cinemas", "format": "csv", "sizeBytes": -1}',
+    ),
+    (
+        "POST",
+        "/imports",
+        {"Content-Type": "application/json"},
+        b'{"kind": "cinemas", "format": "csv", "sizeBytes": 1e30}',
+    ),
+    ("POST", "/imports", {"Content-Type": "application/json"}, b'{"kind": "' + b"x" * 200_000 + b'"}'),
+    (
+        "POST",
+        "/imports",
+        {"Content-Type": "application/json"},
+        b'{"kind": {"a": [1, 2]}, "format": null, "sizeBytes": "9"}',
+    ),
+    ("POST", "/imports/{id}/parts", {"Content-Type": "application/json"}, b'{"partNumbers": []}'),
+    ("POST", "/imports/{id}/parts", {"Content-Type": "application/json"}, b'{"partNumbers": [0, 10001, 1.5]}'),
+    ("POST", "/imports/{id}/parts", {"Content-Type": "application/json"}, b'{"partNumbers": "1"}'),
+    ("POST", "/imports/{id}/parts", {"Content-Type": "application/json"}, b'{"partNumbers": [' + b"1," * 1500 + b"1]}"),
+    ("POST", "/imports/{id}/parts", {"Content-Type": "application/xml"}, b"<partNumbers>1</partNumbers>"),
+    ("POST", "/imports/{id}/complete", {"Content-Type": "application/json"}, b'{"parts": [{"partNumber": 1}]}'),
+    (
+        "POST",
+        "/imports/{id}/complete",
+        {"Content-Type": "application/json"},
+        b'{"parts": [{"partNumber": 1, "etag": "zz"}]}',
+    ),
+    ("POST", "/imports/{id}/complete", {"Content-Type": "application/json"}, UNKNOWN_PART),
+    ("POST", "/imports/{id}/complete", {"Content-Type": "application/json"}, b"{"),
+    ("POST", "/imports/imp_none/parts", {"Content-Type": "application/json"}, b'{"partNumbers": [1]}'),
+    ("POST", "/imports/" + "x" * 65 + "/complete", {"Content-Type": "application/json"}, b"{}"),
+    ("GET", "/imports/imp_none", {}, b""),
+    ("GET", "/imports/%00%ff", {}, b""),
+]
+
+
+def test_bad_input_on_the_import_routes_is_a_4xx_problem_never_a_5xx(client: ApiClient, staff: str, api: str) -> None:
+    created = requests.post(
+        f"{api}/imports",
+        json={"kind": "cinemas", "format": "csv", "sizeBytes": 30, "dryRun": True},
+        headers={"Authorization": staff},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text[:300]
+    job = created.json()["importId"]
+    answers = []
+    for method, route, headers, body in BAD_IMPORT_REQUESTS:
+        response = requests.request(
+            method, f"{api}{route.replace('{id}', job)}", data=body or None,
+            headers={"Authorization": staff, **headers}, timeout=30,
+        )  # fmt: skip
+        answers.append((method, route[:40], response.status_code, response.headers.get("Content-Type", "")))
+    assert all(400 <= status < 500 and kind.startswith("application/problem+json") for *_, status, kind in answers), [
+        a for a in answers if not (400 <= a[2] < 500 and a[3].startswith("application/problem+json"))
+    ]

@@ -70,6 +70,35 @@ def test_a_wrong_part_etag_fails_the_completion(aws: Callable[[str], Any]) -> No
         raise AssertionError("CompleteMultipartUpload accepted a wrong ETag")
 
 
+def test_an_aborted_upload_is_no_such_upload_to_complete_upload_part_and_upload_part_copy(
+    aws: Callable[[str], Any],
+) -> None:
+    """AWS answers 404 NoSuchUpload to each multipart call on an upload that is gone (moto raised KeyError: a 500)."""
+    s3, bucket = aws("s3"), _bucket(aws)
+    s3.put_object(Bucket=bucket, Key="source", Body=b"y" * 10)
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    etag = s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"x")["ETag"]
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload)
+    calls: dict[str, Callable[[], Any]] = {
+        "complete": lambda: s3.complete_multipart_upload(
+            Bucket=bucket, Key="k", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]}
+        ),
+        "upload_part": lambda: s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=2, Body=b"x"),
+        "upload_part_copy": lambda: s3.upload_part_copy(
+            Bucket=bucket, Key="k", UploadId=upload, PartNumber=2, CopySource={"Bucket": bucket, "Key": "source"}
+        ),
+        "list_parts": lambda: s3.list_parts(Bucket=bucket, Key="k", UploadId=upload),  # moto's own check, unchanged
+    }
+    for name, call in calls.items():
+        try:
+            call()
+        except s3.exceptions.ClientError as exc:
+            assert exc.response["Error"]["Code"] == "NoSuchUpload", name
+            assert exc.response["ResponseMetadata"]["HTTPStatusCode"] == 404, name
+        else:
+            raise AssertionError(f"{name} on an aborted upload succeeded")
+
+
 def test_object_created_reaches_the_function_asynchronously_with_the_s3_event_shape(
     aws: Callable[[str], Any], make_function: Callable[..., str]
 ) -> None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from marquee.booking.errors import ConflictError, NotFound
+from marquee.core.errors import MarqueeError
 from marquee.tenancy.tenant import TenantContext
 
 if TYPE_CHECKING:
@@ -42,6 +44,15 @@ class ImportNotFound(NotFound):
 class ImportStateConflict(ConflictError):
     slug = "import-state-conflict"
     title = "The import is not in a state that allows this"
+
+
+class ImportUploadGone(MarqueeError):
+    """S3 no longer holds the job's multipart upload (aborted, or expired by the bucket's lifecycle rule): its parts
+    are gone, so the file must be sent again under a new import."""
+
+    status = HTTPStatus.GONE
+    slug = "import-upload-gone"
+    title = "The import's upload is gone"
 
 
 def new_job_id() -> str:
