@@ -56,8 +56,8 @@ def _move_under_traffic(tour: Tour) -> list[str]:
     tenant = f"{TENANT_PREFIX}-{uuid.uuid4().hex[:6]}"
     source = shard_map.shard_of(tenant)
     target = "s1" if source != "s1" else "s0"
-    showtime = api.showtime(tenant, rows=12, per_row=25)["showtimeId"]  # 300 seats: more than a move takes
-    seats = [f"{chr(ord('A') + r)}{c}" for r in range(12) for c in range(1, 26)]
+    showtime = api.showtime(tenant, rows=20, per_row=25)["showtimeId"]  # 500 seats: more than a move takes
+    seats = [f"{chr(ord('A') + r)}{c}" for r in range(20) for c in range(1, 26)]
     tokens = [api.token(tenant, f"shopper{n}") for n in range(WRITERS)]
     acknowledged: list[str] = []
     answers: Counter[int] = Counter()
@@ -89,6 +89,10 @@ def _move_under_traffic(tour: Tour) -> list[str]:
             tour.endpoint_url, tour.outputs, tenant, target, control_table=None, tables=None, silo=False, abort=False,
             progress=lambda step, _record: steps.append(step),
         )  # fmt: skip
+        moved_at, deadline = len(acknowledged), time.monotonic() + 30
+        while len(acknowledged) < moved_at + 3 and time.monotonic() < deadline:  # writes go on after the move
+            time.sleep(0.2)
+        after_move = len(acknowledged) - moved_at
     finally:
         stop.set()
         for thread in threads:
@@ -103,11 +107,12 @@ def _move_under_traffic(tour: Tour) -> list[str]:
     expect(len(acknowledged) == len(mine), "a hold id was acknowledged twice")
     expect(on_target == mine, f"lost {len(mine - on_target)}, unacknowledged {len(on_target - mine)} on {target}")
     expect(not on_source, f"{len(on_source)} holds left on {source}")
+    expect(after_move >= 3, f"only {after_move} holds acknowledged after the move (the writers ran out or stalled)")
     return [
         f"{tenant}: {source} -> {target}, steps {' '.join(steps)}",
         f"fence {report.fence_ms:.0f} ms; {report.items} items verified (checksum {report.checksum}); "
         f"{report.applied} stream records applied, {report.repaired} repaired; move {report.total_s:.1f} s",
-        f"{len(mine)} holds acknowledged in {seconds:.1f} s ({len(mine) / seconds:.1f} writes/s) while it moved; "
-        f"answers {dict(answers)} (503 = fenced, retried)",
+        f"{len(mine)} holds acknowledged in {seconds:.1f} s ({len(mine) / seconds:.1f} writes/s) while it moved "
+        f"({after_move} after the flip); answers {dict(answers)} (503 = fenced, retried)",
         f"on {target} afterwards: exactly those {len(on_target)} holds (0 lost, 0 unacknowledged); on {source}: 0",
     ]

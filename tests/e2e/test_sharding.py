@@ -130,8 +130,8 @@ def test_a_tenant_moved_to_s1_under_traffic_loses_no_write_and_then_serves_every
     api: str, deployed: dict[str, Any]
 ) -> None:
     s0, s1, *_ = shard_tables(deployed)
-    show = create_showtime(api, deployed, TENANT, rows=16, per_row=25)  # 400 seats: more than the move will take
-    seats = [f"{chr(ord('A') + r)}{c}" for r in range(16) for c in range(1, 26)]
+    show = create_showtime(api, deployed, TENANT, rows=20, per_row=25)  # 500 seats: more than the move will take
+    seats = [f"{chr(ord('A') + r)}{c}" for r in range(20) for c in range(1, 26)]
     assert tenant_items(deployed, s0, TENANT), "a new tenant starts on s0 (the ring is s0 alone)"
 
     steps: list[str] = []
