@@ -80,6 +80,14 @@ def install(router: EventRouter) -> None:
     when_imported("moto.events", _patch_rule)
 
 
+def uninstall(router: EventRouter) -> None:
+    """A stopped router stops taking moto's deliveries: they go back to moto's own synchronous code (an in-process
+    cloud that has shut down must not swallow the events of the mocks that run after it in the same process)."""
+    with _install_lock:
+        if _state["router"] is router:
+            _state["router"] = None
+
+
 def _patch_rule() -> None:
     from moto.events.models import Rule
 
@@ -454,6 +462,7 @@ class EventRouter:
 
     # -- lifecycle
     def start(self) -> None:
+        install(self)  # again after a stop (which uninstalled it)
         self._accepting = True
         self._stopped.clear()
         if self._threads:
@@ -479,6 +488,7 @@ class EventRouter:
         return True
 
     def stop(self) -> None:
+        uninstall(self)
         self._stopped.set()
         for _ in range(DISPATCHERS):
             self._queue.put(None)
