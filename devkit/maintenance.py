@@ -15,7 +15,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from marquee.http.maintenance import DEFAULT_RETRY_AFTER_S, FLAG, Notice
+from devkit.layer import use_layer
+
+use_layer()  # the kernel (marquee) is the common layer's: the CLI and the console import this module without it
+
+from marquee.http.maintenance import DEFAULT_RETRY_AFTER_S, FLAG, Notice  # noqa: E402
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _TENANT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")

@@ -6,6 +6,10 @@ never takes a service down."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,6 +87,7 @@ def resolve(app: ApiResolver, request: dict[str, Any]) -> dict[str, Any]:
 
 
 SHIPPED = {"sms_notifications": {"default": False}}
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_service_in_maintenance_answers_503_problem_with_retry_after_and_the_route_never_runs() -> None:
@@ -277,3 +282,12 @@ def test_the_consoles_request_switches_a_scope_on_and_off() -> None:
 def test_the_console_refuses_a_malformed_request(body: dict[str, Any]) -> None:
     with pytest.raises(switch.MaintenanceError):
         switch.switch(SHIPPED, body)
+
+
+def test_the_cli_and_the_console_can_import_the_switch_without_the_layer_on_their_path() -> None:
+    """`marquee maintenance` and the console's panel run in processes without the common layer on sys.path."""
+    code = "import devkit.maintenance, devkit.cli; print(devkit.maintenance.FLAG)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "maintenance_mode"
