@@ -143,7 +143,9 @@ def test_the_consoles_maintenance_api_switches_one_tenant_of_a_service(deployed:
         return int(requests.get(f"{api}/me", headers={"Authorization": tok}, timeout=60).status_code)
 
     assert me(down) == 200
-    state = requests.get(target, timeout=30).json()
+    answer = requests.get(target, timeout=30)
+    assert answer.status_code == 200, answer.text[:1000]
+    state = answer.json()
     assert {"me", "holds", "payments"} <= set(state["services"])
     flags_client = FlagsClient(deployed["endpoint"])
     _, flags = flags_client.current()
