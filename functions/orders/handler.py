@@ -18,6 +18,7 @@ from marquee.booking.orders import OrderStore
 from marquee.core.env import load_env
 from marquee.core.logs import Logger
 from marquee.http import ApiResolver, accepted_response
+from marquee.ratelimit import valkey_request_limiter
 from marquee.tenancy.tenant import TenantContext, current_tenant
 
 from .logic import get_order, place_order, start_placed_order
@@ -28,7 +29,7 @@ hold_shape.use_phase(env.hold_shape_phase)  # which phase of the hold item's sha
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = ApiResolver(max_body_bytes=MAX_BODY_BYTES)
+app = ApiResolver(max_body_bytes=MAX_BODY_BYTES, rate_limit=valkey_request_limiter(env.cache_client))
 
 
 def store_for(tenant: TenantContext) -> OrderStore:

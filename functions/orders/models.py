@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from marquee.booking.hold_shape import HoldShapeEnv
 from marquee.booking.orders import HistoryEntry, Order, OrderStatus
+from marquee.cache.env import CacheEnv
 from marquee.core.models import CamelModel, CamelRequest
 from marquee.core.money import Money
 from marquee.payments.models import CardLast4
@@ -35,9 +36,9 @@ CardNumber = Annotated[str, StringConstraints(pattern=r"^[0-9]{12,19}$"), AfterV
 HoldId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
-class OrdersEnv(TenantDataEnv, HoldShapeEnv):
-    """The main table through the tenant-access role (challenge 19), the saga to start, and the hold item's shape
-    phase (it reads the hold an order is placed from)."""
+class OrdersEnv(TenantDataEnv, HoldShapeEnv, CacheEnv):
+    """The main table through the tenant-access role (challenge 19), the saga to start, the hold item's shape phase
+    (it reads the hold an order is placed from), and the edge cache (the rate limiter)."""
 
     state_machine_arn: str = Field(min_length=1)
 

@@ -18,6 +18,7 @@ from infra.constructs.database import Database
 from infra.constructs.feature_flags import FeatureFlags
 from infra.constructs.health import Health
 from infra.constructs.identity import Identity
+from infra.constructs.imports import Imports
 from infra.constructs.integrity import Integrity
 from infra.constructs.me import Me
 from infra.constructs.notifications import Notifications
@@ -27,7 +28,6 @@ from infra.constructs.overview import Overview
 from infra.constructs.payments import Payments
 from infra.constructs.platform import Platform
 from infra.constructs.projections import Projections
-from infra.constructs.imports import Imports
 from infra.constructs.search import Search
 from infra.constructs.seat_holds import SeatHolds
 from infra.constructs.secret_rotation import SecretRotation
@@ -187,9 +187,15 @@ class MarqueeStack(Stack):
             tenant_access=tenant_access,
         )
 
-        # Rate limits (challenge 1) on more of the API: these functions join the cache's VPC for the limiter. Not (yet):
-        # payments (its providers are on the internet), imports and the access trail (no S3 or KMS endpoint), orders.
-        for limited in (me.handler, search.handler, webhooks.api_function, notifications.api_function):
+        # Rate limits (challenge 1) on more of the API: these functions join the cache's VPC for the limiter. Not:
+        # payments (its providers are on the internet), imports and the access trail (no S3 or KMS endpoint).
+        for limited in (
+            me.handler,
+            search.handler,
+            webhooks.api_function,
+            notifications.api_function,
+            orders.api_function,
+        ):
             cache.place(limited)
 
         # Sensitive-data audit (design question 7): staff reads of personal data -> the encrypted access trail.

@@ -307,6 +307,7 @@ def test_only_the_database_users_get_the_data_api_and_only_cache_users_are_in_a_
         "SearchHandler",
         "WebhooksApi",
         "NotificationsApi",
+        "OrdersApi",
     }  # tests/infra/test_cache_infra.py
     users = set()
     for policy in of_type(resources, "AWS::IAM::Policy").values():
