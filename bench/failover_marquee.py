@@ -203,6 +203,14 @@ def drill(
         password = "Mq-" + secrets.token_urlsafe(18) + "9a!"
         tokens = {r: regional_token(endpoint, r, outputs[r], password) for r in REGIONS}
         cells = {r: Cell(r, outputs[r]["ApiId"], "") for r in REGIONS}
+        for region in REGIONS:  # warm both regions: the drill measures routing, not cold starts
+            base = f"{endpoint}/_aws/execute-api/{outputs[region]['ApiId']}/v1"
+            requests.get(f"{base}/health", timeout=60).raise_for_status()
+            headers = {"Authorization": f"Bearer {tokens[region]}"}
+            requests.post(f"{base}/movies", json={"title": "Warm", "runtimeMinutes": 90}, headers=headers, timeout=60)
+            # ready before exposure, as a pipeline checks before it adds a region's record: the first run starts
+            # each region's engines (Aurora, Valkey), slower than a checker waits
+            wait_until(lambda b=base: requests.get(f"{b}/health/ready", timeout=30).status_code == 200, timeout=90)
         pair = failover(
             endpoint,
             cloud.port,
@@ -212,11 +220,6 @@ def drill(
             threshold=threshold,
             health_path="health/ready",
         )
-        for region in REGIONS:  # warm both regions: the drill measures routing, not cold starts
-            base = f"{endpoint}/_aws/execute-api/{outputs[region]['ApiId']}/v1"
-            requests.get(f"{base}/health", timeout=60).raise_for_status()
-            headers = {"Authorization": f"Bearer {tokens[region]}"}
-            requests.post(f"{base}/movies", json={"title": "Warm", "runtimeMinutes": 90}, headers=headers, timeout=60)
 
         client = Client(cloud.port, pair.record, tokens, rate, read_age)
         worker = threading.Thread(target=client.run, daemon=True)
@@ -257,6 +260,9 @@ def drill(
         }
         inbox = {r: audit_inbox(endpoint, r) for r in REGIONS}
         event_region = event_regions(endpoint, table, acked)
+        figures["primaryTransitionsBeforeFault"] = [
+            t["healthy"] for t in transitions(endpoint, pair.checks[PRIMARY]) if t["at"] < fault
+        ]
         down = [t for t in transitions(endpoint, pair.checks[PRIMARY]) if t["at"] >= fault]
         up = [t for t in transitions(endpoint, pair.checks[PRIMARY]) if t["at"] >= restored and t["healthy"]]
         window = [o for o in client.ops if fault <= o.sent and (recovered is None or o.sent < recovered.sent)]

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from types import ModuleType
+from typing import Any
 
 import boto3
 import pytest
@@ -185,3 +188,37 @@ def test_readiness_fails_on_a_failed_dependency_without_naming_it_and_probes_onc
     assert failed.status == 503 and failed.content_type == HEALTH_JSON
     assert failed.body == {"status": "fail", "serviceId": "health", "description": "readiness"}  # nothing named
     assert failed.headers["Age"] == ["0"]
+
+
+def test_a_slow_readiness_run_answers_the_last_verdict_within_the_budget_and_the_next_call_its_result() -> None:
+    from functions.health.logic import HealthReport, Readiness, Status
+
+    release = threading.Event()
+    runs: list[int] = []
+
+    class Slow(Readiness):
+        def _refresh(self, env: Any) -> None:  # the dependencies' run, held until released
+            runs.append(1)
+            status = Status.PASS if len(runs) == 1 else Status.FAIL
+            if len(runs) > 1:
+                release.wait(5)
+            with self._lock:
+                self._report, self._at, self._run = HealthReport(status=status, results=()), self.clock(), None
+
+    now = [0.0]
+    readiness = Slow(max_age_s=10, budget_s=0.2, stale_s=60, clock=lambda: now[0])
+    assert readiness.check(None)[0].status is Status.PASS  # no verdict yet: waits for the first run
+    now[0] = 30.0
+    started = time.monotonic()
+    report, age = readiness.check(None)  # the second run hangs: the last verdict, within the budget
+    assert report.status is Status.PASS and age == 30.0 and time.monotonic() - started < 2.0
+    assert readiness.check(None)[0].status is Status.PASS and len(runs) == 2  # joined the run in flight, no third
+    release.set()
+    deadline = time.monotonic() + 5
+    while readiness._run is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert readiness.check(None)[0].status is Status.FAIL  # the slow run's result, for the next caller
+    now[0] = 200.0  # a verdict older than stale_s: the caller waits for the run
+    release.clear()
+    threading.Timer(0.3, release.set).start()
+    assert readiness.check(None)[0].status is Status.FAIL and len(runs) == 3
