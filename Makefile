@@ -40,13 +40,13 @@ test: setup
 	test $$others -eq 0 -a $$e2e_status -eq 0
 
 invariants: setup  # the saga invariant test at the issue's full size: 300 orders
-	MARQUEE_INVARIANT_ORDERS=300 $(PY) -m pytest -rP tests/e2e/test_zw_saga_invariants.py
+	MARQUEE_INVARIANT_ORDERS=300 MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_zw_saga_invariants.py
 
 chaos: setup  # the outbox relay and the audit consumer killed mid-batch 20 times each (the suite kills the relay 6 times)
 	MARQUEE_OUTBOX_KILLS=20 MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py
 
 drills: setup  # the e2e drills that wait out real timeouts or redeploy (the MOCK maintenance fallback), and the tour scenarios a dedicated e2e test already proves
-	MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py tests/e2e/test_integrity.py tests/e2e/test_tour.py tests/e2e/test_maintenance.py
+	MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py tests/e2e/test_integrity.py tests/e2e/test_tour.py tests/e2e/test_zw_saga_invariants.py tests/e2e/test_maintenance.py
 
 fuzz: setup  # schemathesis against the deployed API with many more examples per operation (its seed is printed)
 	MARQUEE_FUZZ_EXAMPLES=50 $(PY) -m pytest -rP tests/e2e/test_zx_api_fuzz.py

@@ -25,12 +25,13 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.drills import long_drill
 from tests.e2e.saga_helpers import CARD_DECLINED, CARD_FAILS_AFTER_CHARGE, CARD_OK, STARTED, SagaWorld
 
 # The figure is 300 orders: `make invariants` runs this test with 300 (~5 min on 2 cores). The suite runs 120,
 # because on a 2-core laptop the whole platform (outbox relay, audit, webhooks) settles ~60 orders a minute and the
 # suite has 10 minutes. docs/patterns/11-order-saga.md has the figures of both.
-ORDERS = int(os.environ.get("MARQUEE_INVARIANT_ORDERS", "16"))  # `make invariants`: 300; 16 keeps the suite in budget
+ORDERS = int(os.environ.get("MARQUEE_INVARIANT_ORDERS", "16"))  # `make invariants`: 300; `make drills`: 16
 CLIENT_CONCURRENCY = 24
 CUSTOMERS_PER_TENANT = 3
 TENANTS = ("t1", "t2")
@@ -54,6 +55,7 @@ def world(deployed: dict[str, Any]) -> SagaWorld:
     return SagaWorld(deployed["endpoint"], deployed["outputs"])
 
 
+@long_drill("about 90 s whatever the order count: the killed workers' retries and the breakers' cool-downs")
 @pytest.mark.timeout(SETTLE_TIMEOUT_S + 300)  # placing 300 orders takes minutes before the settle wait begins
 def test_concurrent_orders_with_payment_failures_and_killed_workers_keep_every_invariant(
     world: SagaWorld, record_property: Any
