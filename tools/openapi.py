@@ -35,6 +35,9 @@ PUBLIC_ROUTES = frozenset(
     {("GET", "/health"), ("GET", "/health/ready"), ("GET", "/openapi.json"), ("POST", "/webhooks/inbound/payments")}
 )
 SECURITY_SCHEME = "cognito"
+PARTNER_SCHEME = "partnerKey"
+# Routes that also need a partner API key (infra: Api.add_route(..., api_key=True)).
+API_KEY_ROUTES = frozenset({("GET", "/partner/showtimes")})
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -50,7 +53,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "correlationId": {"type": ["string", "null"], "description": "On a 500: the id to quote when reporting it."},
         "requestId": {
             "type": "string",
-            "description": "The request's id (the X-Request-Id sent, or API Gateway's), also in the X-Request-Id header and the logs",
+            "description": "The request's id (the X-Request-Id sent, or API Gateway's), also in the X-Request-Id header "
+            "and the logs",
         },
         "errors": {
             "type": "array",
@@ -179,7 +183,14 @@ def build() -> dict[str, Any]:
                     "name": "Authorization",
                     "description": "A Cognito user pool ID token (API Gateway Cognito authorizer); the tenant and "
                     "groups come from its claims.",
-                }
+                },
+                PARTNER_SCHEME: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-api-key",
+                    "description": "A partner client's API key (API Gateway usage plan: per-key throttle and daily "
+                    "quota), on partner routes, besides the token.",
+                },
             },
         },
     }
@@ -203,7 +214,18 @@ def _finish_operation(method: str, path: str, operation: dict[str, Any]) -> None
     if (method, path) in PUBLIC_ROUTES:
         operation["security"] = []
     else:
-        operation["security"] = [{SECURITY_SCHEME: []}]
+        operation["security"] = [
+            {SECURITY_SCHEME: [], PARTNER_SCHEME: []} if (method, path) in API_KEY_ROUTES else {SECURITY_SCHEME: []}
+        ]
+        if (method, path) in API_KEY_ROUTES:  # API Gateway's own answers for the key, beside the problems
+            gateway = {"application/json": {"schema": {"$ref": "#/components/schemas/AuthorizerMessage"}}}
+            responses["403"]["description"] += "; or no x-api-key, or not a partner plan's key (API Gateway)"
+            responses["403"]["content"].update(gateway)
+            responses["429"] = _problem(
+                "Rate limited: the tenant's plan (a problem), or the key's usage-plan throttle or daily quota "
+                "(API Gateway)"
+            )
+            responses["429"]["content"].update(gateway)
         responses["401"] = {
             "description": "No token, or not a valid Cognito token (API Gateway's authorizer)",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthorizerMessage"}}},
@@ -227,10 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     OPENAPI_FILE.write_text(text)
-    print(f"wrote {OPENAPI_FILE.relative_to(ROOT)}: {sum(len(v) for v in json.loads(text)['paths'].values())} operations")
+    print(
+        f"wrote {OPENAPI_FILE.relative_to(ROOT)}: {sum(len(v) for v in json.loads(text)['paths'].values())} operations"
+    )
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -45,6 +45,14 @@ def get_showtimes(limit: Limit = 50, cursor: Cursor = None) -> ShowtimePage:
     return logic.list_showtimes(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor, cache=listings())
 
 
+@app.get("/partner/showtimes")
+@tracer.capture_method
+def get_partner_showtimes(limit: Limit = 50, cursor: Cursor = None) -> ShowtimePage:
+    """The listing for a partner client: API Gateway has checked its API key (the partner usage plan) as well as the
+    tenant's token, so this answers exactly what GET /showtimes does."""
+    return logic.list_showtimes(tenant=current_tenant(app), env=env, limit=limit, cursor=cursor, cache=listings())
+
+
 @app.get("/me/orders")
 @tracer.capture_method
 def get_my_orders(limit: Limit = 20, cursor: Cursor = None) -> OrderHistory:

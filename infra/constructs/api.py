@@ -113,10 +113,17 @@ class Api(Construct):
         )
 
     def add_route(
-        self, http_method: str, path: str, function: lambda_.IFunction, *, public: bool = False
+        self,
+        http_method: str,
+        path: str,
+        function: lambda_.IFunction,
+        *,
+        public: bool = False,
+        api_key: bool = False,
     ) -> apigw.Method:
         """Route ``http_method path`` to ``function`` (Lambda proxy; a MOCK maintenance answer if its service is in
-        ``marquee:mockServices``); Cognito-authorized unless ``public``."""
+        ``marquee:mockServices``); Cognito-authorized unless ``public``. ``api_key``: a partner route, which also needs
+        an ``x-api-key`` of the partner usage plan (its per-key throttle and daily quota apply)."""
         service = self._behind_the_api(function)
         resource = self.rest_api.root.resource_for_path(path)
         options: dict[str, Any] = {}
@@ -128,6 +135,8 @@ class Api(Construct):
             integration = apigw.LambdaIntegration(
                 function, proxy=True, allow_test_invoke=False, scope_permission_to_method=False
             )
+        if api_key:
+            options["api_key_required"] = True
         if not public:
             return resource.add_method(
                 http_method,

@@ -108,7 +108,7 @@ class Projections(Construct):
             self,
             "Queries",
             name="queries",
-            description="Read side: GET /showtimes (availability), GET /me/orders, GET /reports/sales from read models",
+            description="Read side: GET /showtimes (and /partner/showtimes), /me/orders, /reports/sales from read models",
             layer=layer,
             target=target,
             memory_size=512,
@@ -118,3 +118,6 @@ class Projections(Construct):
         database.grant_data_api(self.queries.function)
         for path in ("/showtimes", "/me/orders", "/reports/sales"):
             api.add_route("GET", path, self.queries.function)
+        # The same listing for partner clients (server to server): a tenant's token AND the partner's API key, so the
+        # partner usage plan's per-key throttle and daily quota apply on top of the tenant's plan.
+        api.add_route("GET", "/partner/showtimes", self.queries.function, api_key=True)

@@ -80,3 +80,13 @@ def hold(
     return http.post(
         f"{api}/showtimes/{showtime_id}/holds", json={"seats": seats}, headers={"Authorization": tok}, timeout=120
     )
+
+
+def partner_key(deployed: dict[str, Any]) -> str:
+    """The example partner's API key (the partner usage plan's), read as an operator would: by its name."""
+    from infra.constants import API_PARTNER_KEY_NAME
+    from localcloud.aws import local_client
+
+    apigw = local_client("apigateway", deployed["endpoint"])
+    keys = apigw.get_api_keys(nameQuery=API_PARTNER_KEY_NAME, includeValues=True)["items"]
+    return str(next(k["value"] for k in keys if k["name"] == API_PARTNER_KEY_NAME))

@@ -73,3 +73,47 @@ def test_a_tenants_plan_changes_at_run_time_and_its_flood_never_throttles_anothe
         assert requests.get(f"{api}/showtimes", headers={"Authorization": other}, timeout=60).status_code == 200
     finally:
         flags_client.deploy(flags)
+
+
+def test_the_partner_listing_needs_the_partner_key_and_its_usage_plan_throttles_it(
+    api: str, deployed: dict[str, Any]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.e2e.booking_helpers import partner_key
+
+    key = partner_key(deployed)
+    show = create_showtime(api, deployed, "partner-edge", rows=1, per_row=2)
+    partner = token(deployed, "partner-edge", "partner-app")
+    url = f"{api}/partner/showtimes"
+
+    def listing(path: str, **headers: str) -> requests.Response:
+        return requests.get(f"{api}{path}", headers={"Authorization": partner, **headers}, timeout=60)
+
+    deadline = time.monotonic() + 30  # the listing is a read model: wait for the projection
+    while show.showtime_id not in {i["showtimeId"] for i in listing("/showtimes").json()["items"]}:
+        assert time.monotonic() < deadline, "the showtime never reached the listing"
+        time.sleep(0.2)
+    keyed = listing("/partner/showtimes", **{"x-api-key": key})
+    assert keyed.status_code == 200, keyed.text
+    assert keyed.json()["items"] == listing("/showtimes").json()["items"]  # the same read model, the same answer
+    for headers in ({}, {"x-api-key": "not-a-partner-key"}):
+        refused = listing("/partner/showtimes", **headers)
+        assert (refused.status_code, refused.json()) == (403, {"message": "Forbidden"}), refused.text
+    no_token = requests.get(url, headers={"x-api-key": key}, timeout=60)
+    assert no_token.status_code == 401  # the key is not an identity: the tenant still comes from a token
+
+    # 200 requests at once against the key's 20 rps (burst 40): the usage plan answers the excess, never a 5xx
+    users = [token(deployed, "partner-edge", f"partner-app-{n}") for n in range(10)]  # under each user's own plan
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(
+            pool.map(
+                lambda n: requests.get(url, headers={"Authorization": users[n % 10], "x-api-key": key}, timeout=60),
+                range(200),
+            )
+        )
+    statuses = [a.status_code for a in answers]
+    throttled = [a for a in answers if a.status_code == 429]
+    assert set(statuses) <= {200, 429} and throttled, statuses
+    assert all(a.headers.get("x-amzn-ErrorType", "").startswith("TooManyRequestsException") for a in throttled)
+    print(f"\npartner key, 200 requests at once: {statuses.count(200)} answered, {len(throttled)} throttled (429)")

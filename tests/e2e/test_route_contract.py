@@ -25,7 +25,7 @@ from standardwebhooks import Webhook
 
 from devkit.events import publish_order_event
 from tests import waiting
-from tests.e2e.booking_helpers import Show, create_showtime, hold, token
+from tests.e2e.booking_helpers import Show, create_showtime, hold, partner_key, token
 from tests.e2e.saga_helpers import CARD_OK
 from tests.integration.webhooks.receiver import Receiver
 
@@ -334,6 +334,12 @@ def _post_showtime(w: World) -> requests.Response:
 @example("GET /showtimes")
 def _list_showtimes(w: World) -> requests.Response:
     return w.call("GET", "/showtimes", w.customer, params={"limit": 10})
+
+
+@example("GET /partner/showtimes")
+def _partner_showtimes(w: World) -> requests.Response:
+    key = partner_key(w.deployed)
+    return w.call("GET", "/partner/showtimes", w.customer, params={"limit": 10}, headers={"x-api-key": key})
 
 
 @example("GET /showtimes/{showtimeId}")

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from localcloud.aws import local_client
-from tests.e2e.booking_helpers import Show, create_showtime, hold, token
+from tests.e2e.booking_helpers import Show, create_showtime, hold, partner_key, token
 
 TENANT_A = "iso-a"
 TENANT_B = "iso-b"
@@ -119,7 +119,10 @@ def test_tenant_a_gets_404_for_every_id_of_tenant_b_on_every_route(
     """Each route is tried by a customer and by a staff member of A. Both must answer exactly as for an id that
     exists nowhere; at least one of them must reach the lookup (404). A 403 is accepted only for a group-gated route,
     where a random id gets the same 403 (existence is not leaked)."""
-    callers = {g: {"Authorization": token(deployed, TENANT_A, f"eve-{g}", g)} for g in ("customer", "staff")}
+    key = partner_key(deployed)  # sent on every route: partner routes need it, the others ignore it
+    callers = {
+        g: {"Authorization": token(deployed, TENANT_A, f"eve-{g}", g), "x-api-key": key} for g in ("customer", "staff")
+    }
     secrets = {str(v) for k, v in tenant_b.items() if not k.startswith("_") and v} | {TENANT_B}
     checked = []
     for method, path in route_table(deployed):

@@ -20,7 +20,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance, unsupported_method
 
-from tests.e2e.booking_helpers import token
+from tests.e2e.booking_helpers import partner_key, token
 from tools.openapi import OPENAPI_FILE
 
 TENANT = "fuzz-cinemas"
@@ -49,6 +49,7 @@ def tokens(deployed: dict[str, Any]) -> dict[str, str]:
     return {
         "customer": token(deployed, TENANT, "fuzz-customer"),
         "staff": token(deployed, TENANT, "fuzz-staff", "staff"),
+        "partner_key": partner_key(deployed),
     }
 
 
@@ -98,8 +99,11 @@ RULES_BEYOND_THE_SCHEMA = {
 }
 
 
-def _call(case: Any, api: str, authorization: str) -> None:
-    headers = {"Authorization": authorization} if case.operation.definition.raw.get("security") != [] else {}
+def _call(case: Any, api: str, authorization: str, key: str) -> None:
+    security = case.operation.definition.raw.get("security")
+    headers = {"Authorization": authorization} if security != [] else {}
+    if any("partnerKey" in requirement for requirement in security or []):
+        headers["x-api-key"] = key  # a partner route: the partner usage plan's key, as a partner client sends it
     excluded = list(ALWAYS_EXCLUDED)
     if (case.method.upper(), case.operation.path) in RULES_BEYOND_THE_SCHEMA:
         excluded.append(positive_data_acceptance)
@@ -113,7 +117,7 @@ def _call(case: Any, api: str, authorization: str) -> None:
 def test_as_a_customer_no_operation_answers_a_server_error_or_breaks_its_contract(
     case: Any, api: str, tokens: dict[str, str]
 ) -> None:
-    _call(case, api, tokens["customer"])
+    _call(case, api, tokens["customer"], tokens["partner_key"])
 
 
 @fuzzed.parametrize()
@@ -121,7 +125,7 @@ def test_as_a_customer_no_operation_answers_a_server_error_or_breaks_its_contrac
 def test_as_staff_no_operation_answers_a_server_error_or_breaks_its_contract(
     case: Any, api: str, tokens: dict[str, str]
 ) -> None:
-    _call(case, api, tokens["staff"])
+    _call(case, api, tokens["staff"], tokens["partner_key"])
 
 
 # ---- one pass of the bad-input matrix through the front door ------------------------------------------------------
@@ -195,9 +199,7 @@ def test_bad_bodies_through_the_front_door_are_clean_4xx_and_write_nothing(
     for method, path in BODY_ROUTES:
         url = api + path.replace("{", "x").replace("}", "")
         for name, (headers, body, status) in BAD_BODIES.items():
-            response = requests.request(
-                method, url, data=body, headers={**headers, "Authorization": staff}, timeout=60
-            )
+            response = requests.request(method, url, data=body, headers={**headers, "Authorization": staff}, timeout=60)
             where = f"{method} {path} {name}"
             assert response.status_code == status, f"{where}: {response.status_code} {response.text[:300]}"
             assert response.headers["Content-Type"] == "application/problem+json", where

@@ -74,7 +74,17 @@ def test_only_the_endpoints_the_vpc_functions_need(resources: Resources) -> None
     joined = " ".join(services)
     # Issue 11: lambda (the aggregator's invokes); sqs, events, secretsmanager, states (deep health's probes).
     assert len(services) == 9
-    for service in ("dynamodb", "sts", "appconfigdata", "rds-data", "lambda", "sqs", "events", "secretsmanager", "states"):
+    for service in (
+        "dynamodb",
+        "sts",
+        "appconfigdata",
+        "rds-data",
+        "lambda",
+        "sqs",
+        "events",
+        "secretsmanager",
+        "states",
+    ):
         assert service in joined, service
 
 
@@ -114,3 +124,17 @@ def test_api_gateway_throttles_the_stage_and_holds_and_partners_have_a_usage_pla
     }
     assert plan["Properties"]["Quota"] == {"Limit": constants.API_PARTNER_DAILY_QUOTA, "Period": "DAY"}
     assert len(of_type(resources, "AWS::ApiGateway::UsagePlanKey")) == 1
+
+
+def test_the_partner_listing_is_the_one_route_that_needs_a_partner_key(resources: Resources) -> None:
+    keyed = [
+        r["Properties"]
+        for r in of_type(resources, "AWS::ApiGateway::Method").values()
+        if r["Properties"].get("ApiKeyRequired")
+    ]
+    assert len(keyed) == 1
+    (method,) = keyed
+    assert method["HttpMethod"] == "GET" and method["AuthorizationType"] == "COGNITO_USER_POOLS"  # a token too
+    resource = resources[method["ResourceId"]["Ref"]]["Properties"]
+    assert resource["PathPart"] == "showtimes"
+    assert resources[resource["ParentId"]["Ref"]]["Properties"]["PathPart"] == "partner"
