@@ -298,6 +298,27 @@ def drill(
                 "eventsNotAudited": sum(1 for e in event_region if e not in inbox[PRIMARY] | inbox[SECONDARY]),
             }
         )
+        for region in REGIONS:  # what the checks saw last, and each dependency as deep health sees it now
+            base = f"{endpoint}/_aws/execute-api/{outputs[region]['ApiId']}/v1"
+            ready = requests.get(f"{base}/health/ready", timeout=30)
+            deep = requests.get(
+                f"{base}/health/deep", headers={"Authorization": f"Bearer {tokens[region]}"}, timeout=30
+            )
+            checks = (
+                deep.json().get("checks", {})
+                if deep.headers.get("Content-Type", "").startswith("application/health")
+                else {}
+            )
+            figures[f"readyAtEnd[{region}]"] = f"{ready.status_code} {ready.elapsed.total_seconds():.2f} s"
+            figures[f"deepAtEnd[{region}]"] = {
+                k.split(":")[0]: f"{v[0]['status']} {v[0].get('observedValue')} {v[0].get('output', '')[:60]}".strip()
+                for k, v in checks.items()
+                if v[0]["status"] != "pass"
+            } or f"{deep.status_code} all pass"
+        route53 = local_client("route53", endpoint)
+        for region, check in pair.checks.items():
+            status = route53.get_health_check_status(HealthCheckId=check)["HealthCheckObservations"]
+            figures[f"lastCheckReport[{region}]"] = [o["StatusReport"]["Status"][:90] for o in status][:1]
         return figures
     finally:
         cloud.stop()

@@ -24,6 +24,8 @@ COVERED_ELSEWHERE = {
     "flags: a flag flipped at run time": "test_feature_flags.py::test_a_flag_change_reaches_the_running_function...",
     "deploys: a new seat-holds version": "test_zero_downtime.py::test_a_new_holds_version_ships_under_traffic_with_...",
     "deploys: a broken seat-holds version": "test_zero_downtime.py::test_a_broken_holds_version_is_rolled_back_on_its...",
+    "outbox chaos: the holds function is killed": "test_outbox.py::test_a_producer_killed_mid_request_leaves_an_...",
+    "outbox chaos: the relay is killed": "test_outbox.py::test_relay_or_consumer_killed_mid_batch_repeatedly_loses_...",
     "sharding: a tenant moved": "test_sharding.py::test_a_tenant_moved_to_s1_under_traffic_loses_no_write_and_then...",
 }
 
