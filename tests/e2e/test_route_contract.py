@@ -615,6 +615,11 @@ def _restore_cinema(w: World) -> requests.Response:
     return w.call("POST", f"/cinemas/{cinema_id}/restore", w.staff)
 
 
+@example("GET /cinemas/{cinemaId}")
+def _get_cinema(w: World) -> requests.Response:
+    return w.call("GET", f"/cinemas/{w.show.cinema_id}", w.customer)
+
+
 @example("GET /cinemas/{cinemaId}/history")
 def _cinema_history(w: World) -> requests.Response:
     return w.call("GET", f"/cinemas/{w.show.cinema_id}/history", w.staff)

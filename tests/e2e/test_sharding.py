@@ -22,12 +22,14 @@ import requests
 from devkit.shards import move_tenant, status_report
 from localcloud.aws import local_client
 from tests.e2e.booking_helpers import create_showtime, hold, token
+from tests.e2e.drills import long_drill
 from tests.waiting import wait_for
 
 RUN = uuid.uuid4().hex[:6]
 TENANT = f"shard-{RUN}"
 WRITERS = 2
 RETRYABLE = {429, 503}
+PACE_S = 0.4  # each writer's pause after a hold: the seats must outlast a slow move (about 5 holds/s at most)
 
 
 def shard_tables(deployed: dict[str, Any]) -> list[str]:
@@ -92,6 +94,7 @@ class Traffic:
                         self.acknowledged.append(response.json()["holdId"])
                         if n == 0:
                             self.first_writers.append(response.json()["holdId"])
+                    time.sleep(PACE_S)
                     break
                 if response.status_code not in RETRYABLE:
                     break  # counted in statuses: the test fails on it
@@ -125,6 +128,9 @@ class Traffic:
         self.finished = time.monotonic()
 
 
+@long_drill(
+    "one to two minutes: the mover finds each stream's end by reading it from the start, long late in a session"
+)
 @pytest.mark.timeout(300)
 def test_a_tenant_moved_to_s1_under_traffic_loses_no_write_and_then_serves_every_route_from_s1(
     api: str, deployed: dict[str, Any]
