@@ -46,7 +46,7 @@ chaos: setup  # the outbox relay and the audit consumer killed mid-batch 20 time
 	MARQUEE_OUTBOX_KILLS=20 MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py
 
 drills: setup  # the e2e drills that wait out real timeouts or redeploy (the MOCK maintenance fallback), and the tour scenarios a dedicated e2e test already proves
-	MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py tests/e2e/test_integrity.py tests/e2e/test_tour.py tests/e2e/test_zw_saga_invariants.py tests/e2e/test_maintenance.py
+	MARQUEE_LONG_DRILLS=1 $(PY) -m pytest -rP tests/e2e/test_outbox.py tests/e2e/test_integrity.py tests/e2e/test_tour.py tests/e2e/test_zw_saga_invariants.py tests/e2e/test_maintenance.py tests/e2e/test_sharding.py
 
 fuzz: setup  # schemathesis against the deployed API with many more examples per operation (its seed is printed)
 	MARQUEE_FUZZ_EXAMPLES=50 $(PY) -m pytest -rP tests/e2e/test_zx_api_fuzz.py
