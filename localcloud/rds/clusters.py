@@ -9,7 +9,10 @@ CloudFormation fill-in, which calls the same backend methods) are moto's. :func:
 - ``delete_db_cluster``: drop the database, and the role once no other cluster of this cloud uses it.
 
 Role names are the master usernames exactly (``current_user`` is what the secret says); PostgreSQL roles are global to
-a server, so two clusters with the same master username share one role, and the last password set wins. Database
+a server, so two clusters with the same master username share one role (the same stack deployed to two regions of one
+cloud does that). Each cluster's own master password is what the Data API accepts for it (``check_password`` with the
+cluster): a second cluster's password never locks the first one's clients out. The role's password on the server is
+the last one set, and the Data API's pooled connections use it. Database
 names are ``<prefix><cluster identifier>`` (the prefix is empty on the embedded server); the Data API maps the
 ``database`` parameter (the cluster's ``DatabaseName``, ``postgres``, or the physical name) onto it.
 
@@ -58,6 +61,7 @@ class ClusterDatabase:
     physical_name: str
     database_name: str | None
     username: str
+    master_password: str = ""  # this cluster's (its creation's, or its last ModifyDBCluster's)
     pools: dict[tuple[str, str], ConnectionPool] = field(default_factory=dict)
 
     def logical_names(self) -> set[str]:
@@ -114,6 +118,7 @@ class ClusterRegistry:
         self._clusters: dict[tuple[str, str, str], ClusterDatabase] = {}
         self._lock = threading.RLock()
         self._password_checks: dict[tuple[str, str], float] = {}
+        self._server_passwords: dict[str, str] = {}  # role -> the password last set on the server
 
     # --- provisioning ---------------------------------------------------------------------------------------------
 
@@ -140,8 +145,9 @@ class ClusterRegistry:
             conn.execute(
                 sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(physical), sql.Identifier(username))
             )
+            self._server_passwords[username] = password
             database = ClusterDatabase(
-                account, region, cluster.db_cluster_identifier, physical, cluster.database_name, username
+                account, region, cluster.db_cluster_identifier, physical, cluster.database_name, username, password
             )
             self._clusters[(account, region, cluster.db_cluster_identifier)] = database
         with self.engine.admin_connect(physical) as conn:  # the owner's schema, as on Aurora (PostgreSQL 15+)
@@ -158,6 +164,8 @@ class ClusterRegistry:
                     sql.Identifier(database.username), sql.Literal(password)
                 )
             )
+        database.master_password = password
+        self._server_passwords[database.username] = password
         self._password_checks.clear()
 
     def drop(self, account: str, region: str, identifier: str) -> None:
@@ -215,6 +223,8 @@ class ClusterRegistry:
     def pool(self, database: ClusterDatabase, user: str, password: str) -> ConnectionPool:
         import psycopg
 
+        if user == database.username:  # the shared master role: log in with what the server has
+            password = self._server_passwords.get(user, password)
         key = (user, password)
         with self._lock:
             pool = database.pools.get(key)
@@ -229,13 +239,17 @@ class ClusterRegistry:
                 database.pools[key] = pool
             return pool
 
-    def check_password(self, user: str, password: str) -> bool:
-        """Does ``password`` log ``user`` in? Checked against the role's SCRAM (or md5) verifier in pg_authid.
+    def check_password(self, user: str, password: str, database: ClusterDatabase | None = None) -> bool:
+        """Does ``password`` log ``user`` in? The cluster's master user: its cluster's master password does; so does,
+        for any role, what the role's SCRAM (or md5) verifier in pg_authid accepts (a password set through SQL).
 
         The embedded server trusts local connections, and a test server may trust everything, so the check is made
         here rather than left to the server; a success is remembered for a moment, so rotation takes effect at once
         after that.
         """
+        master = database is not None and user == database.username and bool(database.master_password)
+        if master and hmac.compare_digest(password.encode(), database.master_password.encode()):  # type: ignore[union-attr]
+            return True
         now = time.monotonic()
         if now - self._password_checks.get((user, password), -1e9) < PASSWORD_CHECK_TTL_S:
             return True
@@ -247,6 +261,9 @@ class ClusterRegistry:
                 return True
         if row is None or row[0] is None or not verify_password(str(row[0]), user, password):
             return False
+        known = self._server_passwords.get(user)
+        if master and known is not None and verify_password(str(row[0]), user, known):
+            return False  # the server has what a cluster was given, so nobody set it through SQL: another cluster's
         self._password_checks[(user, password)] = now
         return True
 

@@ -205,7 +205,7 @@ class DataApi:
                 f"{cluster.engine}"
             ) from exc
         user, password = self._credentials(secret_arn, account, region)
-        if not registry.check_password(user, password):
+        if not registry.check_password(user, password, database):
             raise _error_with_state("FATAL", f'password authentication failed for user "{user}"', "28P01")
         name = request.get("database") or user  # PostgreSQL's default database is the user's name
         if check_database and not request.get("transactionId") and name not in database.logical_names():

@@ -532,3 +532,39 @@ def test_blob_parameter_round_trips_bytes(db: Aurora) -> None:
     payload = bytes(range(256))
     record = db.call("SELECT :b AS b", parameters=[{"name": "b", "value": {"blobValue": payload}}])["records"][0]
     assert record == [{"blobValue": payload}]
+
+
+def test_two_clusters_with_one_master_username_keep_their_own_passwords(endpoint: str) -> None:
+    """The same stack in two regions of one cloud: two clusters, one master username, two generated passwords. On AWS
+    each cluster is its own server; here they share one engine and so one role, and the second cluster's password
+    must not lock the first cluster's clients out (it did: the drill's primary region failed its health for good)."""
+    from localcloud.aws import local_client
+
+    arns = {}
+    for region, password in (("us-east-1", "first-Password-1"), ("eu-west-1", "second-Password-2")):
+        rds = local_client("rds", endpoint, region=region)
+        name = f"twin-{uuid.uuid4().hex[:8]}"
+        arn = rds.create_db_cluster(
+            DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion="16.6", MasterUsername="twin_admin",
+            MasterUserPassword=password, DatabaseName="app", EnableHttpEndpoint=True,
+            ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 2},
+        )["DBCluster"]["DBClusterArn"]  # fmt: skip
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"{name}-w", DBClusterIdentifier=name, Engine="aurora-postgresql",
+            DBInstanceClass="db.serverless",
+        )  # fmt: skip
+        secret = local_client("secretsmanager", endpoint, region=region).create_secret(
+            Name=f"{name}-credentials", SecretString=json.dumps({"username": "twin_admin", "password": password})
+        )["ARN"]
+        arns[region] = (arn, secret)
+    for region, (arn, secret) in arns.items():
+        data = local_client("rds-data", endpoint, region=region)
+        answer = data.execute_statement(resourceArn=arn, secretArn=secret, sql="SELECT current_user", database="app")
+        assert answer["records"] == [[{"stringValue": "twin_admin"}]], region
+    first_arn, _ = arns["us-east-1"]
+    _, second_secret = arns["eu-west-1"]
+    with pytest.raises(ClientError) as refused:  # one cluster's password is not the other's
+        local_client("rds-data", endpoint, region="us-east-1").execute_statement(
+            resourceArn=first_arn, secretArn=second_secret, sql="SELECT 1", database="app"
+        )
+    assert refused.value.response["Error"]["Code"] == "DatabaseErrorException"
