@@ -97,6 +97,8 @@ RULES_BEYOND_THE_SCHEMA = {
     ("POST", "/movies"),  # runtimeMinutes: 25, not 25.0 (StrictInt), which JSON Schema's integer allows
     ("PUT", "/movies/{movieId}"),
     ("POST", "/imports/{importId}/complete"),  # 10,000 parts in a body over the 256 KiB limit: a 413 first
+    ("POST", "/imports/{importId}/parts"),  # part numbers 6648, not 6648.0 (StrictInt)
+    ("PUT", "/settings/audit"),  # retentionDays 563, not 563.0 (StrictInt)
 }
 
 
