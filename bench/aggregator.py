@@ -14,7 +14,6 @@ import argparse
 import json
 import re
 import statistics
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -99,26 +98,13 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
 
-    from devkit.deploy import deploy
+    from bench.stack import deployed_stack
     from devkit.identity import ApiClient
-    from tests.cloud_process import CloudProcess
     from tests.e2e.booking_helpers import create_showtime
 
-    cloud = None
-    try:
-        if args.endpoint:
-            from devkit import state
-
-            endpoint, outputs = args.endpoint, state.read_outputs()
-        else:
-            state_dir = Path(tempfile.mkdtemp(prefix="bench-aggregator-"))
-            cloud = CloudProcess(state_dir)
-            endpoint = cloud.endpoint_url
-            outputs_file = state_dir / "outputs.json"
-            deploy(endpoint, quiet=True, outputs_file=outputs_file, assembly=state_dir / "cdk.out")
-            outputs = json.loads(outputs_file.read_text())["Marquee"]
+    with deployed_stack(args.endpoint, prefix="bench-aggregator-") as stack:
+        endpoint, outputs, api = stack.endpoint, stack.outputs, stack.api
         tenant = f"bench-ov-{uuid.uuid4().hex[:4]}"
-        api = f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['StageName']}"
         show = create_showtime(api, {"endpoint": endpoint, "outputs": outputs}, tenant, rows=2, per_row=5)
         token = ApiClient(endpoint, outputs).token(tenant, "bench-viewer", "customer")
         url = f"{api}/showtimes/{show.showtime_id}/overview"
@@ -128,9 +114,6 @@ def main() -> None:
             time.sleep(0.5)
         results = {"fan_out": measure(url, token, requests_count=args.requests)}
         results["hung_backend"] = measure_hung(url, token, endpoint, tenant)
-    finally:
-        if cloud is not None:
-            cloud.stop()
     print(json.dumps(results, indent=2))
     RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -22,7 +22,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -176,28 +175,15 @@ def main() -> None:
     parser.add_argument("--client-samples", type=int, default=20)
     args = parser.parse_args()
 
-    from devkit.deploy import deploy
+    from bench.stack import deployed_stack
     from devkit.identity import ApiClient
     from devkit.projections import data_api
-    from tests.cloud_process import CloudProcess
 
-    cloud = None
     results: dict[str, Any] = {}
-    try:
-        if args.endpoint:
-            from devkit import state
-
-            endpoint, outputs = args.endpoint, state.read_outputs()
-        else:
-            state_dir = Path(tempfile.mkdtemp(prefix="bench-cqrs-"))
-            cloud = CloudProcess(state_dir)
-            endpoint = cloud.endpoint_url
-            outputs_file = state_dir / "outputs.json"
-            deploy(endpoint, quiet=True, outputs_file=outputs_file, assembly=state_dir / "cdk.out")
-            outputs = json.loads(outputs_file.read_text())["Marquee"]
+    with deployed_stack(args.endpoint, prefix="bench-cqrs-") as stack:
+        endpoint, outputs = stack.endpoint, stack.outputs
         client = ApiClient(endpoint, outputs)
-        base = f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['StageName']}"
-        api = Api(base, client.token(TENANT, "staff1", "staff"), client.token(TENANT, "buyer", "customer"))
+        api = Api(stack.api, client.token(TENANT, "staff1", "staff"), client.token(TENANT, "buyer", "customer"))
         data = data_api(endpoint, outputs)
         results["lag"] = measure_lag(api, data, events=args.events, rate=args.rate, client_samples=args.client_samples)
         lag = results["lag"]
@@ -215,9 +201,6 @@ def main() -> None:
             f"{rb['failed_reads']} failed, p50 {rb['read_p50_ms']} ms, slowest {rb['read_max_ms']} ms",
             flush=True,
         )
-    finally:
-        if cloud is not None:
-            cloud.stop()
     RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {RESULTS_FILE.relative_to(ROOT)}")
 

@@ -22,7 +22,6 @@ import json
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -202,27 +201,15 @@ def main() -> None:
     parser.add_argument("--n-api", type=int, default=40)
     args = parser.parse_args()
 
-    from devkit.deploy import deploy
+    from bench.stack import deployed_stack
     from devkit.identity import ApiClient
     from devkit.search_corpus import default_corpora, load, local_conninfo
-    from tests.cloud_process import CloudProcess
 
-    cloud = None
     results: dict[str, Any] = {"docs": args.docs}
-    try:
-        if args.endpoint:
-            endpoint = args.endpoint
-            from devkit import state
-
-            outputs = json.loads(args.outputs.read_text())["Marquee"] if args.outputs else state.read_outputs()
-        else:
-            state_dir = Path(tempfile.mkdtemp(prefix="bench-search-"))
-            cloud = CloudProcess(state_dir)
-            endpoint = cloud.endpoint_url
-            outputs_file = state_dir / "outputs.json"
-            deployed = deploy(endpoint, quiet=True, outputs_file=outputs_file, assembly=state_dir / "cdk.out")
-            results["deploy_seconds"] = deployed.seconds
-            outputs = json.loads(outputs_file.read_text())["Marquee"]
+    with deployed_stack(args.endpoint, prefix="bench-search-", outputs_file=args.outputs) as stack:
+        endpoint, outputs = stack.endpoint, stack.outputs
+        if stack.deploy_seconds is not None:
+            results["deploy_seconds"] = stack.deploy_seconds
         conninfo = local_conninfo(endpoint, outputs)
         if not args.no_load:
             report = load(conninfo, default_corpora(args.docs), on_phase=lambda p: print(f"seed: {p}", flush=True))
@@ -238,12 +225,9 @@ def main() -> None:
                 flush=True,
             )
         client = ApiClient(endpoint, outputs)
-        api = f"{endpoint}/_aws/execute-api/{outputs['ApiId']}/{outputs['StageName']}"
+        api = stack.api
         token = client.token(TENANT, "bench", "customer")
         results.update(run(conninfo, api, token, n_db=args.n_db, n_api=args.n_api))
-    finally:
-        if cloud is not None:
-            cloud.stop()
     RESULTS_FILE.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {RESULTS_FILE.relative_to(ROOT)}")
 
