@@ -6,11 +6,13 @@ built from those events (GET /showtimes is served by the queries function, GET /
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from marquee.audit.access import AccessRecord, AccessTrail, Origin, returned_personal_fields
 from marquee.booking import catalog
@@ -211,72 +213,60 @@ def parse_as_of(text: str) -> datetime:
 
 def get_movie(movie_id: str, *, as_of: str | None, tenant: TenantContext, env: CatalogEnv) -> MovieRead:
     """The movie now (customers: 404 once deleted), or as it was at ``as_of`` (staff; deleted movies too)."""
-    client = env.dynamodb_for(tenant)
     if as_of is None:
-        movie, meta = catalog.get_movie(tenant, movie_id, table_name=env.table_name, client=client)
-        if meta["deleted"] and not tenant.in_group(STAFF):
-            raise NotFound(f"No movie {movie_id}.")
-        return MovieRead(
-            **movie.model_dump(),
-            revision=meta["revision"],
-            deleted=meta["deleted"],
-            changed_at=versions.parse(meta["changed_at"]) if meta["changed_at"] else None,
-        )
-    version, after, at = _version_at("MOVIE", movie_id, as_of, tenant=tenant, env=env)
-    return MovieRead(
-        **catalog.movie_from_state(movie_id, after).model_dump(),
-        revision=version.revision,
-        deleted=bool(after.get("deleted")),
-        changed_at=version.at,
-        as_of=at,
-    )
-
-
-def _version_at(
-    kind: str, entity_id: str, as_of: str, *, tenant: TenantContext, env: CatalogEnv
-) -> tuple[versions.Version, dict[str, Any], datetime]:
-    """The version of an entity in effect at ``as_of`` (staff; deleted entities too), its ``after`` state and the
-    time asked for. None yet, or erased: 404."""
-    tenant.require_group(STAFF)
-    at = parse_as_of(as_of)
-    version = versions.as_of(env.dynamodb_for(tenant), env.table_name, tenant, kind, entity_id, at)
-    if version is None or version.after is None or version.erased:
-        raise NotFound(f"No {kind.lower()} {entity_id} at {as_of}.")
-    return version, version.after, at
+        movie, meta = catalog.get_movie(tenant, movie_id, table_name=env.table_name, client=env.dynamodb_for(tenant))
+        return MovieRead(**_now(movie, meta, "movie", movie_id, tenant))
+    return MovieRead(**_then("MOVIE", movie_id, as_of, catalog.movie_from_state, tenant=tenant, env=env))
 
 
 def get_cinema(cinema_id: str, *, as_of: str | None, tenant: TenantContext, env: CatalogEnv) -> CinemaRead:
     """The cinema now (customers: 404 once deleted), or as it was at ``as_of`` (staff; deleted cinemas too)."""
     if as_of is None:
         cinema, meta = catalog.get_cinema(tenant, cinema_id, table_name=env.table_name, client=env.dynamodb_for(tenant))
-        if meta["deleted"] and not tenant.in_group(STAFF):
-            raise NotFound(f"No cinema {cinema_id}.")
-        return CinemaRead(
-            **cinema.model_dump(),
-            revision=meta["revision"],
-            deleted=meta["deleted"],
-            changed_at=versions.parse(meta["changed_at"]) if meta["changed_at"] else None,
-        )
-    version, after, at = _version_at("CINEMA", cinema_id, as_of, tenant=tenant, env=env)
-    return CinemaRead(
-        **catalog.cinema_from_state(cinema_id, after).model_dump(),
-        revision=version.revision,
-        deleted=bool(after.get("deleted")),
-        changed_at=version.at,
-        as_of=at,
-    )
+        return CinemaRead(**_now(cinema, meta, "cinema", cinema_id, tenant))
+    return CinemaRead(**_then("CINEMA", cinema_id, as_of, catalog.cinema_from_state, tenant=tenant, env=env))
 
 
 def showtime_as_of(showtime_id: str, as_of: str, *, tenant: TenantContext, env: CatalogEnv) -> ShowtimeAsOf:
     """The showtime as it was at ``as_of`` (staff; deleted showtimes too): its fields, not its seats."""
-    version, after, at = _version_at("SHOWTIME", showtime_id, as_of, tenant=tenant, env=env)
-    return ShowtimeAsOf(
-        **catalog.showtime_from_state(showtime_id, after).model_dump(),
-        revision=version.revision,
-        deleted=bool(after.get("deleted")),
-        changed_at=version.at,
-        as_of=at,
-    )
+    return ShowtimeAsOf(**_then("SHOWTIME", showtime_id, as_of, catalog.showtime_from_state, tenant=tenant, env=env))
+
+
+def _now(entity: BaseModel, meta: dict[str, Any], kind: str, entity_id: str, tenant: TenantContext) -> dict[str, Any]:
+    """An entity's fields now, with its revision and deletion; a deleted one is a 404 to all but staff."""
+    if meta["deleted"] and not tenant.in_group(STAFF):
+        raise NotFound(f"No {kind} {entity_id}.")
+    return {
+        **entity.model_dump(),
+        "revision": meta["revision"],
+        "deleted": meta["deleted"],
+        "changed_at": versions.parse(meta["changed_at"]) if meta["changed_at"] else None,
+    }
+
+
+def _then(
+    kind: str,
+    entity_id: str,
+    as_of: str,
+    from_state: Callable[[str, dict[str, Any]], BaseModel],
+    *,
+    tenant: TenantContext,
+    env: CatalogEnv,
+) -> dict[str, Any]:
+    """The entity's fields in the version in effect at ``as_of`` (staff; deleted entities too), with that version's
+    revision, deletion and time, and the time asked for. None yet, or erased: 404."""
+    tenant.require_group(STAFF)
+    at = parse_as_of(as_of)
+    version = versions.as_of(env.dynamodb_for(tenant), env.table_name, tenant, kind, entity_id, at)
+    if version is None or version.after is None or version.erased:
+        raise NotFound(f"No {kind.lower()} {entity_id} at {as_of}.")
+    return {
+        **from_state(entity_id, version.after).model_dump(),
+        "revision": version.revision,
+        "deleted": bool(version.after.get("deleted")),
+        "changed_at": version.at,
+        "as_of": at,
+    }
 
 
 def history(
