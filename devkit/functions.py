@@ -123,3 +123,24 @@ def invoke_in_process(function: str, event: Any, endpoint_url: str) -> dict[str,
         },
     )
     return {"functionName": name, "inProcess": True, "payload": handler(event, context)}
+
+
+def functions_by_service(endpoint_url: str) -> dict[str, str]:
+    """Every deployed function's service name (``POWERTOOLS_SERVICE_NAME``: its code folder's, or a role such as
+    ``notifications_router``) -> its FunctionName, through ListFunctions (paginated: a page holds 50). Tours, benches
+    and tests use it to invoke, kill or watch one function without CloudFormation's generated names."""
+    found: dict[str, str] = {}
+    for page in _client("lambda", endpoint_url).get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            service = (function.get("Environment") or {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
+            if service:
+                found[str(service)] = str(function["FunctionName"])
+    return found
+
+
+def deployed_function(endpoint_url: str, service: str) -> str:
+    """The FunctionName of ``service``; LookupError when no such function is deployed."""
+    name = functions_by_service(endpoint_url).get(service)
+    if name is None:
+        raise LookupError(f"no {service} function deployed")
+    return name

@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from devkit.functions import deployed_function
 from devkit.layer import use_layer
 from devkit.providers import provider_urls
 from devkit.seed import BookingApi
@@ -23,10 +24,7 @@ from marquee.messaging.events import envelope  # noqa: E402
 
 
 def _function(tour: Tour, service: str) -> str:
-    for fn in local_client("lambda", tour.endpoint_url).list_functions()["Functions"]:
-        if fn.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME") == service:
-            return str(fn["FunctionName"])
-    raise LookupError(f"no {service} function deployed")
+    return deployed_function(tour.endpoint_url, service)
 
 
 def _audit(tour: Tour, tenant: str) -> list[dict[str, Any]]:

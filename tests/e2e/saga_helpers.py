@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 
+from devkit.functions import functions_by_service
 from devkit.identity import token_for
 from localcloud.aws import local_client
 from marquee.booking import seats
@@ -183,14 +184,7 @@ class SagaWorld:
 
     def step_function_names(self) -> dict[str, str]:
         """Service name (``order-saga-reserve-seats``) -> deployed function name."""
-        client = local_client("lambda", self.endpoint)
-        names: dict[str, str] = {}
-        for page in client.get_paginator("list_functions").paginate():
-            for fn in page["Functions"]:
-                service = (fn.get("Environment") or {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
-                if service in SAGA_STEP_SERVICES:
-                    names[service] = fn["FunctionName"]
-        return names
+        return {s: n for s, n in functions_by_service(self.endpoint).items() if s in SAGA_STEP_SERVICES}
 
     def busy_workers(self) -> dict[str, int]:
         """Deployed function name -> workers in the middle of an invocation (the local cloud's stats)."""

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from devkit.functions import deployed_function
 from localcloud.aws import local_client
 from marquee.booking.events import HoldReleased
 from marquee.booking.seats import read_seats
@@ -74,10 +75,7 @@ def after_a_sentinel(deployed: dict[str, Any], tenant: str) -> str:
 
 
 def function_named(deployed: dict[str, Any], service: str) -> str:
-    for fn in local_client("lambda", deployed["endpoint"]).list_functions()["Functions"]:
-        if fn.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME") == service:
-            return str(fn["FunctionName"])
-    raise AssertionError(f"no {service} function")
+    return deployed_function(deployed["endpoint"], service)
 
 
 def test_hold_changes_reach_the_audit_log_once_each(api: str, deployed: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ import requests
 from bench.aggregator import measure
 from devkit import chaos
 from devkit.events import publish_event
+from devkit.functions import deployed_function
 from infra import constants
 from tests import waiting
 from tests.e2e.booking_helpers import Show, create_showtime, token
@@ -43,12 +44,8 @@ def customer(deployed: dict[str, Any]) -> str:
     return token(deployed, TENANT, "viewer")
 
 
-def recommendations_function(sdk: Any) -> str:
-    for page in sdk("lambda").get_paginator("list_functions").paginate():
-        for function in page["Functions"]:
-            if function.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME") == "recommendations":
-                return str(function["FunctionName"])
-    raise AssertionError("no recommendations function deployed")
+def recommendations_function(deployed: dict[str, Any]) -> str:
+    return deployed_function(deployed["endpoint"], "recommendations")
 
 
 def test_the_overview_answers_four_sections_and_recommends_what_sells_within_seconds(
@@ -104,9 +101,9 @@ def test_the_overview_answers_four_sections_and_recommends_what_sells_within_sec
 
 
 def test_a_throttled_backend_degrades_its_section_and_the_answer_is_still_a_200(
-    api: str, sdk: Any, shows: tuple[Show, Show], customer: str
+    api: str, deployed: dict[str, Any], sdk: Any, shows: tuple[Show, Show], customer: str
 ) -> None:
-    name = recommendations_function(sdk)
+    name = recommendations_function(deployed)
     sdk("lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
     try:
         response = get(api, customer, shows[0])

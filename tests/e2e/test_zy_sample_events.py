@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from devkit.functions import functions_by_service as deployed_functions
+
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 # Folders whose events go to more than one deployed function: file-name prefix -> the function's service name.
 SERVICES_BY_PREFIX = {
@@ -50,14 +52,8 @@ def sample_events() -> list[Any]:
 
 
 @pytest.fixture(scope="module")
-def functions_by_service(sdk: Any) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for page in sdk("lambda").get_paginator("list_functions").paginate():
-        for function in page["Functions"]:
-            service = function.get("Environment", {}).get("Variables", {}).get("POWERTOOLS_SERVICE_NAME")
-            if service:
-                found[service] = function["FunctionName"]
-    return found
+def functions_by_service(deployed: dict[str, Any]) -> dict[str, str]:
+    return deployed_functions(deployed["endpoint"])
 
 
 def test_every_events_folder_has_a_deployed_function(functions_by_service: dict[str, str]) -> None:
