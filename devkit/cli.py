@@ -747,11 +747,12 @@ def shards_status(
     if as_json:
         print(json.dumps(report, indent=2, default=str))
         return
-    table = Table("shard", "role", "table", "tenants", "items", f"writes/{window:.0f}s", "top tenants")
+    table = Table("shard", "role", "table", "tenants", "items", f"writes/{window:.0f}s", "top tenants",
+                  "read-model rows")  # fmt: skip
     for row in report["shards"]:
         top = ", ".join(f"{t} {n}" for t, n in row["topTenants"])
         table.add_row(row["shard"], row["role"], row["table"], str(row["tenants"]), str(row["items"]),
-                      str(row["writesInWindow"]), top)  # fmt: skip
+                      str(row["writesInWindow"]), top, str(row["readModels"]["schema_rows"]))  # fmt: skip
     console.print(f"shard map version {report['mapVersion']}; moving: {report['moving'] or 'none'}")
     console.print(table)
     for s in report["suggestions"]:
@@ -789,6 +790,12 @@ def shards_move(
         f"(checksum {report.checksum or '-'}); fence {report.fence_ms:.0f} ms; {report.applied} stream records "
         f"applied; {report.repaired} repaired; {report.late} late; {report.deleted} deleted; {report.total_s:.1f} s"
     )
+    if report.read_model_rows:
+        console.print(
+            f"  read models: {sum(report.read_model_rows.values()):,} rows copied to {report.target}'s schema and "
+            f"checked in {report.read_model_s * 1000:.0f} ms; {report.read_model_rows_deleted:,} deleted from "
+            f"{report.source}'s"
+        )
 
 
 # ---- demo -------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,10 @@
 The shards are named by the stack's outputs ``ShardControlTableName``, ``ShardTableNames`` (comma-separated, s0
 first) and ``ShardRingSize``, or by ``--control-table`` and ``--tables`` (all of them on the ring). The mover runs
 here, with the caller's credentials (Scan, stream reads and writes on every shard table): an operator's tool, not a function.
+
+When the stack has its Aurora database (outputs ``DbClusterArn``, ``DbSecretArn``, ``DbName``), a move also takes the
+tenant's read models and search documents to the target shard's PostgreSQL schema (``marquee.projections.shards``)
+through the Data API, and ``status`` counts each shard's read-model rows.
 """
 
 from __future__ import annotations
@@ -41,7 +45,19 @@ def _tools(endpoint_url: str, outputs: dict[str, Any], control_table: str | None
     ring = outputs.get(OUTPUT_RING) if not tables else None
     names = [t.strip() for t in str(table_list).split(",") if t.strip()]
     shard_map = control.ensure(default_map(names, int(ring) if ring else None))
-    return control, Mover(control, ddb, local_client("dynamodbstreams", endpoint_url)), shard_map
+    read_models = _read_models(endpoint_url, outputs)
+    mover = Mover(control, ddb, local_client("dynamodbstreams", endpoint_url), read_models=read_models)
+    return control, mover, shard_map
+
+
+def _read_models(endpoint_url: str, outputs: dict[str, Any]) -> Any:
+    """The read side of a move, or None for a stack without its database (a multi-region cell, a bare table set)."""
+    if not all(outputs.get(k) for k in ("DbClusterArn", "DbSecretArn", "DbName")):
+        return None
+    from devkit.projections import data_api
+    from marquee.projections.shards import ReadModelMover
+
+    return ReadModelMover(data_api(endpoint_url, outputs))
 
 
 def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: str | None, tables: str | None,
@@ -50,6 +66,11 @@ def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: 
 
     control, mover, shard_map = _tools(endpoint_url, outputs, control_table, tables)
     rows = status(mover, shard_map, window_s=window_s)
+    read_side: dict[str, dict[str, int]] = {}
+    if mover.read_models is not None:
+        from marquee.projections.shards import rows_per_shard
+
+        read_side = rows_per_shard(mover.read_models.api)
     return {
         "mapVersion": shard_map.version,
         "moving": {t: m.model_dump() for t, m in shard_map.moving.items()},
@@ -62,11 +83,15 @@ def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: 
                 "items": sum(r.items.values()),
                 "writesInWindow": sum(r.writes.values()),
                 "topTenants": r.writes.most_common(3) or r.items.most_common(3),
+                "readModels": read_side.get(r.shard, {"schema_rows": 0, "placed_tenants": 0}),
             }
             for r in rows
         ],
         "suggestions": [s.__dict__ for s in balance(rows)],
-        "moves": [{k: m.get(k) for k in ("tenant", "source", "target", "state", "fence_ms")} for m in control.moves()],
+        "moves": [
+            {k: m.get(k) for k in ("tenant", "source", "target", "state", "fence_ms", "read_models")}
+            for m in control.moves()
+        ],
     }
 
 

@@ -137,21 +137,26 @@ class Sharding(Construct):
                 continue
             if stack.resolve(construct.environment.get("TABLE_NAME")) != main_name:
                 continue
-            for name, value in self.environment.items():
-                construct.add_environment(name, value)
-            construct.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="ShardMapReadAndFirstVersion",
-                    actions=["dynamodb:GetItem", "dynamodb:PutItem"],
-                    resources=[self.control_table.table_arn],
-                    conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SHARDMAP"]}},
-                )
-            )
+            self.read_map(construct)
             self.mirror_grants(construct.role)
             routed.append(construct)
         for role in roles:
             self.mirror_grants(role)
         return routed
+
+    def read_map(self, function: PythonFunction) -> None:
+        """Let ``function`` read the shard map (and store its first version): the variables and the one statement.
+        The projector needs only this: where a tenant lives decides its read models' schema."""
+        for name, value in self.environment.items():
+            function.add_environment(name, value)
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ShardMapReadAndFirstVersion",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[self.control_table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SHARDMAP"]}},
+            )
+        )
 
     def mirror_grants(self, role: iam.IRole) -> int:
         """Give ``role`` on every shard table the statements it has on the main table (same actions, conditions)."""

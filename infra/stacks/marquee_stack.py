@@ -224,6 +224,8 @@ class MarqueeStack(Stack):
             for shard_table in sharding.extra_tables:
                 outbox.relay_from(shard_table)
             sharding.route_main_table_functions(self, roles=[tenant_access.role])
+            # each shard's read models live in the shard's own schema: the projector asks the map where a tenant is
+            sharding.read_map(projections.projector)
 
         outputs = {
             constants.OUTPUT_API_ID: api.rest_api.rest_api_id,

@@ -86,9 +86,24 @@ def test_every_function_on_the_main_table_is_routed_with_the_shards_in_order(res
     others = {
         k: f["Properties"].get("Environment", {}).get("Variables", {})
         for k, f in of_type(resources, "AWS::Lambda::Function").items()
-        if k not in functions
+        if k not in functions and not k.startswith(MAP_READERS)
     }
     assert not any(SHARD_VARIABLES & set(v) for v in others.values()), "only main-table functions are routed"
+
+
+MAP_READERS = ("ProjectionsProjector",)  # functions that only ask where a tenant lives
+
+
+def test_the_projector_reads_the_map_and_touches_no_shard_table(resources: Resources) -> None:
+    """Each shard's read models live in its own schema: the projector asks the map where a tenant is (nothing more)."""
+    (name,) = [k for k in of_type(resources, "AWS::Lambda::Function") if k.startswith("ProjectionsProjector")]
+    projector = resources[name]["Properties"]
+    assert SHARD_VARIABLES <= set(projector["Environment"]["Variables"])
+    assert "TABLE_NAME" not in projector["Environment"]["Variables"]
+    grants = _grants(resources, projector["Role"]["Fn::GetAtt"][0])
+    map_only = json.dumps({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SHARDMAP"]}}, sort_keys=True)
+    assert grants[_control_table(resources)] == {("dynamodb:GetItem", map_only), ("dynamodb:PutItem", map_only)}
+    assert not {_main_table(resources), *_shard_tables(resources)} & set(grants)
 
 
 def test_each_routed_role_has_on_every_shard_exactly_its_grants_on_the_main_table(resources: Resources) -> None:

@@ -30,13 +30,16 @@ from localcloud.server import LocalCloud, Settings
 from marquee.booking import catalog, events, orders
 from marquee.core.money import Money
 from marquee.messaging.events import Envelope, EventData, envelope
-from marquee.projections import queries, store
+from marquee.projections import queries, shards, store
 from marquee.projections.models import PROJECTIONS
-from marquee.projections.projector import Outcome, project
+from marquee.projections.projector import Outcome, apply_to, project
 from marquee.projections.rebuild import RebuildError, rebuild
 from marquee.relational import migrations
 from marquee.relational.client import DataApi
 from marquee.search import documents
+from marquee.search import service as search_service
+from marquee.search.query import SearchRequest
+from marquee.tenancy.tenant import TenantContext
 from tests.cloud_process import free_port
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "functions" / "migrate" / "sql"
@@ -382,3 +385,167 @@ def test_a_rebuild_that_would_differ_is_refused_and_the_live_model_stays(
     assert rebuild(api, "orders").new_generation == 2
     states = {(g.generation, g.state) for g in store.generations(api) if g.projection == "orders"}
     assert states == {(1, "retired"), (2, "live")}
+
+
+# ---- tenant sharding of the read side (challenge 9): each shard's rows in its own schema ----------------------------
+def tenant_rows(api: DataApi, schema: str, tenant: str = TENANT) -> dict[str, list[tuple[Any, ...]]]:
+    """One tenant's rows of every read model (through the schema's views) and its search documents and tombstones (its
+    id as ``T``, so two tenants' rows compare)."""
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for projection in PROJECTIONS.values():
+        for table, columns in projection.columns.items():
+            view = projection.names(1, schema).view(table)
+            rows = api.query(f"SELECT {columns} FROM {view} WHERE tenant_id = :t", {"t": tenant})  # noqa: S608
+            found[view.split(".", 1)[1]] = sorted(
+                tuple("T" if v == tenant else str(v) for v in r.values()) for r in rows
+            )
+    for table, columns in (
+        ("search_documents", "doc_id, kind, title, genres, cinema_name, city, popularity, version, document"),
+        ("search_tombstones", "doc_id, revision, deleted"),
+    ):
+        rows = api.query(f"SELECT {columns} FROM {schema}.{table} WHERE tenant_id = :t", {"t": tenant})  # noqa: S608
+        found[table] = sorted(tuple(str(v) for v in r.values()) for r in rows)
+    return found
+
+
+def on(shard: str) -> Callable[[str], str]:
+    return lambda _tenant: shard
+
+
+def test_a_tenant_placed_on_a_shard_is_projected_queried_and_searched_in_that_shards_schema(
+    new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    api = new_database()
+    stream = scenario(lease_ms)
+    for event in stream:
+        project(api, event, default_shard=on("s1"))  # the DynamoDB map places the tenant on s1
+    for event in stream:
+        project(api, event.model_copy(update={"tenant_id": "other", "id": f"o-{event.id}"}))  # s0: public
+
+    assert shards.registered(api) == {"s0": "public", "s1": "shard_s1"}
+    assert shards.placement(api, TENANT) == "s1" and shards.placement(api, "other") == "s0"
+    mine, theirs = tenant_rows(api, "shard_s1"), tenant_rows(api, "public", "other")
+    assert mine["rm_availability_seats"] and mine["search_documents"]
+    assert {k: v for k, v in tenant_rows(api, "public").items() if v} == {}  # nothing of the tenant's in s0
+    assert {k: v for k, v in tenant_rows(api, "shard_s1", "other").items() if v} == {}
+    # the same events give the same rows, whichever schema they are in (the tsvector included)
+    assert mine == theirs
+
+    shards.read_schemas.clear()
+    page = queries.showtimes(api, TENANT, limit=5, cursor=None)
+    assert [s["availability"]["sold"] for s in page.items] == [2, 0]
+    assert [o["order_id"] for o in queries.customer_orders(api, TENANT, CUSTOMER, limit=5, cursor=None).items] == [
+        "ord_2",
+        "ord_1",
+    ]
+    hits = search_service.search(api, TenantContext(tenant_id=TENANT, user_id="u"), SearchRequest(text="dune"))
+    assert {h.doc_id for h in hits.hits} == {"mov_1", "sht_one", "sht_two"}
+    assert search_service.set_language(api, TenantContext(tenant_id=TENANT, user_id="u"), "pt") == 4  # s1's rows
+
+
+def test_a_relocation_waits_for_an_event_in_flight_and_carries_it(
+    new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    """The projector holds the tenant's placement FOR SHARE until its event commits: the relocation's FOR UPDATE
+    waits, then copies the event's rows; the next event is applied in the new schema."""
+    api = new_database()
+    stream = scenario(lease_ms)
+    for event in stream[:-2]:
+        project(api, event)
+    in_flight, after = stream[-2], stream[-1]
+    moved: list[shards.Relocation] = []
+    mover = threading.Thread(target=lambda: moved.append(shards.relocate(api, TENANT, "s2")))
+    with api.transaction() as tx:
+        store.targets(tx)
+        store.log_event(tx, in_flight)
+        schema = shards.placed(tx, TENANT)
+        for generation in store.targets(tx):
+            apply_to(tx, generation, in_flight, schema)
+        mover.start()
+        mover.join(timeout=1.0)
+        waited = mover.is_alive()
+    mover.join(timeout=30)
+    assert waited, "the relocation did not wait for the event's transaction"
+    assert moved and moved[0].source == "s0" and not moved[0].already
+    assert project(api, after) is Outcome.APPLIED  # placed on s2 now
+
+    fresh = new_database()
+    for event in stream:
+        project(fresh, event)
+    expected = tenant_rows(fresh, "public")
+    assert tenant_rows(api, "shard_s2") == expected
+    assert moved[0].rows["availability.seats.g1"] == len(expected["rm_availability_seats"]) - 1  # D1: after it
+    assert shards.clean(api, TENANT) > 0
+    assert {k: v for k, v in tenant_rows(api, "public").items() if v} == {}
+    assert shards.relocate(api, TENANT, "s2").already
+
+
+def test_moves_back_and_forth_under_concurrent_projection_lose_and_duplicate_nothing(
+    new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    api = new_database()
+    stream = scenario(lease_ms)
+    for event in stream[:5]:
+        project(api, event)
+    rest = stream[5:] * 2  # every later event twice: the inbox makes the second a duplicate wherever it lands
+    random.Random(9).shuffle(rest)  # noqa: S311 - a test order
+    errors: list[BaseException] = []
+    reads: list[int] = []
+    stop = threading.Event()
+
+    def writer(part: list[Envelope]) -> None:
+        try:
+            for event in part:
+                project(api, event)
+        except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+            errors.append(exc)
+
+    def reader() -> None:
+        while not stop.is_set():
+            try:
+                reads.append(len(queries.showtimes(api, TENANT, limit=10, cursor=None).items))
+            except BaseException as exc:  # noqa: BLE001
+                errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(rest[i::2],)) for i in range(2)] + [
+        threading.Thread(target=reader)
+    ]
+    for thread in threads:
+        thread.start()
+    hops = 0
+    for target in ("s1", "s2", "s0", "s1"):
+        shards.relocate(api, TENANT, target)
+        hops += 1
+    for thread in threads[:2]:
+        thread.join(timeout=60)
+    stop.set()
+    threads[2].join(timeout=10)
+    assert errors == [], [(e, e.__cause__) for e in errors[:2]]
+    assert reads and all(n == 2 for n in reads)  # both showtimes were projected before the first move
+
+    fresh = new_database()
+    for event in stream:
+        project(fresh, event)
+    assert tenant_rows(api, "shard_s1") == tenant_rows(fresh, "public")
+    shards.clean(api, TENANT)
+    for schema in ("public", "shard_s2"):
+        assert {k: v for k, v in tenant_rows(api, schema).items() if v} == {}
+    assert api.query("SELECT count(*) AS n FROM projection_events")[0]["n"] == len(stream)
+
+
+def test_rebuild_covers_every_shard_schema_and_ignores_a_moved_tenants_leftovers(
+    new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    api = new_database()
+    for event in scenario(lease_ms):
+        project(api, event)
+        project(api, event.model_copy(update={"tenant_id": "other", "id": f"o-{event.id}"}), default_shard=on("s1"))
+    shards.relocate(api, TENANT, "s2")  # its rows stay in public until the clean-up
+    before = {s: tenant_rows(api, s, t) for s, t in (("shard_s2", TENANT), ("shard_s1", "other"))}
+    report = rebuild(api, "availability")
+    assert set(report.differences.values()) == {0}
+    assert report.rows["seats"] == 2 * len(before["shard_s2"]["rm_availability_seats"])
+    assert {s: tenant_rows(api, s, t) for s, t in (("shard_s2", TENANT), ("shard_s1", "other"))} == before
+    leftovers = api.query("SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 'rm_availability_%_g1'")
+    assert leftovers[0]["n"] == 0  # the old generation is gone from all three schemas
+    assert shards.clean(api, TENANT) > 0

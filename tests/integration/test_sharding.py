@@ -330,3 +330,50 @@ def test_the_reconcilers_scan_reads_each_tenant_once_from_the_shard_that_holds_i
     # An unrouted client (sharding off) reads the one table it names, everything compared on it.
     assert sorted(i["pk"]["S"] for i in scan_items(shards.client, MAIN)) == sorted(order(t)["pk"]["S"] for t in (a, b))
     assert [i["pk"]["S"] for i in scan_items(shards.client, "shard-1")] == [order(b)["pk"]["S"]]
+
+
+class RecordingReadModels:
+    """The read side's three calls as the mover makes them, with the map version each one saw (the real ones run on
+    PostgreSQL in tests/integration/test_projections.py and in the deployed move)."""
+
+    def __init__(self, shards: Shards, tenant: str) -> None:
+        self.shards, self.tenant, self.calls = shards, tenant, []  # type: ignore[var-annotated]
+        self.placement: str | None = None
+
+    def _where(self) -> str:
+        return self.shards.router(staleness_s=0).refresh().shard_of(self.tenant)
+
+    def pin(self, tenant: str, shard: str) -> str:
+        self.calls.append(("pin", shard, self._where()))
+        self.placement = self.placement or shard
+        return self.placement
+
+    def relocate(self, tenant: str, target: str) -> dict[str, Any]:
+        self.calls.append(("relocate", target, self._where()))
+        already, self.placement = self.placement == target, target
+        return {"rows": {"availability.seats.g1": 3}, "seconds": 0.01, "already": already}
+
+    def clean(self, tenant: str) -> int:
+        self.calls.append(("clean", self.placement, self._where()))
+        return 3
+
+
+@pytest.mark.parametrize("crash_after", [None, "ANNOUNCED", "FLIPPED", "READ_MODELS_MOVED"])
+def test_the_read_side_is_pinned_before_the_copy_moved_after_the_flip_and_cleaned_last(
+    shards: Shards, crash_after: str | None
+) -> None:
+    db = shards.routed()
+    tenant = _tenant_on(db.router.current(), "s0")
+    _seed(db, tenant, 5)
+    read_models = RecordingReadModels(shards, tenant)
+    if crash_after is not None:
+        with pytest.raises(MoverCrashed):
+            shards.mover(crash_after=crash_after, read_models=read_models).move(tenant, "s1")
+    report = shards.mover(read_models=read_models).move(tenant, "s1")
+    assert report.state == "DONE" and report.read_model_rows == {"availability.seats.g1": 3}
+    assert report.read_model_rows_deleted == 3 and "move_read_models" in report.timings
+    steps = [name for name, _shard, _map in read_models.calls]
+    assert steps == ["pin", "relocate", "clean"]  # once each, whichever step the first mover died after
+    assert read_models.calls[0] == ("pin", "s0", "s0")  # before the copy, while the map still says s0
+    assert read_models.calls[1] == ("relocate", "s1", "s1")  # only once the map has flipped
+    assert read_models.placement == "s1"

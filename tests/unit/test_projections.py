@@ -11,7 +11,7 @@ from functions.projector.logic import AGGREGATE_FIELD, message_group, notify_app
 from infra import constants
 from marquee.booking import events
 from marquee.messaging.events import envelope
-from marquee.projections import queries
+from marquee.projections import queries, shards
 from marquee.projections.models import PROJECTIONS
 from marquee.projections.projector import PROJECTED_TYPES
 
@@ -57,10 +57,19 @@ def test_the_router_sends_projected_events_deduplicated_by_id_and_skips_the_rest
 
 def test_generation_tables_and_views_are_named_only_from_the_models() -> None:
     names = PROJECTIONS["availability"].names(3)
-    assert names["seats"] == "rm_availability_seats_g3"
-    assert names.view("seats") == "rm_availability_seats"
+    assert names["seats"] == "public.rm_availability_seats_g3"
+    assert names.bare("seats") == "rm_availability_seats_g3"
+    assert names.view("seats") == "public.rm_availability_seats"
+    on_s2 = PROJECTIONS["availability"].names(3, shards.schema_of("s2"))
+    assert (
+        on_s2["seats"] == "shard_s2.rm_availability_seats_g3"
+        and on_s2.view("seats") == "shard_s2.rm_availability_seats"
+    )
     with pytest.raises(KeyError):
         names["orders; DROP TABLE x"]
+    for bad in ("s0; DROP TABLE x", "public", "S1", "s1234", ""):
+        with pytest.raises(shards.UnknownShard):
+            shards.schema_of(bad)
 
 
 def test_a_cursor_round_trips_and_anything_else_is_a_bad_cursor() -> None:

@@ -36,22 +36,29 @@ ORDER_STATUS = {"OrderPlaced": "PENDING", "OrderConfirmed": "CONFIRMED", "OrderF
 
 @dataclass(frozen=True)
 class Names:
-    """The physical table of each logical table of one generation: ``rm_{projection}_{table}_g{generation}``."""
+    """The physical table of each logical table of one generation in one shard's schema (challenge 9):
+    ``{schema}.rm_{projection}_{table}_g{generation}``. The schema is ``public`` for shard s0 and ``shard_sN`` for the
+    others (``marquee.projections.shards``)."""
 
     projection: str
     generation: int
     tables: tuple[str, ...]
+    schema: str = "public"
 
     def __getitem__(self, table: str) -> str:
+        return f"{self.schema}.{self.bare(table)}"
+
+    def bare(self, table: str) -> str:
+        """The table's name without its schema (what an index name is built from)."""
         if table not in self.tables:
             raise KeyError(table)
         return f"rm_{self.projection}_{table}_g{self.generation}"
 
     def view(self, table: str) -> str:
-        """What readers query: a view over the live generation's table."""
+        """What readers query: a view over the live generation's table, in the same schema."""
         if table not in self.tables:
             raise KeyError(table)
-        return f"rm_{self.projection}_{table}"
+        return f"{self.schema}.rm_{self.projection}_{table}"
 
 
 Apply = Callable[[Transaction, Names, Envelope], None]
@@ -65,8 +72,8 @@ class Projection:
     handlers: Mapping[str, Apply]
     columns: Mapping[str, str]  # per table: the columns compared by a rebuild (every column the events decide)
 
-    def names(self, generation: int) -> Names:
-        return Names(self.name, generation, self.tables)
+    def names(self, generation: int, schema: str = "public") -> Names:
+        return Names(self.name, generation, self.tables, schema)
 
 
 def _run(tx: Transaction, sql: str, params: Mapping[str, Param]) -> None:
@@ -90,7 +97,7 @@ def _availability_ddl(n: Names) -> list[str]:
             price_currency text NOT NULL,
             capacity integer NOT NULL,
             PRIMARY KEY (tenant_id, showtime_id))""",
-        f"CREATE INDEX {n['showtimes']}_by_start ON {n['showtimes']} (tenant_id, starts_at, showtime_id)",
+        f"CREATE INDEX {n.bare('showtimes')}_by_start ON {n['showtimes']} (tenant_id, starts_at, showtime_id)",
         f"""CREATE TABLE {n["seats"]} (
             tenant_id text NOT NULL,
             showtime_id text NOT NULL,
@@ -291,7 +298,7 @@ def _orders_ddl(n: Names) -> list[str]:
             placed_at timestamptz NOT NULL,
             updated_at timestamptz NOT NULL,
             PRIMARY KEY (tenant_id, order_id))""",
-        f"CREATE INDEX {n['orders']}_by_customer ON {n['orders']} (tenant_id, customer_id, placed_at DESC, order_id)",
+        f"CREATE INDEX {n.bare('orders')}_by_customer ON {n['orders']} (tenant_id, customer_id, placed_at DESC, order_id)",
     ]
 
 
@@ -368,7 +375,7 @@ def _sales_ddl(n: Names) -> list[str]:
             amount bigint NOT NULL,
             currency text NOT NULL,
             PRIMARY KEY (tenant_id, order_id))""",
-        f"CREATE INDEX {n['sales']}_by_day ON {n['sales']} (tenant_id, day)",
+        f"CREATE INDEX {n.bare('sales')}_by_day ON {n['sales']} (tenant_id, day)",
         f"""CREATE TABLE {n["showtimes"]} (
             tenant_id text NOT NULL,
             showtime_id text NOT NULL,

@@ -5,6 +5,9 @@
 - ``customer_orders``: a page of one customer's orders, newest first;
 - ``sales``: the tenant's confirmed sales per day, movie and cinema between two days.
 
+Each statement names its views as ``{S}.rm_...``: the tenant's read-model shard's schema goes there, from the
+placement (``marquee.projections.shards.read_schema``, cached for a few seconds).
+
 Pages are keyset pages with an opaque cursor (base64url JSON of the last row's sort key, checked on the way in): no
 OFFSET is ever scanned, and a cursor carries no tenant (the tenant always comes from the token).
 """
@@ -20,7 +23,8 @@ from datetime import date, datetime
 from typing import Any
 
 from marquee.core.errors import BadRequestError
-from marquee.relational.client import DataApi
+from marquee.projections import shards
+from marquee.relational.client import DataApi, Param
 
 MAX_CURSOR = 300
 MAX_REPORT_DAYS = 366
@@ -64,6 +68,11 @@ def _iso(value: Any) -> str:
     return text if text.endswith("Z") or "+" in text[10:] else text + "Z"
 
 
+def _in(api: DataApi, sql: str, tenant_id: str) -> str:
+    """``sql`` reading the views in the tenant's read-model shard's schema (``shards.read_schema``)."""
+    return shards.qualify(sql, shards.read_schema(api, tenant_id))
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
@@ -74,10 +83,10 @@ SHOWTIMES = """SELECT s.showtime_id, s.movie_id, s.title, s.auditorium_id, s.cin
         s.starts_at, s.price_amount, s.price_currency, s.capacity,
         count(st.seat_id) FILTER (WHERE st.state = 'sold') AS sold,
         count(st.seat_id) FILTER (WHERE st.state = 'held' AND st.lease_expires_at > now()) AS held
-    FROM rm_availability_showtimes s
-    LEFT JOIN rm_availability_seats st ON st.tenant_id = s.tenant_id AND st.showtime_id = s.showtime_id
+    FROM {S}.rm_availability_showtimes s
+    LEFT JOIN {S}.rm_availability_seats st ON st.tenant_id = s.tenant_id AND st.showtime_id = s.showtime_id
     WHERE s.tenant_id = :tenant AND (s.starts_at, s.showtime_id) > (:after_at AT TIME ZONE 'UTC', :after_id)
-      AND NOT EXISTS (SELECT 1 FROM rm_availability_lifecycle l
+      AND NOT EXISTS (SELECT 1 FROM {S}.rm_availability_lifecycle l
                       WHERE l.tenant_id = s.tenant_id AND l.deleted
                         AND l.entity_id IN (s.showtime_id, s.movie_id, s.cinema_id))
     GROUP BY s.tenant_id, s.showtime_id, s.movie_id, s.title, s.auditorium_id, s.cinema_id, s.cinema_name, s.city,
@@ -93,7 +102,7 @@ SHOWTIME = SHOWTIMES.replace(
 
 def showtime(api: DataApi, tenant_id: str, showtime_id: str) -> dict[str, Any] | None:
     """One showtime of the listing with its availability (the aggregator's section); None if the model has none."""
-    rows = api.query(SHOWTIME, {"tenant": tenant_id, "showtime": showtime_id})
+    rows = api.query(_in(api, SHOWTIME, tenant_id), {"tenant": tenant_id, "showtime": showtime_id})
     return _listing(rows[0]) if rows else None
 
 
@@ -115,7 +124,8 @@ def _listing(row: dict[str, Any]) -> dict[str, Any]:
 
 def showtimes(api: DataApi, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
     after_at, after_id = decode_cursor(cursor) if cursor else (datetime(1970, 1, 1), "")
-    rows = api.query(SHOWTIMES, {"tenant": tenant_id, "after_at": after_at, "after_id": after_id, "limit": limit + 1})
+    params: dict[str, Param] = {"tenant": tenant_id, "after_at": after_at, "after_id": after_id, "limit": limit + 1}
+    rows = api.query(_in(api, SHOWTIMES, tenant_id), params)
     items = [_listing(row) for row in rows[:limit]]
     more = len(rows) > limit
     last = items[-1] if items and more else None
@@ -124,7 +134,7 @@ def showtimes(api: DataApi, tenant_id: str, *, limit: int, cursor: str | None) -
 
 CUSTOMER_ORDERS = """SELECT order_id, status, showtime_id, seat_ids, amount, currency, payment_id, reason, placed_at,
         updated_at
-    FROM rm_orders_orders
+    FROM {S}.rm_orders_orders
     WHERE tenant_id = :tenant AND customer_id = :customer
       AND (placed_at, order_id) < (:before_at AT TIME ZONE 'UTC', :before_id)
     ORDER BY placed_at DESC, order_id DESC
@@ -141,7 +151,7 @@ def customer_orders_for_showtime(
 ) -> list[dict[str, Any]]:
     """One customer's orders for one showtime, newest first (the aggregator's section)."""
     rows = api.query(
-        CUSTOMER_ORDERS_FOR_SHOWTIME,
+        _in(api, CUSTOMER_ORDERS_FOR_SHOWTIME, tenant_id),
         {"tenant": tenant_id, "customer": customer_id, "showtime": showtime_id, "limit": limit},
     )
     return [_order(row) for row in rows]
@@ -150,7 +160,7 @@ def customer_orders_for_showtime(
 def customer_orders(api: DataApi, tenant_id: str, customer_id: str, *, limit: int, cursor: str | None) -> Page:
     before_at, before_id = decode_cursor(cursor) if cursor else (datetime(9999, 12, 31), "~")
     rows = api.query(
-        CUSTOMER_ORDERS,
+        _in(api, CUSTOMER_ORDERS, tenant_id),
         {
             "tenant": tenant_id,
             "customer": customer_id,
@@ -167,8 +177,8 @@ def customer_orders(api: DataApi, tenant_id: str, customer_id: str, *, limit: in
 
 SALES = """SELECT s.day, s.currency, d.movie_id, d.title, d.cinema_id, d.cinema_name,
         count(*) AS orders, sum(s.seats) AS seats, sum(s.amount) AS revenue
-    FROM rm_sales_sales s
-    LEFT JOIN rm_sales_showtimes d ON d.tenant_id = s.tenant_id AND d.showtime_id = s.showtime_id
+    FROM {S}.rm_sales_sales s
+    LEFT JOIN {S}.rm_sales_showtimes d ON d.tenant_id = s.tenant_id AND d.showtime_id = s.showtime_id
     WHERE s.tenant_id = :tenant AND s.day BETWEEN :from_day AND :to_day
     GROUP BY s.day, s.currency, d.movie_id, d.title, d.cinema_id, d.cinema_name
     ORDER BY s.day, d.movie_id NULLS LAST, d.cinema_id NULLS LAST, s.currency"""
@@ -179,7 +189,7 @@ def sales(api: DataApi, tenant_id: str, *, from_day: date, to_day: date) -> list
         raise BadRange("'from' is after 'to'.")
     if (to_day - from_day).days >= MAX_REPORT_DAYS:
         raise BadRange(f"A report covers at most {MAX_REPORT_DAYS} days.")
-    rows = api.query(SALES, {"tenant": tenant_id, "from_day": from_day, "to_day": to_day})
+    rows = api.query(_in(api, SALES, tenant_id), {"tenant": tenant_id, "from_day": from_day, "to_day": to_day})
     return [
         {
             "day": str(row["day"])[:10],

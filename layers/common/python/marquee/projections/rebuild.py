@@ -9,7 +9,9 @@
    N+1 building for inspection. If they match, N+1 becomes live, N retired, and the views point at N+1.
 4. **Drop** N's tables.
 
-Readers query the views throughout, so they never see a missing or half-built model.
+Readers query the views throughout, so they never see a missing or half-built model. Each step covers every
+read-model shard's schema (``marquee.projections.shards``): the replay writes each event to its tenant's schema, and
+the comparison is per schema, over the tenants placed there.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 
 from marquee.core.errors import MarqueeError
 from marquee.messaging.events import Envelope
-from marquee.projections import store
+from marquee.projections import shards, store
 from marquee.projections.models import PROJECTIONS, Names, Projection
 from marquee.projections.projector import apply_to
 from marquee.relational.client import DataApi, Transaction
@@ -60,15 +62,21 @@ def _live_row(tx: Transaction, name: str) -> int:
     return int(rows[0]["generation"])
 
 
-def differences(tx: Transaction | DataApi, projection: Projection, a: Names, b: Names) -> dict[str, int]:
-    """Rows of each table that are in one generation and not the other (0 everywhere: the same model)."""
+def differences(
+    tx: Transaction | DataApi, projection: Projection, a: Names, b: Names, shard: str = shards.HOME
+) -> dict[str, int]:
+    """Rows of each table that are in one generation and not the other (0 everywhere: the same model), counting only
+    the tenants placed on ``shard`` (the schema of ``a`` and ``b``): a moved tenant's rows left in its old schema until
+    the mover's clean-up are not part of that shard's model."""
     found: dict[str, int] = {}
+    owned = "WHERE read_model_shard(tenant_id) = :shard"
     for table, columns in projection.columns.items():
         sql = (
-            f"SELECT count(*) AS n FROM ((SELECT {columns} FROM {a[table]} EXCEPT ALL SELECT {columns} FROM {b[table]}) "  # noqa: S608
-            f"UNION ALL (SELECT {columns} FROM {b[table]} EXCEPT ALL SELECT {columns} FROM {a[table]})) d"
+            f"SELECT count(*) AS n FROM ((SELECT {columns} FROM {a[table]} {owned} "  # noqa: S608 - own names
+            f"EXCEPT ALL SELECT {columns} FROM {b[table]} {owned}) "
+            f"UNION ALL (SELECT {columns} FROM {b[table]} {owned} EXCEPT ALL SELECT {columns} FROM {a[table]} {owned})) d"
         )
-        found[table] = int(tx.query(sql)[0]["n"])
+        found[table] = int(tx.query(sql, {"shard": shard})[0]["n"])
     return found
 
 
@@ -87,13 +95,18 @@ def rebuild(
     # 1. add the building generation
     with api.transaction() as tx:
         old = _live_row(tx, name)
+        # after the live row (as the projector takes its rows before this lock): no shard schema is made meanwhile
+        # without this generation's tables (``shards.ensure`` takes the same lock)
+        tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": store.INSTALL_LOCK_KEY})
         tx.execute("DELETE FROM projection_generations WHERE projection = :p AND state = 'building'", {"p": name})
         top = tx.query("SELECT max(generation) AS g FROM projection_generations WHERE projection = :p", {"p": name})
         new = int(top[0]["g"]) + 1
-        names = projection.names(new)
-        for table in names.tables:
-            tx.execute(f"DROP TABLE IF EXISTS {names[table]}")
-        store.create_tables(tx, names, projection)
+        schemas = shards.registered(tx)  # a shard made later copies the building generation from the registry
+        for schema in schemas.values():
+            names = projection.names(new, schema)
+            for table in names.tables:
+                tx.execute(f"DROP TABLE IF EXISTS {names[table]}")
+            store.create_tables(tx, names, projection)
         tx.execute(
             "INSERT INTO projection_generations (projection, generation, state) VALUES (:p, :g, 'building')",
             {"p": name, "g": new},
@@ -117,7 +130,7 @@ def rebuild(
         with api.transaction() as tx:
             for row in rows:
                 event = Envelope.model_validate_json(str(row["envelope"]))
-                apply_to(tx, building, event)
+                apply_to(tx, building, event, shards.held(tx, event.tenant_id))
         last = int(rows[-1]["seq"])
         replayed += len(rows)
         if progress is not None:
@@ -128,10 +141,13 @@ def rebuild(
 
     # 3. compare and swap, with projector writes paused
     started = time.perf_counter()
-    old_names = projection.names(old)
     with api.transaction() as tx:
         _live_row(tx, name)
-        diff = differences(tx, projection, old_names, names)
+        schemas = shards.registered(tx)
+        diff = dict.fromkeys(projection.columns, 0)
+        for shard, schema in schemas.items():
+            found = differences(tx, projection, projection.names(old, schema), projection.names(new, schema), shard)
+            diff = {t: diff[t] + n for t, n in found.items()}
         if any(diff.values()):
             raise RebuildError(f"generation {new} differs from the live {old}: {diff}; {old} stays live")
         tx.execute(
@@ -142,14 +158,20 @@ def rebuild(
             "UPDATE projection_generations SET state = 'live', live_at = now() WHERE projection = :p AND generation = :g",
             {"p": name, "g": new},
         )
-        store.show(tx, names)
-        counts = {t: int(tx.query(f"SELECT count(*) AS n FROM {names[t]}")[0]["n"]) for t in names.tables}  # noqa: S608
+        counts = dict.fromkeys(projection.tables, 0)
+        for schema in schemas.values():
+            names = projection.names(new, schema)
+            store.show(tx, names)
+            for t in names.tables:
+                counts[t] += int(tx.query(f"SELECT count(*) AS n FROM {names[t]}")[0]["n"])  # noqa: S608 - own names
     swap_seconds = time.perf_counter() - started
 
     # 4. drop the old generation
     with api.transaction() as tx:
-        for table in old_names.tables:
-            tx.execute(f"DROP TABLE IF EXISTS {old_names[table]}")
+        for schema in shards.registered(tx).values():
+            old_names = projection.names(old, schema)
+            for table in old_names.tables:
+                tx.execute(f"DROP TABLE IF EXISTS {old_names[table]}")
     return RebuildReport(
         projection=name,
         old_generation=old,

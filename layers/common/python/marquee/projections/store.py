@@ -6,6 +6,9 @@
   transaction: a rebuild that adds or swaps a generation waits for that transaction, and the next one sees the change.
 - ``log_event``: the event's row in ``projection_events``; ``None`` when the id is there already (a redelivery).
 - ``show``: the views of one generation, replaced in the caller's transaction (readers never see a missing view).
+
+Each generation's tables and views exist once per read-model shard, in the shard's schema (``shard_schemas``;
+``marquee.projections.shards``); the registry of generations is one for all of them.
 """
 
 from __future__ import annotations
@@ -27,7 +30,11 @@ class Generation:
 
     @property
     def names(self) -> Names:
-        return PROJECTIONS[self.projection].names(self.generation)
+        return self.names_in("public")
+
+    def names_in(self, schema: str) -> Names:
+        """This generation's tables in one shard's schema (``marquee.projections.shards``)."""
+        return PROJECTIONS[self.projection].names(self.generation, schema)
 
 
 def create_tables(tx: Transaction, names: Names, projection: Projection) -> None:
@@ -56,16 +63,23 @@ def install(api: DataApi) -> list[str]:
                 {"p": projection.name},
             )
             generation = int(rows[0]["g"]) + 1
-            names = projection.names(generation)
-            create_tables(tx, names, projection)
+            for schema in shard_schemas(tx):
+                names = projection.names(generation, schema)
+                create_tables(tx, names, projection)
+                show(tx, names)
             tx.execute(
                 "INSERT INTO projection_generations (projection, generation, state, live_at) "
                 "VALUES (:p, :g, 'live', now())",
                 {"p": projection.name, "g": generation},
             )
-            show(tx, names)
             created.append(projection.name)
     return created
+
+
+def shard_schemas(api: DataApi | Transaction) -> list[str]:
+    """The schema of every read-model shard that exists (``public`` first: shard s0; migration 0004)."""
+    rows = api.query("SELECT schema_name FROM read_model_shards ORDER BY shard")
+    return [str(r["schema_name"]) for r in rows] or ["public"]
 
 
 def targets(tx: Transaction) -> list[Generation]:

@@ -25,6 +25,9 @@ showtimes cannot deadlock). The second transaction waits for the first to commit
 the wait, sees the first's rows. The locks are the projector's transaction's (``pg_advisory_xact_lock``), released at
 its commit or rollback.
 
+Each statement names its tables as ``{S}.search_documents``: the tenant's read-model shard's schema goes there
+(``marquee.projections.shards``: ``public`` for s0, ``shard_sN`` for the others).
+
 The tsvector is a generated column (migration 0001), so nothing here builds it. The document's language is the
 tenant's (``tenant_settings``, English when the tenant has no row).
 """
@@ -38,6 +41,7 @@ from pydantic import BaseModel, ConfigDict
 
 from marquee.booking.catalog import CinemaOpened, MovieChanged, ShowtimeScheduled
 from marquee.messaging.events import Envelope
+from marquee.projections.shards import HOME_SCHEMA, qualify
 from marquee.relational.client import DataApi, Transaction
 from marquee.tenancy.tenant import TenantContext
 
@@ -87,41 +91,42 @@ def genres_param(genres: Sequence[str]) -> str:
 MOVIE_FIELDS = "title, original_title, cast_names, director, synopsis, genres"
 
 INDEX_MOVIE = f"""WITH movie AS (
-    INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, {MOVIE_FIELDS}, language, version, popularity)
+    INSERT INTO {{S}}.search_documents AS target (tenant_id, doc_id, kind, movie_id, {MOVIE_FIELDS}, language, version,
+                                                 popularity)
     VALUES (:tenant, :movie_id, 'movie', :movie_id, :title, :original_title, :cast_names, :director, :synopsis,
             string_to_array(:genres, '{GENRE_SEPARATOR}'), {TENANT_LANGUAGE}, :revision,
-            (SELECT count(*) FROM search_documents x
+            (SELECT count(*) FROM {{S}}.search_documents x
              WHERE x.tenant_id = :tenant AND x.movie_id = :movie_id AND x.kind = 'showtime'))
     ON CONFLICT (tenant_id, doc_id) DO UPDATE SET
         title = EXCLUDED.title, original_title = EXCLUDED.original_title, cast_names = EXCLUDED.cast_names,
         director = EXCLUDED.director, synopsis = EXCLUDED.synopsis, genres = EXCLUDED.genres,
         version = EXCLUDED.version, updated_at = now()
-    WHERE search_documents.version < EXCLUDED.version
+    WHERE target.version < EXCLUDED.version
     RETURNING {MOVIE_FIELDS}, popularity
 )
-UPDATE search_documents s SET
+UPDATE {{S}}.search_documents s SET
     title = m.title, original_title = m.original_title, cast_names = m.cast_names, director = m.director,
     synopsis = m.synopsis, genres = m.genres, popularity = m.popularity, updated_at = now()
 FROM movie m
 WHERE s.tenant_id = :tenant AND s.movie_id = :movie_id AND s.kind = 'showtime'"""  # noqa: S608 - constants only
 
 INDEX_CINEMA = f"""WITH cinema AS (
-    INSERT INTO search_documents (tenant_id, doc_id, kind, cinema_id, title, cinema_name, city, language)
+    INSERT INTO {{S}}.search_documents (tenant_id, doc_id, kind, cinema_id, title, cinema_name, city, language)
     VALUES (:tenant, :cinema_id, 'cinema', :cinema_id, :name, :name, :city, {TENANT_LANGUAGE})
     ON CONFLICT (tenant_id, doc_id) DO UPDATE SET
         title = EXCLUDED.title, cinema_name = EXCLUDED.cinema_name, city = EXCLUDED.city, updated_at = now()
     RETURNING cinema_name, city
 )
-UPDATE search_documents s SET cinema_name = c.cinema_name, city = c.city, updated_at = now()
+UPDATE {{S}}.search_documents s SET cinema_name = c.cinema_name, city = c.city, updated_at = now()
 FROM cinema c
 WHERE s.tenant_id = :tenant AND s.cinema_id = :cinema_id AND s.kind = 'showtime'"""  # noqa: S608 - constants only
 
 INDEX_SHOWTIME = f"""WITH movie AS (
-    UPDATE search_documents SET popularity = popularity + 1
+    UPDATE {{S}}.search_documents SET popularity = popularity + 1
     WHERE tenant_id = :tenant AND doc_id = :movie_id AND kind = 'movie'
     RETURNING {MOVIE_FIELDS}, popularity
 ), showtime AS (
-    INSERT INTO search_documents (tenant_id, doc_id, kind, movie_id, cinema_id, {MOVIE_FIELDS}, cinema_name, city,
+    INSERT INTO {{S}}.search_documents (tenant_id, doc_id, kind, movie_id, cinema_id, {MOVIE_FIELDS}, cinema_name, city,
                                   starts_at, popularity, language)
     SELECT :tenant, :showtime_id, 'showtime', :movie_id, :cinema_id,
            coalesce(m.title, :title), coalesce(m.original_title, ''), coalesce(m.cast_names, ''),
@@ -131,11 +136,11 @@ INDEX_SHOWTIME = f"""WITH movie AS (
            {TENANT_LANGUAGE}
     FROM (SELECT 1) AS one
     LEFT JOIN movie m ON TRUE
-    LEFT JOIN search_documents c ON c.tenant_id = :tenant AND c.doc_id = :cinema_id AND c.kind = 'cinema'
+    LEFT JOIN {{S}}.search_documents c ON c.tenant_id = :tenant AND c.doc_id = :cinema_id AND c.kind = 'cinema'
     ON CONFLICT (tenant_id, doc_id) DO NOTHING
     RETURNING doc_id
 )
-UPDATE search_documents s SET popularity = m.popularity
+UPDATE {{S}}.search_documents s SET popularity = m.popularity
 FROM movie m
 WHERE s.tenant_id = :tenant AND s.movie_id = :movie_id AND s.kind = 'showtime' AND s.popularity <> m.popularity"""  # noqa: S608 - constants only
 
@@ -150,10 +155,10 @@ def lock_entities(api: Executor, tenant: TenantContext, *entity_ids: str) -> Non
         api.execute(LOCK_ENTITY, {"key": f"search#{tenant.tenant_id}#{entity_id}"})
 
 
-def index_movie(api: Executor, tenant: TenantContext, movie: MovieDocument) -> None:
+def index_movie(api: Executor, tenant: TenantContext, movie: MovieDocument, *, schema: str = HOME_SCHEMA) -> None:
     lock_entities(api, tenant, movie.movie_id)
     api.execute(
-        INDEX_MOVIE,
+        qualify(INDEX_MOVIE, schema),
         {
             "tenant": tenant.tenant_id,
             "movie_id": movie.movie_id,
@@ -168,18 +173,20 @@ def index_movie(api: Executor, tenant: TenantContext, movie: MovieDocument) -> N
     )
 
 
-def index_cinema(api: Executor, tenant: TenantContext, cinema: CinemaDocument) -> None:
+def index_cinema(api: Executor, tenant: TenantContext, cinema: CinemaDocument, *, schema: str = HOME_SCHEMA) -> None:
     lock_entities(api, tenant, cinema.cinema_id)
     api.execute(
-        INDEX_CINEMA,
+        qualify(INDEX_CINEMA, schema),
         {"tenant": tenant.tenant_id, "cinema_id": cinema.cinema_id, "name": cinema.name, "city": cinema.city},
     )
 
 
-def index_showtime(api: Executor, tenant: TenantContext, showtime: ShowtimeDocument) -> None:
+def index_showtime(
+    api: Executor, tenant: TenantContext, showtime: ShowtimeDocument, *, schema: str = HOME_SCHEMA
+) -> None:
     lock_entities(api, tenant, showtime.movie_id, showtime.cinema_id)  # the movie's first: one order everywhere
     api.execute(
-        INDEX_SHOWTIME,
+        qualify(INDEX_SHOWTIME, schema),
         {
             "tenant": tenant.tenant_id,
             "movie_id": showtime.movie_id,
@@ -194,7 +201,7 @@ def index_showtime(api: Executor, tenant: TenantContext, showtime: ShowtimeDocum
 
 
 # ---- the projection of catalog events -------------------------------------------------------------------------------
-def _movie(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+def _movie(api: Executor, tenant: TenantContext, event: Envelope, schema: str) -> None:
     data = MovieChanged.model_validate(event.data)
     document = MovieDocument(
         movie_id=data.movie_id,
@@ -206,15 +213,15 @@ def _movie(api: Executor, tenant: TenantContext, event: Envelope) -> None:
         genres=data.genres,
         revision=data.revision,
     )
-    index_movie(api, tenant, document)
+    index_movie(api, tenant, document, schema=schema)
 
 
-def _cinema(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+def _cinema(api: Executor, tenant: TenantContext, event: Envelope, schema: str) -> None:
     data = CinemaOpened.model_validate(event.data)
-    index_cinema(api, tenant, CinemaDocument(cinema_id=data.cinema_id, name=data.name, city=data.city))
+    index_cinema(api, tenant, CinemaDocument(cinema_id=data.cinema_id, name=data.name, city=data.city), schema=schema)
 
 
-def _showtime(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+def _showtime(api: Executor, tenant: TenantContext, event: Envelope, schema: str) -> None:
     data = ShowtimeScheduled.model_validate(event.data)
     document = ShowtimeDocument(
         showtime_id=data.showtime_id,
@@ -225,10 +232,10 @@ def _showtime(api: Executor, tenant: TenantContext, event: Envelope) -> None:
         cinema_name=data.cinema_name,
         city=data.city,
     )
-    index_showtime(api, tenant, document)
+    index_showtime(api, tenant, document, schema=schema)
 
 
-TOMBSTONE = """INSERT INTO search_tombstones AS r (tenant_id, doc_id, revision, deleted)
+TOMBSTONE = """INSERT INTO {S}.search_tombstones AS r (tenant_id, doc_id, revision, deleted)
     VALUES (:tenant, :doc_id, :revision, :deleted)
     ON CONFLICT (tenant_id, doc_id) DO UPDATE SET revision = EXCLUDED.revision, deleted = EXCLUDED.deleted
     WHERE r.revision < EXCLUDED.revision"""
@@ -243,12 +250,12 @@ LIFECYCLE: dict[str, tuple[str, bool]] = {
 }
 
 
-def _lifecycle(api: Executor, tenant: TenantContext, event: Envelope) -> None:
+def _lifecycle(api: Executor, tenant: TenantContext, event: Envelope, schema: str) -> None:
     """A soft delete or restore (challenge 8): the entity's tombstone keeps its highest revision (commutative); the
     documents stay, and the queries skip those whose own id, movie or cinema is deleted."""
     field, deleted = LIFECYCLE[event.type]
     api.execute(
-        TOMBSTONE,
+        qualify(TOMBSTONE, schema),
         {
             "tenant": tenant.tenant_id,
             "doc_id": str(event.data[field]),
@@ -266,8 +273,8 @@ SEARCH_HANDLERS = {
 }
 
 
-def apply_event(api: Executor, event: Envelope) -> None:
-    """Write the documents a catalog event changes (other types: nothing)."""
+def apply_event(api: Executor, event: Envelope, *, schema: str = HOME_SCHEMA) -> None:
+    """Write the documents a catalog event changes in the tenant's shard ``schema`` (other types: nothing)."""
     handler = SEARCH_HANDLERS.get(event.type)
     if handler is not None:
-        handler(api, TenantContext(tenant_id=event.tenant_id, user_id="projector"), event)
+        handler(api, TenantContext(tenant_id=event.tenant_id, user_id="projector"), event, schema)

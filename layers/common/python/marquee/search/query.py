@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+from marquee.projections.shards import HOME_SCHEMA, qualify
 from marquee.search import cursor as cursors
 from marquee.search.errors import BadSearchQuery
 
@@ -55,7 +56,7 @@ OUTER_COLUMNS = """s.doc_id, s.kind, s.movie_id, s.cinema_id, s.title, s.origina
        s.genres, s.cinema_name, s.city, s.starts_at, s.popularity"""
 # Soft delete (challenge 8): a document whose own id, movie or cinema is deleted is not found (0003_search_tombstones).
 VISIBLE = """
-      AND NOT EXISTS (SELECT 1 FROM search_tombstones t WHERE t.tenant_id = d.tenant_id AND t.deleted
+      AND NOT EXISTS (SELECT 1 FROM {S}.search_tombstones t WHERE t.tenant_id = d.tenant_id AND t.deleted
                       AND t.doc_id IN (d.doc_id, d.movie_id, d.cinema_id))"""
 
 
@@ -198,6 +199,7 @@ def search_sql(
     language: Language,
     after: cursors.Cursor | None,
     cap: int | None = DEFAULT_CAP,
+    schema: str = HOME_SCHEMA,
 ) -> Statement:
     """The bounded (``cap``) or unbounded (``cap=None``) ranked full-text page, one row more than ``limit``."""
     q = tsquery(terms)
@@ -206,7 +208,7 @@ def search_sql(
     limit = "\n    LIMIT :cap" if cap is not None else ""
     sql = f"""WITH candidates AS (
     SELECT d.doc_id, d.popularity, d.document
-    FROM search_documents d
+    FROM {{S}}.search_documents d
     WHERE d.tenant_id = :tenant
       AND d.document @@ {q}{where}{VISIBLE}
     ORDER BY d.popularity DESC, d.doc_id{limit}
@@ -225,7 +227,7 @@ SELECT p.score, {COLUMNS},
        ts_headline(search_config(:language), d.title, {q}, '{HIGHLIGHT_TITLE}') AS title_highlight,
        ts_headline(search_config(:language), d.synopsis, {q}, '{HIGHLIGHT_SYNOPSIS}') AS synopsis_highlight
 FROM page p
-JOIN search_documents d ON d.tenant_id = :tenant AND d.doc_id = p.doc_id
+JOIN {{S}}.search_documents d ON d.tenant_id = :tenant AND d.doc_id = p.doc_id
 ORDER BY p.score DESC, p.doc_id"""  # noqa: S608 - the fragments are this module's constants; values are parameters
     params = {
         "tenant": tenant_id,
@@ -236,10 +238,12 @@ ORDER BY p.score DESC, p.doc_id"""  # noqa: S608 - the fragments are this module
         **filter_params,
         **keyset_params,
     }
-    return Statement(sql, used(sql, params))
+    return Statement(qualify(sql, schema), used(sql, params))
 
 
-def fallback_sql(request: SearchRequest, text: str, *, tenant_id: str, after: cursors.Cursor | None) -> Statement:
+def fallback_sql(
+    request: SearchRequest, text: str, *, tenant_id: str, after: cursors.Cursor | None, schema: str = HOME_SCHEMA
+) -> Statement:
     """Typo tolerance: movie and cinema titles word-similar to the text (pg_trgm), best first, keyset-paged."""
     where, filter_params = filters(request)
     keyset, keyset_params = _keyset(after, "s")
@@ -247,7 +251,7 @@ def fallback_sql(request: SearchRequest, text: str, *, tenant_id: str, after: cu
        NULL AS title_highlight, NULL AS synopsis_highlight
 FROM (
     SELECT floor(word_similarity(search_fold(:q), search_fold(d.title)) * {SCORE_SCALE})::bigint AS score, {COLUMNS}
-    FROM search_documents d
+    FROM {{S}}.search_documents d
     WHERE d.tenant_id = :tenant
       AND d.kind <> 'showtime'
       AND search_fold(:q) <% search_fold(d.title){where}{VISIBLE}
@@ -262,4 +266,4 @@ LIMIT :page_size"""  # noqa: S608 - the fragments are this module's constants; v
         **filter_params,
         **keyset_params,
     }
-    return Statement(sql, used(sql, params))
+    return Statement(qualify(sql, schema), used(sql, params))

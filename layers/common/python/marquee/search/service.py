@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from marquee.projections import shards
 from marquee.relational.client import DataApi
 from marquee.search import cursor as cursors
 from marquee.search.query import DEFAULT_CAP, Language, SearchRequest, Terms, fallback_sql, normalize, search_sql
@@ -112,14 +113,17 @@ def search(api: DataApi, tenant: TenantContext, request: SearchRequest, *, cap: 
     digest = request.fingerprint(text)
     after = cursors.decode(request.cursor, expected_fingerprint=digest) if request.cursor else None
     language = languages.get(api, tenant.tenant_id)
+    schema = shards.read_schema(api, tenant.tenant_id)
     match: Match = "fulltext"
     rows: list[dict[str, Any]] = []
     if after is None or after.mode == "f":
-        statement = search_sql(request, terms, tenant_id=tenant.tenant_id, language=language, after=after, cap=cap)
+        statement = search_sql(
+            request, terms, tenant_id=tenant.tenant_id, language=language, after=after, cap=cap, schema=schema
+        )
         rows = api.query(statement.sql, statement.params)
     if (after is None and not rows) or (after is not None and after.mode == "t"):
         match = "similar"
-        statement = fallback_sql(request, text, tenant_id=tenant.tenant_id, after=after)
+        statement = fallback_sql(request, text, tenant_id=tenant.tenant_id, after=after, schema=schema)
         rows = api.query(statement.sql, statement.params)
     hits = [hit_from_row(r) for r in rows[: request.limit]]
     next_cursor = None
@@ -134,7 +138,7 @@ def search(api: DataApi, tenant: TenantContext, request: SearchRequest, *, cap: 
 
 SET_LANGUAGE = """INSERT INTO tenant_settings (tenant_id, language) VALUES (:tenant, :language)
 ON CONFLICT (tenant_id) DO UPDATE SET language = EXCLUDED.language, updated_at = now()"""
-REINDEX_LANGUAGE = """UPDATE search_documents SET language = :language, updated_at = now()
+REINDEX_LANGUAGE = """UPDATE {S}.search_documents SET language = :language, updated_at = now()
 WHERE tenant_id = :tenant AND language <> :language"""
 
 
@@ -145,6 +149,8 @@ def set_language(api: DataApi, tenant: TenantContext, language: Language) -> int
     for the Data API's 45 s at millions (a large tenant is re-indexed by the bulk path, ``marquee seed``)."""
     with api.transaction() as tx:
         tx.execute(SET_LANGUAGE, {"tenant": tenant.tenant_id, "language": language})
-        updated = tx.execute(REINDEX_LANGUAGE, {"tenant": tenant.tenant_id, "language": language}).updated
+        schema = shards.held(tx, tenant.tenant_id)  # FOR SHARE: a relocation waits, or has moved the rows already
+        reindex = shards.qualify(REINDEX_LANGUAGE, schema)
+        updated = tx.execute(reindex, {"tenant": tenant.tenant_id, "language": language}).updated
     languages.clear()
     return updated

@@ -13,7 +13,11 @@ and run again resumes where it stopped; ``abort`` rolls back any move that has n
                count and checksum (any difference is repaired from the frozen source, then checked again);
 ``FLIPPED``    one transaction: the new map version (the tenant placed on the target) and the fence -> ``MOVED``
                tombstone, on condition the lease is still live;
-``DONE``       after the staleness bound, late records are drained and the source's copy is deleted.
+``READ_MODELS_MOVED``  the tenant's read-model and search rows are copied to the target shard's PostgreSQL schema,
+               compared by count and checksum, and its read-model placement flipped, in one PostgreSQL transaction
+               (``read_models.relocate``; the read-model placement was pinned to the source when the copy started);
+``DONE``       after the staleness bound, late records are drained and the source's copy is deleted, in DynamoDB and
+               in the source's schema (readers cache the read-model placement for the same bound).
 
 Outbox items (``sk = OUTBOX``) are not copied: the source's stream already carries them to the relay, and a copy
 would publish each event again. The fence item is not copied either.
@@ -27,7 +31,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -46,15 +50,26 @@ STEPS = {
     "CAUGHT_UP": "prescan_and_fence",
     "FENCED": "verify",
     "VERIFIED": "flip",
-    "FLIPPED": "clean_up",
+    "FLIPPED": "move_read_models",
+    "READ_MODELS_MOVED": "clean_up",
 }
-STATES = ("ANNOUNCED", "COPYING", "COPIED", "CAUGHT_UP", "FENCED", "VERIFIED", "FLIPPED", "DONE")
+STATES = ("ANNOUNCED", "COPYING", "COPIED", "CAUGHT_UP", "FENCED", "VERIFIED", "FLIPPED", "READ_MODELS_MOVED", "DONE")
 FENCE_LEASE_S = 5.0  # a dead mover's fence lets writes through again after this
 LEASE_MARGIN_S = 1.0  # the flip needs this much lease left (clock skew between mover and writers)
 FENCE_GRACE_S = 0.1  # check-then-write writes (ReturnValues, batches) that passed the check just before the fence
 STALENESS_SLACK_S = 1.0  # beyond the map cache's bound: a write call that started with the old map has finished
 TOMBSTONE_TTL_S = 86_400
 MAX_REPAIR_ROUNDS = 3
+
+
+class ReadModels(Protocol):
+    """The read side's part of a move (``marquee.projections.shards.ReadModelMover``): every step is idempotent."""
+
+    def pin(self, tenant: str, shard: str) -> str: ...
+
+    def relocate(self, tenant: str, target: str) -> dict[str, Any]: ...
+
+    def clean(self, tenant: str) -> int: ...
 
 
 class MoveError(Exception):
@@ -82,6 +97,9 @@ class MoveReport:
     copy_s: float = 0.0
     total_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    read_model_rows: dict[str, int] = field(default_factory=dict)  # per table, copied to the target's schema
+    read_model_s: float = 0.0  # the read side's one transaction
+    read_model_rows_deleted: int = 0
 
 
 def item_digest(item: dict[str, Any]) -> int:
@@ -114,6 +132,7 @@ class Mover:
         crash_after: str | None = None,
         progress: Callable[[str, dict[str, Any]], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        read_models: ReadModels | None = None,
     ) -> None:
         self.control = control
         self.client = client
@@ -124,6 +143,7 @@ class Mover:
         self.crash_after = crash_after
         self.progress = progress or (lambda _step, _info: None)
         self.sleep = sleep
+        self.read_models = read_models
         self._arns: dict[str, str] = {}
         self._tables: dict[str, str] = {}
         self._prescan: tuple[str, dict[str, str], dict[Any, int], dict[Any, int]] | None = None
@@ -143,7 +163,7 @@ class Mover:
         record = self.control.read_move(tenant)
         if record is None or record["state"] in ("DONE", "ROLLED_BACK"):
             raise MoveError(f"{tenant} has no unfinished move")
-        if record["state"] in ("FLIPPED", "DONE"):
+        if record["state"] in ("FLIPPED", "READ_MODELS_MOVED", "DONE"):
             raise MoveError(f"{tenant}'s move has flipped: it can only be completed (run the move again)")
         shard_map = self._map()
         source_table, target_table = shard_map.shards[record["source"]], shard_map.shards[record["target"]]
@@ -186,7 +206,8 @@ class Mover:
             "CAUGHT_UP": self._fence,
             "FENCED": self._verify,
             "VERIFIED": self._flip,
-            "FLIPPED": self._clean_up,
+            "FLIPPED": self._move_read_models,
+            "READ_MODELS_MOVED": self._clean_up,
         }
         while record["state"] in steps:
             started = time.perf_counter()
@@ -217,6 +238,9 @@ class Mover:
         return "ANNOUNCED"
 
     def _start_copy(self, record: dict[str, Any]) -> str:
+        if self.read_models is not None:
+            # the read side stays where it is until ``_move_read_models``, whatever the map says meanwhile
+            record["read_models_pinned"] = self.read_models.pin(record["tenant"], record["source"])
         record["checkpoint"] = self._stream_end(self._table(record["source"]))
         return "COPYING"
 
@@ -375,13 +399,22 @@ class Mover:
             record["fence_ms"] = round((time.perf_counter() - float(record.pop("fenced_perf"))) * 1000, 1)
         return "FLIPPED"
 
+    def _move_read_models(self, record: dict[str, Any]) -> str:
+        if self.read_models is not None:
+            record["read_models"] = self.read_models.relocate(record["tenant"], record["target"])
+            record["read_models_moved_at"] = time.time()
+        return "READ_MODELS_MOVED"
+
     def _clean_up(self, record: dict[str, Any]) -> str:
-        wait = float(record.get("flipped_at", 0)) + self.staleness_s + self.slack_s - time.time()
+        since = max(float(record.get("flipped_at", 0)), float(record.get("read_models_moved_at", 0)))
+        wait = since + self.staleness_s + self.slack_s - time.time()
         if wait > 0:
             self.sleep(wait)
         # Records after the fence's are writes that slipped past a check-then-write: expected none.
         record["late"] = int(record.get("late", 0)) + self._drain(record, late=True)
         record["deleted"] = self._delete_tenant(self._table(record["source"]), record["tenant"], keep_fence=True)
+        if self.read_models is not None:
+            record["read_model_rows_deleted"] = self.read_models.clean(record["tenant"])
         record["finished_at"] = time.time()
         return "DONE"
 
@@ -580,6 +613,9 @@ class Mover:
             copy_s=float(record.get("copy_s", 0.0)),
             total_s=round(float(record.get("finished_at", time.time())) - float(record["started_at"]), 3),
             timings={k: float(v) for k, v in (record.get("timings") or {}).items()},
+            read_model_rows={k: int(v) for k, v in ((record.get("read_models") or {}).get("rows") or {}).items()},
+            read_model_s=float((record.get("read_models") or {}).get("seconds", 0.0)),
+            read_model_rows_deleted=int(record.get("read_model_rows_deleted", 0)),
         )
 
 

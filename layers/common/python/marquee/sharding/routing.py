@@ -392,13 +392,13 @@ def _env() -> ShardingEnv:
 
 @cache
 def process_router() -> ShardRouter | None:
-    """The process's router (one map cache per execution environment), or None when sharding is off."""
+    """The process's router (one map cache per execution environment), or None when sharding is off. A function that
+    only asks where tenants live (the projector) needs the map's variables, not ``TABLE_NAME``."""
     env = _env()
     if not env.shard_control_table_name:
         return None
-    if not env.table_name or not env.shard_tables:
-        missing = "TABLE_NAME" if not env.table_name else "SHARD_TABLES"
-        raise ConfigurationError(f"sharding is on (SHARD_CONTROL_TABLE_NAME) but {missing} is not set")
+    if not env.shard_tables:
+        raise ConfigurationError("sharding is on (SHARD_CONTROL_TABLE_NAME) but SHARD_TABLES is not set")
     from marquee.core import aws
 
     tables = [t.strip() for t in env.shard_tables.split(",") if t.strip()]
@@ -411,6 +411,8 @@ def routed(client: Any) -> Any:
     router = process_router()
     if router is None:
         return client
+    if not _env().table_name:
+        raise ConfigurationError("sharding is on (SHARD_CONTROL_TABLE_NAME) but TABLE_NAME is not set")
     return RoutedDynamoDB(client, router, _env().table_name or "")
 
 
