@@ -33,6 +33,8 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import CloudFormationError, ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 
+from localcloud import patches as _patches
+
 from . import update_order
 from .fillins import (
     apigateway,
@@ -312,3 +314,7 @@ def _change_sets_as_aws() -> None:
     CloudFormationBackend.describe_change_set = describe_change_set  # type: ignore[method-assign]
     CloudFormationBackend.delete_change_set = delete_change_set  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = execute_change_set  # type: ignore[method-assign]
+
+
+# Last: a patch hook that fired while this module was half-imported (it imports moto.cloudformation) runs now.
+_patches.run_deferred(__name__)

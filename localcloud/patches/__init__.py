@@ -123,11 +123,33 @@ PATCHES: tuple[tuple[str, str], ...] = (
 )
 
 
+_deferred: dict[str, list[Callable[[], None]]] = {}
+
+
 def _call(target: str) -> Callable[[], None]:
     def run() -> None:
         import importlib
 
         module_name, _, function = target.partition(":")
-        getattr(importlib.import_module(module_name), function)()
+        module = importlib.import_module(module_name)
+        hook = getattr(module, function, None)
+        if hook is None and getattr(getattr(module, "__spec__", None), "_initializing", False):
+            # The patched package was first imported BY the hook's own module (a test importing
+            # localcloud.cloudformation.resource_types before moto.cloudformation): that module is half-initialised
+            # here, so its hook runs when it ends (``run_deferred`` on its last line).
+            with _hooks_lock:
+                _deferred.setdefault(module_name, []).append(run)
+            return
+        if hook is None:
+            raise AttributeError(f"{module_name} has no {function}")
+        hook()
 
     return run
+
+
+def run_deferred(module_name: str) -> None:
+    """Run the hooks that fired while ``module_name`` was still being imported (see ``_call``)."""
+    with _hooks_lock:
+        hooks = _deferred.pop(module_name, [])
+    for hook in hooks:
+        hook()
