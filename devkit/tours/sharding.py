@@ -107,6 +107,7 @@ def _move_under_traffic(tour: Tour) -> list[str]:
     expect(len(acknowledged) == len(mine), "a hold id was acknowledged twice")
     expect(on_target == mine, f"lost {len(mine - on_target)}, unacknowledged {len(on_target - mine)} on {target}")
     expect(not on_source, f"{len(on_source)} holds left on {source}")
+    expect(bool(report.read_model_rows), "the tenant's read models did not move")
     expect(after_move >= 3, f"only {after_move} holds acknowledged after the move (the writers ran out or stalled)")
     return [
         f"{tenant}: {source} -> {target}, steps {' '.join(steps)}",
@@ -115,4 +116,6 @@ def _move_under_traffic(tour: Tour) -> list[str]:
         f"{len(mine)} holds acknowledged in {seconds:.1f} s ({len(mine) / seconds:.1f} writes/s) while it moved "
         f"({after_move} after the flip); answers {dict(answers)} (503 = fenced, retried)",
         f"on {target} afterwards: exactly those {len(on_target)} holds (0 lost, 0 unacknowledged); on {source}: 0",
+        f"read models: {sum(report.read_model_rows.values())} rows moved to {target}'s PostgreSQL schema and checked "
+        f"in {report.read_model_s * 1000:.0f} ms; {report.read_model_rows_deleted} deleted from {source}'s",
     ]

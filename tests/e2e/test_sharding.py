@@ -5,6 +5,7 @@ Every acknowledged hold is on s1 and audited once; no hold exists that was not a
 refused with 503 and retried by the client; nothing was written); no read failed. The fence's duration is printed,
 not asserted (a shared machine's timings are not the code's). After the move the tenant's new movie, showtime and
 hold are written on s1, reach the read model, and their events reach the audit log once (relayed from s1's stream).
+The tenant's read models moved too: they are in s1's PostgreSQL schema only, with every acknowledged hold counted.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from devkit.projections import data_api
 from devkit.shards import move_tenant, status_report
 from localcloud.aws import local_client
 from tests.e2e.booking_helpers import create_showtime, hold, token
@@ -107,7 +109,8 @@ class Traffic:
         while not self.stop.is_set():
             with self.lock:
                 latest = self.first_writers[-1] if self.first_writers else None
-            paths = [f"/showtimes/{self.showtime_id}", *([f"/holds/{latest}"] if latest else [])]
+            # the catalog and the hold (DynamoDB), and the listing (the read models, which move too)
+            paths = [f"/showtimes/{self.showtime_id}", "/showtimes?limit=5", *([f"/holds/{latest}"] if latest else [])]
             for path in paths:
                 response = session.get(f"{self.api}{path}", headers={"Authorization": self.tokens[0]}, timeout=60)
                 self.reads += 1
@@ -129,7 +132,7 @@ class Traffic:
 
 
 @long_drill(
-    "one to two minutes: the mover finds each stream's end by reading it from the start, long late in a session"
+    "a deploy-sized drill: two writers holding seats through a move, then the audit log's retries (up to 150 s)"
 )
 @pytest.mark.timeout(300)
 def test_a_tenant_moved_to_s1_under_traffic_loses_no_write_and_then_serves_every_route_from_s1(
@@ -211,3 +214,27 @@ def test_a_tenant_moved_to_s1_under_traffic_loses_no_write_and_then_serves_every
     status = status_report(deployed["endpoint"], deployed["outputs"], control_table=None, tables=None, window_s=300)
     by_shard = {row["shard"]: row for row in status["shards"]}
     assert by_shard["s1"]["tenants"] >= 1 and status["moving"] == {}
+    assert by_shard["s1"]["readModels"]["placed_tenants"] >= 1
+
+    # The read side moved with it: the tenant's read models are in s1's schema and nowhere else, and every
+    # acknowledged hold (one seat each) is counted there, whether its event was projected before or after the move.
+    assert report.read_model_rows and report.read_model_rows["availability.seats.g1"] >= 1
+    db = data_api(deployed["endpoint"], deployed["outputs"])
+    assert db.query("SELECT shard FROM read_model_placement WHERE tenant_id = :t", {"t": TENANT}) == [{"shard": "s1"}]
+
+    def counted() -> int | None:
+        rows = db.query(
+            "SELECT count(*) AS n FROM shard_s1.rm_availability_seats WHERE tenant_id = :t AND showtime_id = :s "
+            "AND state = 'held'",
+            {"t": TENANT, "s": show.showtime_id},
+        )
+        return int(rows[0]["n"]) if int(rows[0]["n"]) >= writes else None
+
+    assert wait_for(counted, timeout=60, interval=0.5) == writes
+    for table in ("rm_availability_seats", "rm_availability_showtimes", "search_documents"):
+        left = db.query(f"SELECT count(*) AS n FROM public.{table} WHERE tenant_id = :t", {"t": TENANT})  # noqa: S608
+        assert left == [{"n": 0}], table
+    print(
+        f"read models: {sum(report.read_model_rows.values())} rows moved to s1's schema in"
+        f" {report.read_model_s * 1000:.0f} ms; {report.read_model_rows_deleted} deleted from s0's"
+    )

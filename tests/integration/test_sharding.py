@@ -377,3 +377,47 @@ def test_the_read_side_is_pinned_before_the_copy_moved_after_the_flip_and_cleane
     assert read_models.calls[0] == ("pin", "s0", "s0")  # before the copy, while the map still says s0
     assert read_models.calls[1] == ("relocate", "s1", "s1")  # only once the map has flipped
     assert read_models.placement == "s1"
+
+
+class CountingStreams:
+    """The streams client, counting GetRecords calls and the records they return (and able to expire an iterator)."""
+
+    def __init__(self, streams: Any, expire: set[str] | None = None) -> None:
+        self.streams, self.expire, self.calls, self.records = streams, expire or set(), 0, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.streams, name)
+
+    def get_records(self, **kwargs: Any) -> Any:
+        if kwargs["ShardIterator"] in self.expire:
+            raise ClientError({"Error": {"Code": "ExpiredIteratorException", "Message": "expired"}}, "GetRecords")
+        self.calls += 1
+        page = self.streams.get_records(**kwargs)
+        self.records += len(page.get("Records", []))
+        return page
+
+
+def test_the_copy_starts_from_the_streams_end_without_reading_it_and_an_expired_position_falls_back(
+    shards: Shards,
+) -> None:
+    db = shards.routed()
+    tenant = _tenant_on(db.router.current(), "s0")
+    _seed(db, tenant, 10)
+    other = next(t for t in (f"other-{i}" for i in range(1000)) if db.router.current().hashed(t) == "s0")
+    _seed(db, other, 300)  # history on s0's stream, which the mover used to read from its start
+    streams = CountingStreams(shards.streams)
+    mover = Mover(shards.control, shards.client, streams, staleness_s=STALENESS_S, slack_s=0.05, crash_after="COPYING")
+    with pytest.raises(MoverCrashed):
+        mover.move(tenant, "s1")
+    record = shards.control.read_move(tenant)
+    assert record is not None and all(v.startswith("iterator:") for v in record["checkpoint"].values())
+    assert streams.calls == 0, "finding the stream's end read records"
+
+    # the saved position expired (a mover resumed more than 15 minutes later): the shard is read from its start
+    db.put_item(TableName=MAIN, Item={"pk": {"S": f"TENANT#{tenant}#AFTER-COPY"}, "sk": {"S": "META"}})
+    expired = CountingStreams(
+        shards.streams, expire={v.removeprefix("iterator:") for v in record["checkpoint"].values()}
+    )
+    report = Mover(shards.control, shards.client, expired, staleness_s=STALENESS_S, slack_s=0.05).move(tenant, "s1")
+    assert report.state == "DONE" and f"TENANT#{tenant}#AFTER-COPY|META" in shards.items("shard-1", tenant)
+    assert expired.records >= 310  # the whole history, once the saved iterator was refused

@@ -12,6 +12,7 @@ from marquee.booking import catalog
 from marquee.messaging.events import Envelope
 from marquee.projections import queries
 from marquee.projections.projector import project
+from marquee.projections.shards import qualify
 from marquee.relational.client import DataApi
 from marquee.search.query import VISIBLE
 
@@ -26,7 +27,10 @@ def listed(api: DataApi) -> list[str]:
 
 def searchable(api: DataApi) -> list[str]:
     rows = api.query(
-        f"SELECT d.doc_id FROM search_documents d WHERE d.tenant_id = :tenant{VISIBLE} ORDER BY d.doc_id",  # noqa: S608
+        qualify(
+            f"SELECT d.doc_id FROM {{S}}.search_documents d WHERE d.tenant_id = :tenant{VISIBLE} ORDER BY d.doc_id",  # noqa: S608
+            "public",
+        ),
         {"tenant": TENANT},
     )
     return [str(r["doc_id"]) for r in rows]
@@ -37,7 +41,7 @@ def lifecycle(*events: catalog.EventData) -> list[Envelope]:
 
 
 def test_a_delete_and_its_restore_in_any_order_and_twice_leave_the_showtime_listed(
-    new_database: Make,
+    new_database: Make,  # noqa: F811
     lease_ms: int,  # noqa: F811
 ) -> None:
     deleted = catalog.ShowtimeDeleted(showtime_id="sht_one", movie_id="mov_1", revision=2)
@@ -53,7 +57,7 @@ def test_a_delete_and_its_restore_in_any_order_and_twice_leave_the_showtime_list
 
 
 def test_a_delete_hides_the_showtime_and_a_deleted_movie_or_cinema_hides_its_showtimes(
-    new_database: Make,
+    new_database: Make,  # noqa: F811
     lease_ms: int,  # noqa: F811
 ) -> None:
     api = new_database()

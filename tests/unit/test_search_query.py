@@ -82,11 +82,15 @@ def test_every_statement_is_scoped_to_the_tenant_and_names_exactly_its_parameter
         statement("matrix", kind="movie"),
     ):
         assert "WHERE d.tenant_id = :tenant" in sql
-        assert "JOIN search_documents d ON d.tenant_id = :tenant" in sql
+        assert "JOIN public.search_documents d ON d.tenant_id = :tenant" in sql
         assert params["tenant"] == "t1"
         assert set(re.findall(r"(?<![:\w]):([a-z_]+)", sql)) == set(params)
     fallback = fallback_sql(SearchRequest(text="matrx"), "matrx", tenant_id="t2", after=None)
     assert "WHERE d.tenant_id = :tenant" in fallback.sql and fallback.params["tenant"] == "t2"
+    # a tenant on another shard: every table of the statement in that shard's schema, none left unqualified
+    on_s1 = fallback_sql(SearchRequest(text="matrx"), "matrx", tenant_id="t2", after=None, schema="shard_s1")
+    assert "FROM shard_s1.search_documents d" in on_s1.sql and "shard_s1.search_tombstones" in on_s1.sql
+    assert "{S}" not in on_s1.sql and " search_documents" not in on_s1.sql and " search_tombstones" not in on_s1.sql
 
 
 def test_filters_become_conditions_and_a_date_range_means_showtimes() -> None:
