@@ -106,10 +106,11 @@ def placed(tx: Transaction, tenant: str, *, default: Callable[[], str] = lambda:
     """The schema the tenant's rows are written to, its placement held FOR SHARE until ``tx`` ends."""
     shard = _locked(tx, tenant)
     if shard is None:
-        ensure(tx, default())
+        first = default()
+        ensure(tx, first)
         tx.execute(
             "INSERT INTO read_model_placement (tenant_id, shard) VALUES (:t, :s) ON CONFLICT (tenant_id) DO NOTHING",
-            {"t": tenant, "s": default()},
+            {"t": tenant, "s": first},
         )
         shard = _locked(tx, tenant)
     assert shard is not None  # noqa: S101 - inserted just above, or by a transaction that committed first
