@@ -80,19 +80,22 @@ class Page:
 
 
 SHOWTIMES = """SELECT s.showtime_id, s.movie_id, s.title, s.auditorium_id, s.cinema_id, s.cinema_name, s.city,
-        s.starts_at, s.price_amount, s.price_currency, s.capacity,
-        count(st.seat_id) FILTER (WHERE st.state = 'sold') AS sold,
-        count(st.seat_id) FILTER (WHERE st.state = 'held' AND st.lease_expires_at > now()) AS held
-    FROM {S}.rm_availability_showtimes s
-    LEFT JOIN {S}.rm_availability_seats st ON st.tenant_id = s.tenant_id AND st.showtime_id = s.showtime_id
-    WHERE s.tenant_id = :tenant AND (s.starts_at, s.showtime_id) > (:after_at AT TIME ZONE 'UTC', :after_id)
-      AND NOT EXISTS (SELECT 1 FROM {S}.rm_availability_lifecycle l
-                      WHERE l.tenant_id = s.tenant_id AND l.deleted
-                        AND l.entity_id IN (s.showtime_id, s.movie_id, s.cinema_id))
-    GROUP BY s.tenant_id, s.showtime_id, s.movie_id, s.title, s.auditorium_id, s.cinema_id, s.cinema_name, s.city,
-        s.starts_at, s.price_amount, s.price_currency, s.capacity
-    ORDER BY s.starts_at, s.showtime_id
-    LIMIT :limit"""
+        s.starts_at, s.price_amount, s.price_currency, s.capacity, c.sold, c.held
+    FROM (SELECT * FROM {S}.rm_availability_showtimes s
+          WHERE s.tenant_id = :tenant AND (s.starts_at, s.showtime_id) > (:after_at AT TIME ZONE 'UTC', :after_id)
+            AND NOT EXISTS (SELECT 1 FROM {S}.rm_availability_lifecycle l
+                            WHERE l.tenant_id = s.tenant_id AND l.deleted
+                              AND l.entity_id IN (s.showtime_id, s.movie_id, s.cinema_id))
+          ORDER BY s.starts_at, s.showtime_id
+          LIMIT :limit) s
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE st.state = 'sold') AS sold,
+               count(*) FILTER (WHERE st.state = 'held' AND st.lease_expires_at > now()) AS held
+        FROM {S}.rm_availability_seats st
+        WHERE st.tenant_id = s.tenant_id AND st.showtime_id = s.showtime_id) c
+    ORDER BY s.starts_at, s.showtime_id"""
+# The page of showtimes first (the start-time index, LIMIT), then each one's seats counted: counting every showtime's
+# seats before the LIMIT took 300 ms for a tenant with 1,000 showtimes of 250 seats (bench/read_model_shards.py).
 
 
 SHOWTIME = SHOWTIMES.replace(
