@@ -549,3 +549,32 @@ def test_rebuild_covers_every_shard_schema_and_ignores_a_moved_tenants_leftovers
     leftovers = api.query("SELECT count(*) AS n FROM pg_tables WHERE tablename LIKE 'rm_availability_%_g1'")
     assert leftovers[0]["n"] == 0  # the old generation is gone from all three schemas
     assert shards.clean(api, TENANT) > 0
+
+
+def test_a_relocation_whose_copy_does_not_match_changes_nothing_and_the_rerun_completes(
+    new_database: Callable[[], DataApi], lease_ms: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection at the read side's verify: the transaction rolls back whole (placement, copies), so the tenant
+    is still read and written on s0, and running the relocation again moves it."""
+    api = new_database()
+    for event in scenario(lease_ms):
+        project(api, event)
+    before = tenant_rows(api, "public")
+    real_digest = shards._digest
+    calls = {"n": 0}
+
+    def corrupt(tx: Any, table: str, columns: str, tenant: str) -> tuple[int, str]:
+        calls["n"] += 1
+        count, digest = real_digest(tx, table, columns, tenant)
+        return (count, digest) if calls["n"] != 4 else (count, "0" * 32)  # the 2nd table's copy "differs"
+
+    monkeypatch.setattr(shards, "_digest", corrupt)
+    with pytest.raises(shards.RelocationMismatch, match="availability.seats"):
+        shards.relocate(api, TENANT, "s1")
+    assert shards.placement(api, TENANT) == "s0"
+    assert tenant_rows(api, "public") == before
+    assert shards.registered(api) == {"s0": "public"}  # the new schema and the first table's copy: rolled back
+    monkeypatch.setattr(shards, "_digest", real_digest)
+    moved = shards.relocate(api, TENANT, "s1")
+    assert not moved.already and shards.placement(api, TENANT) == "s1"
+    assert tenant_rows(api, "shard_s1") == before
