@@ -490,13 +490,24 @@ def load(
     tenants = [c.tenant_id for c in corpora]
     with psycopg.connect(**conninfo, autocommit=True) as admin:
         indexes = admin.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'search_documents' "
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'search_documents' "
             "AND indexname <> 'search_documents_pkey' ORDER BY indexname"
         ).fetchall()
         if not indexes and not admin.execute("SELECT to_regclass('search_documents')").fetchone()[0]:  # type: ignore[index]
             raise RuntimeError(
                 "search_documents does not exist: the migrations have not run (marquee deploy runs them)"
             )
+        # The corpus goes into s0's schema (public): a tenant whose read models are on another shard would not see it.
+        if admin.execute("SELECT to_regclass('read_model_placement')").fetchone()[0]:  # type: ignore[index]
+            elsewhere = admin.execute(
+                "SELECT tenant_id, shard FROM read_model_placement WHERE tenant_id = ANY(%s) AND shard <> 's0'",
+                (tenants,),
+            ).fetchall()
+            if elsewhere:
+                raise RuntimeError(
+                    "the search corpus loads into shard s0's schema, and these tenants' read models are on another "
+                    f"shard: {', '.join(f'{t} ({s})' for t, s in elsewhere)}; seed other tenants, or move them to s0"
+                )
         if rebuild_indexes is None:  # a small load goes into the indexes; a big one rebuilds them (faster)
             rebuild_indexes = sum(c.documents for c in corpora) >= REBUILD_FROM
         if not rebuild_indexes:

@@ -578,3 +578,27 @@ def test_a_relocation_whose_copy_does_not_match_changes_nothing_and_the_rerun_co
     moved = shards.relocate(api, TENANT, "s1")
     assert not moved.already and shards.placement(api, TENANT) == "s1"
     assert tenant_rows(api, "shard_s1") == before
+
+
+def test_the_bulk_search_corpus_loads_into_s0_and_refuses_a_tenant_placed_elsewhere(
+    cloud: LocalCloud, new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    from devkit.search_corpus import TenantCorpus, load, local_conninfo
+
+    api = new_database()
+    for event in scenario(lease_ms)[:3]:
+        project(api, event, default_shard=on("s1"))
+    conninfo = local_conninfo(
+        cloud.settings.endpoint_url, {"DbClusterArn": api.cluster_arn, "DbSecretArn": api.secret_arn}
+    )
+    with pytest.raises(RuntimeError, match=rf"{TENANT} \(s1\)"):
+        load(conninfo, [TenantCorpus(TENANT, 10)], parts=1)
+    assert tenant_rows(api, "shard_s1")["search_documents"]  # untouched
+    report = load(conninfo, [TenantCorpus("seeded", 40)], parts=1)
+    assert report.documents == 40
+    assert api.query("SELECT count(*) AS n FROM public.search_documents WHERE tenant_id = 'seeded'") == [{"n": 40}]
+    # the shard's own copy of the table kept its indexes (the loader drops and rebuilds only public's)
+    indexes = api.query(
+        "SELECT count(*) AS n FROM pg_indexes WHERE schemaname = 'shard_s1' AND tablename = 'search_documents'"
+    )
+    assert indexes[0]["n"] >= 6
