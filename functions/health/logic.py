@@ -23,6 +23,12 @@ def liveness(env: HealthEnv) -> HealthReport:
 def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
     """The dependencies probed by the deep check. Adding one is one line."""
     limits = {"timeout_ms": env.health_check_timeout_ms, "warn_ms": env.health_check_warn_ms}
+    sharded: list[HealthCheck] = []
+    if env.shard_control_table_name:
+        sharded = [
+            *health.shard_tables(env.shard_table_names, **limits),
+            health.shard_map(env.shard_control_table_name, env.shard_table_names, **limits),
+        ]
     return [
         health.dynamodb_table(env.table_name, **limits),
         health.sqs_queue(env.queue_url, **limits),
@@ -44,6 +50,7 @@ def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
             timeout_ms=env.cache_health_check_timeout_ms,
             warn_ms=min(env.health_check_warn_ms, env.cache_health_check_timeout_ms // 2),
         ),
+        *sharded,
     ]
 
 

