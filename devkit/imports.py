@@ -29,7 +29,7 @@ from devkit import state
 from devkit.identity import ApiClient
 
 STATE_DIR = state.STATE_DIR / "imports"
-FINAL = {"FAILED", "VALIDATED", "SUCCEEDED"}
+FINAL = {"FAILED", "VALIDATED", "SUCCEEDED", "ABORTED"}
 
 
 class ImportError_(Exception):  # noqa: N801, N818 - `ImportError` is a builtin

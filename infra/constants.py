@@ -287,6 +287,8 @@ RECOMMENDATION_EVENT_TYPES = ["OrderConfirmed", "ShowtimeScheduled", "MovieChang
 # CPU with memory); their RSS stays under 128 MB (bench/imports.py).
 IMPORT_PART_SIZE_BYTES = 16 * 1024 * 1024
 IMPORT_URL_EXPIRY_SECONDS = 3600
+# The imports bucket aborts a multipart upload left unfinished this long; an UPLOADING job older than this is checked
+IMPORT_ABORT_INCOMPLETE_UPLOAD_DAYS = 7
 IMPORT_RANGE_BYTES = 256 * 1024 * 1024
 IMPORT_MAX_PARALLEL_RANGES = 8
 IMPORT_VALIDATOR_MEMORY_MB = 512

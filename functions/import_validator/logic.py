@@ -73,6 +73,9 @@ def on_object_created(record: dict[str, Any], *, env: ValidatorEnv, context: Lam
     if job["status"] == jobs.PUBLISHING:
         publish(job, bucket, key, tenant=tenant, env=env, context=context)  # a retried invocation: resume
         return
+    if job["status"] == jobs.ABORTED:  # a /complete that lost the race with DELETE: the file is not the import's
+        logger.info("An upload completed after its import was aborted: ignored", extra={"import_id": job_id})
+        return
     if not jobs.update(
         ddb, env.table_name, tenant, job_id, expect=(jobs.UPLOADING, jobs.UPLOADED), status=jobs.VALIDATING
     ):

@@ -2,9 +2,11 @@
 URLs; the bucket's ObjectCreated notification starts the streamed validation (functions/import_validator)."""
 
 # No `from __future__ import annotations` here: Powertools reads the route annotations at run time.
+from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -36,6 +38,17 @@ def post_import(body: ImportRequest) -> tuple[ImportCreated, int]:
 @tracer.capture_method
 def get_import(importId: ImportId) -> ImportView:  # noqa: N803 - the route's parameter name
     return logic.get(importId, tenant=current_tenant(app), env=env)
+
+
+@app.delete(
+    "/imports/<importId>",
+    responses={204: {"description": "Aborted: the upload is gone, the job is ABORTED (also when it already was)"}},
+)
+@tracer.capture_method
+def delete_import(importId: ImportId) -> Response[str]:  # noqa: N803
+    """Abort an import whose upload is unfinished. 409 once the upload is complete (the validation owns it)."""
+    logic.abort(importId, tenant=current_tenant(app), env=env)
+    return Response(status_code=HTTPStatus.NO_CONTENT, body="")
 
 
 @app.post("/imports/<importId>/parts")

@@ -90,12 +90,53 @@ def create(request: ImportRequest, *, tenant: TenantContext, env: ImportsEnv) ->
     )
 
 
+def _aborted(job_id: str, job: dict[str, Any]) -> jobs.ImportUploadGone:
+    return jobs.ImportUploadGone(
+        f"Import {job_id} was aborted ({job.get('abortReason', jobs.ABORT_UPLOAD_GONE)}): S3 no longer holds its "
+        "upload. Start again with POST /imports and upload the whole file (`marquee import` does this by itself)."
+    )
+
+
 def _uploading(job_id: str, tenant: TenantContext, env: ImportsEnv) -> dict[str, Any]:
     tenant.require_group(STAFF)
     job = jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, job_id)
+    if job["status"] == jobs.ABORTED:
+        raise _aborted(job_id, job)
     if job["status"] != jobs.UPLOADING:
         raise jobs.ImportStateConflict(f"Import {job_id} is {job['status']}: its upload is complete.")
     return job
+
+
+def _no_such_upload(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "NoSuchUpload"
+
+
+def _object_exists(env: ImportsEnv, key: str) -> bool:
+    """After NoSuchUpload: S3 holds the object if the upload was completed (by a concurrent /complete that has not
+    recorded it yet), not if it was aborted. (A listing, not HeadObject: without s3:ListBucket a missing object is a
+    403 to HeadObject.)"""
+    listed = aws.s3().list_objects_v2(Bucket=env.imports_bucket, Prefix=key, MaxKeys=1)
+    return any(found["Key"] == key for found in listed.get("Contents", []))
+
+
+def _record_gone(job_id: str, tenant: TenantContext, env: ImportsEnv, *, reason: str) -> dict[str, Any]:
+    """S3 has no such upload: if it was aborted (no object), move the job UPLOADING -> ABORTED (conditionally: a
+    concurrent DELETE or /complete may have moved it first). The job as it is afterwards."""
+    ddb = env.dynamodb_for(tenant)
+    if not _object_exists(env, jobs.object_key(tenant.tenant_id, job_id)):
+        jobs.abort(ddb, env.table_name, tenant, job_id, reason=reason)
+    return jobs.get(ddb, env.table_name, tenant, job_id)
+
+
+def _gone(job_id: str, tenant: TenantContext, env: ImportsEnv) -> Exception:
+    """S3 has no such upload: aborted (the job becomes ABORTED; 410: the parts are gone, the file must be sent again),
+    or completed meanwhile by another call (409, the job says so once that call records it)."""
+    job = _record_gone(job_id, tenant, env, reason=jobs.ABORT_UPLOAD_GONE)
+    if job["status"] == jobs.ABORTED:
+        return _aborted(job_id, job)
+    if job["status"] == jobs.UPLOADING:
+        return jobs.ImportStateConflict(f"Import {job_id} is being completed by another request.")
+    return jobs.ImportStateConflict(f"Import {job_id} is {job['status']}: its upload is complete.")
 
 
 def listed_parts(env: ImportsEnv, key: str, upload_id: str) -> list[UploadedPart]:
@@ -111,25 +152,13 @@ def listed_parts(env: ImportsEnv, key: str, upload_id: str) -> list[UploadedPart
         marker = page["NextPartNumberMarker"]
 
 
-def _gone(job_id: str, tenant: TenantContext, env: ImportsEnv) -> Exception:
-    """S3 has no such upload: completed meanwhile by another call (409, the job says so once that call records it),
-    or aborted (410: the parts are gone, the file must be sent again)."""
-    job = jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, job_id)
-    if job["status"] != jobs.UPLOADING:
-        return jobs.ImportStateConflict(f"Import {job_id} is {job['status']}: its upload is complete.")
-    return jobs.ImportUploadGone(
-        f"S3 no longer holds the upload of import {job_id} (aborted, or expired unfinished): its parts are gone. "
-        "Start again with POST /imports and upload the whole file (`marquee import` does this by itself)."
-    )
-
-
 def parts(job_id: str, request: PartsRequest, *, tenant: TenantContext, env: ImportsEnv) -> PartsResponse:
     job = _uploading(job_id, tenant, env)
     key = jobs.object_key(tenant.tenant_id, job_id)
     try:
         uploaded = listed_parts(env, key, job["uploadId"])
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchUpload":
+        if _no_such_upload(exc):
             raise _gone(job_id, tenant, env) from exc
         raise
     return PartsResponse(uploaded=uploaded, parts=_urls(env, key, job["uploadId"], sorted(set(request.part_numbers))))
@@ -159,15 +188,65 @@ def complete(job_id: str, request: CompleteRequest, *, tenant: TenantContext, en
                 f"S3 refused the parts ({code}): upload the missing parts, then retry."
             ) from exc
         raise
-    jobs.update(
-        env.dynamodb_for(tenant), env.table_name, tenant, job_id, expect=(jobs.UPLOADING,), status=jobs.UPLOADED
-    )
+    ddb = env.dynamodb_for(tenant)
+    if not jobs.update(ddb, env.table_name, tenant, job_id, expect=(jobs.UPLOADING,), status=jobs.UPLOADED):
+        # Left UPLOADING meanwhile: the validator took it (VALIDATING...), or a DELETE aborted it first. Then the
+        # object S3 just made is ignored by the validator (it needs UPLOADING or UPLOADED) and the answer is 410.
+        now = jobs.get(ddb, env.table_name, tenant, job_id)
+        if now["status"] == jobs.ABORTED:
+            raise _aborted(job_id, now)
     return get(job_id, tenant=tenant, env=env)
+
+
+def abort(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> None:
+    """DELETE /imports/{id}: the job UPLOADING -> ABORTED (conditionally: a racing /complete that recorded UPLOADED
+    first wins, and this is a 409), then AbortMultipartUpload (NoSuchUpload is fine: aborted already, or expired).
+    Idempotent: an ABORTED job answers the same, and its upload is aborted again (in case an earlier call stopped
+    between the two steps). A job past UPLOADING is a 409: its file is in, the validation owns it."""
+    tenant.require_group(STAFF)
+    ddb = env.dynamodb_for(tenant)
+    job = jobs.get(ddb, env.table_name, tenant, job_id)
+    if job["status"] == jobs.UPLOADING and not jobs.abort(
+        ddb, env.table_name, tenant, job_id, reason=jobs.ABORT_DELETED
+    ):
+        job = jobs.get(ddb, env.table_name, tenant, job_id)
+    if job["status"] not in (jobs.UPLOADING, jobs.ABORTED):
+        raise jobs.ImportStateConflict(
+            f"Import {job_id} is {job['status']}: its upload is complete, so it can no longer be aborted."
+        )
+    try:
+        aws.s3().abort_multipart_upload(
+            Bucket=env.imports_bucket, Key=jobs.object_key(tenant.tenant_id, job_id), UploadId=job["uploadId"]
+        )
+    except ClientError as exc:
+        if not _no_such_upload(exc):
+            raise
+
+
+def _expired(job_id: str, job: dict[str, Any], tenant: TenantContext, env: ImportsEnv) -> dict[str, Any]:
+    """An UPLOADING job older than the bucket's AbortIncompleteMultipartUpload horizon: ask S3 (ListParts) whether
+    the lifecycle rule has aborted its upload; if so the job becomes ABORTED (``expired``). Younger jobs cost nothing.
+    """
+    horizon_s = env.abort_incomplete_upload_days * 24 * 3600
+    if job["status"] != jobs.UPLOADING or time.time() - int(job["createdAt"]) < horizon_s:
+        return job
+    try:
+        aws.s3().list_parts(
+            Bucket=env.imports_bucket,
+            Key=jobs.object_key(tenant.tenant_id, job_id),
+            UploadId=job["uploadId"],
+            MaxParts=1,
+        )
+    except ClientError as exc:
+        if not _no_such_upload(exc):
+            raise
+        return _record_gone(job_id, tenant, env, reason=jobs.ABORT_EXPIRED)
+    return job
 
 
 def get(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
     tenant.require_group(STAFF)
-    job = jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, job_id)
+    job = _expired(job_id, jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, job_id), tenant, env)
     size = int(job["sizeBytes"])
     validated = int(job.get("validatedBytes", 0))
     report_url = None
@@ -197,6 +276,8 @@ def get(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
         error_counts={k: int(v) for k, v in (job.get("errorCounts") or {}).items()},
         errors=[RowError(line=int(e[0]), field=e[1], reason=e[2]) for e in (job.get("errors") or [])[:SHOWN_ERRORS]],
         report_url=report_url,
+        aborted_reason=job.get("abortReason"),
+        aborted_at=int(job["abortedAt"]) if "abortedAt" in job else None,
         created_at=int(job["createdAt"]),
         updated_at=int(job["updatedAt"]),
     )

@@ -22,6 +22,8 @@ class ImportsEnv(TenantDataEnv):
     imports_bucket: str = Field(min_length=3)
     part_size_bytes: int = Field(ge=5 * MIB, le=5 * 1024 * MIB)
     url_expiry_seconds: int = Field(ge=60, le=7 * 24 * 3600)
+    # The bucket's AbortIncompleteMultipartUpload rule (days): an UPLOADING job older than this may have lost its upload
+    abort_incomplete_upload_days: int = Field(ge=1, le=365)
 
 
 class ImportRequest(CamelRequest):
@@ -98,7 +100,7 @@ class ImportView(CamelModel):
     format: str
     compression: str
     dry_run: bool
-    status: Literal["UPLOADING", "UPLOADED", "VALIDATING", "FAILED", "VALIDATED", "PUBLISHING", "SUCCEEDED"]
+    status: Literal["UPLOADING", "UPLOADED", "VALIDATING", "FAILED", "VALIDATED", "PUBLISHING", "SUCCEEDED", "ABORTED"]
     size_bytes: int
     validated_bytes: int
     progress: float = Field(ge=0, le=1, description="Validated bytes over the file's size")
@@ -111,5 +113,10 @@ class ImportView(CamelModel):
     error_counts: dict[str, int]
     errors: list[RowError] = Field(description="The first errors; the full report is at reportUrl")
     report_url: str | None
+    aborted_reason: Literal["deleted", "upload-gone", "expired"] | None = Field(
+        description="Why an ABORTED import ended: DELETE /imports/{id}, S3 no longer had its upload on /parts or "
+        "/complete, or the bucket's rule expired the unfinished upload"
+    )
+    aborted_at: int | None = Field(description="When it was aborted (epoch seconds)")
     created_at: int
     updated_at: int

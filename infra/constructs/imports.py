@@ -49,7 +49,9 @@ class Imports(Construct):
             enforce_ssl=True,
             removal_policy=constants.REMOVAL_POLICY,
             lifecycle_rules=[
-                s3.LifecycleRule(abort_incomplete_multipart_upload_after=Duration.days(7)),
+                s3.LifecycleRule(
+                    abort_incomplete_multipart_upload_after=Duration.days(constants.IMPORT_ABORT_INCOMPLETE_UPLOAD_DAYS)
+                ),
                 s3.LifecycleRule(prefix="imports/", expiration=Duration.days(30)),
                 s3.LifecycleRule(prefix="reports/", expiration=Duration.days(90)),
             ],
@@ -65,7 +67,7 @@ class Imports(Construct):
             self,
             "Api",
             name="imports",
-            description="Imports: a job and its presigned multipart upload, resume (ListParts), complete, status",
+            description="Imports: a job and its presigned multipart upload, resume (ListParts), complete, abort, status",
             layer=layer,
             target=target,
             memory_size=256,
@@ -74,14 +76,24 @@ class Imports(Construct):
                 "IMPORTS_BUCKET": self.bucket.bucket_name,
                 "PART_SIZE_BYTES": str(constants.IMPORT_PART_SIZE_BYTES),
                 "URL_EXPIRY_SECONDS": str(constants.IMPORT_URL_EXPIRY_SECONDS),
+                "ABORT_INCOMPLETE_UPLOAD_DAYS": str(constants.IMPORT_ABORT_INCOMPLETE_UPLOAD_DAYS),
             },
         )
         tenant_access.grant_to(self.api)
-        # Presigned URLs carry the signer's permissions: UploadPart (s3:PutObject), ListParts, and reading reports.
+        # Presigned URLs carry the signer's permissions: UploadPart (s3:PutObject), ListParts, and reading reports;
+        # AbortMultipartUpload for DELETE /imports/{id}.
         self.api.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
                 resources=[self.bucket.arn_for_objects("imports/*")],
+            )
+        )
+        # After NoSuchUpload: was the upload completed (its object is listed) or aborted? Listing under imports/ only.
+        self.api.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[self.bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": ["imports/*"]}},
             )
         )
         self.api.role.add_to_principal_policy(
@@ -102,6 +114,7 @@ class Imports(Construct):
         for method, path in (
             ("POST", "/imports"),
             ("GET", "/imports/{importId}"),
+            ("DELETE", "/imports/{importId}"),
             ("POST", "/imports/{importId}/parts"),
             ("POST", "/imports/{importId}/complete"),
         ):

@@ -174,6 +174,9 @@ def test_an_upload_s3_aborted_is_a_410_problem_and_the_cli_starts_a_new_import(
         assert response.headers["Content-Type"].startswith("application/problem+json")
         problem = response.json()
         assert problem["type"].endswith("import-upload-gone") and "POST /imports" in problem["detail"], problem
+    # the 410 ended the job: it no longer waits in UPLOADING forever
+    first = requests.get(f"{api}/imports/{first_id}", headers={"Authorization": staff}, timeout=30).json()
+    assert (first["status"], first["abortedReason"]) == ("ABORTED", "upload-gone"), first
     # the CLI's saved state still names the first import: it learns the upload is gone and starts a new one
     second_id, resumed = upload(client, staff, path, kind="cinemas", tenant=TENANT, dry_run=True)
     assert second_id != first_id and not resumed
@@ -264,3 +267,48 @@ def test_bad_input_on_the_import_routes_is_a_4xx_problem_never_a_5xx(client: Api
     assert all(400 <= status < 500 and kind.startswith("application/problem+json") for *_, status, kind in answers), [
         a for a in answers if not (400 <= a[2] < 500 and a[3].startswith("application/problem+json"))
     ]
+
+
+def _pending_uploads(sdk: Any, import_id: str) -> list[dict[str, Any]]:
+    s3, key = sdk("s3"), object_key(TENANT, import_id)
+    return [
+        pending
+        for bucket in s3.list_buckets()["Buckets"]
+        if bucket["Name"].startswith("marquee-imports-")
+        for pending in s3.list_multipart_uploads(Bucket=bucket["Name"], Prefix=key).get("Uploads", [])
+    ]
+
+
+def test_delete_aborts_an_unfinished_upload_through_the_api_and_a_finished_one_is_a_409(
+    client: ApiClient, staff: str, sdk: Any, api: str, deployed: dict[str, Any], tmp_path: Path
+) -> None:
+    auth = {"Authorization": staff}
+    created = requests.post(
+        f"{api}/imports", json={"kind": "cinemas", "format": "csv", "sizeBytes": 40, "dryRun": True}, headers=auth,
+        timeout=30,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text[:300]
+    import_id = created.json()["importId"]
+    put = requests.put(created.json()["parts"][0]["url"], data=b"name,city\nHalf Hall,Porto\n", timeout=30)
+    assert put.status_code == 200 and len(_pending_uploads(sdk, import_id)) == 1
+    customer = {"Authorization": token(deployed, TENANT, "cust1")}
+    assert requests.delete(f"{api}/imports/{import_id}", headers=customer, timeout=30).status_code == 403
+
+    deleted = requests.delete(f"{api}/imports/{import_id}", headers=auth, timeout=30)
+    assert deleted.status_code == 204 and not deleted.content, deleted.text[:300]
+    assert _pending_uploads(sdk, import_id) == []  # S3 dropped the part
+    view = requests.get(f"{api}/imports/{import_id}", headers=auth, timeout=30).json()
+    assert (view["status"], view["abortedReason"]) == ("ABORTED", "deleted") and view["abortedAt"] > 0, view
+    assert requests.delete(f"{api}/imports/{import_id}", headers=auth, timeout=30).status_code == 204  # idempotent
+    parts = requests.post(f"{api}/imports/{import_id}/parts", json={"partNumbers": [1]}, headers=auth, timeout=30)
+    assert parts.status_code == 410 and parts.json()["type"].endswith("import-upload-gone"), parts.text[:300]
+
+    unknown = requests.delete(f"{api}/imports/imp_{'0' * 32}", headers=auth, timeout=30)
+    assert unknown.status_code == 404 and unknown.headers["Content-Type"].startswith("application/problem+json")
+
+    path = tmp_path / "done.csv"
+    path.write_text("name,city\nWhole Hall,Porto\n")
+    done_id, _ = upload(client, staff, path, kind="cinemas", tenant=TENANT, dry_run=True)
+    late = requests.delete(f"{api}/imports/{done_id}", headers=auth, timeout=30)
+    assert late.status_code == 409 and late.json()["type"].endswith("import-state-conflict"), late.text[:300]
+    assert wait(client, staff, done_id, timeout_s=120)["status"] == "VALIDATED"

@@ -273,6 +273,11 @@ def _get_import(w: World) -> requests.Response:
     return w.call("GET", f"/imports/{_new_import(w)['importId']}", w.staff)
 
 
+@example("DELETE /imports/{importId}")
+def _delete_import(w: World) -> requests.Response:
+    return w.call("DELETE", f"/imports/{_new_import(w)['importId']}", w.staff)
+
+
 # search
 
 
@@ -517,7 +522,7 @@ FINDINGS: dict[str, str] = {}
 
 
 def test_every_documented_operation_has_a_happy_path_example() -> None:
-    assert len(OPERATIONS) == 67
+    assert len(OPERATIONS) == 68
     assert set(EXAMPLES) == set(OPERATIONS), {
         "documented, without an example": sorted(set(OPERATIONS) - set(EXAMPLES)),
         "an example, not documented": sorted(set(EXAMPLES) - set(OPERATIONS)),

@@ -175,3 +175,7 @@ def test_tenant_b_is_unchanged_after_tenant_as_attempts(
     seat_map = requests.get(f"{api}/showtimes/{tenant_b['showtimeId']}", headers=headers, timeout=30).json()
     states = {s["seatId"]: s["state"] for s in seat_map["seats"]}
     assert states["A1"] == states["A2"] == "held"
+    if "importId" in tenant_b:  # A's staff tried DELETE /imports/{B's id}: B's upload must still be open
+        b_staff = {"Authorization": token(deployed, TENANT_B, "bob", "staff")}
+        view = requests.get(f"{api}/imports/{tenant_b['importId']}", headers=b_staff, timeout=30)
+        assert (view.status_code, view.json()["status"]) == (200, "UPLOADING"), view.text

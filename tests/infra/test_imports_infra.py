@@ -69,3 +69,36 @@ def test_the_validator_reads_uploads_writes_reports_and_invokes_only_itself(reso
     assert validator["Timeout"] == 900 and validator["Environment"]["Variables"]["RANGE_FUNCTION_NAME"] == (
         constants.IMPORT_VALIDATOR_FUNCTION_NAME
     )
+
+
+def test_the_api_can_abort_uploads_knows_the_lifecycle_horizon_and_serves_delete(resources: Resources) -> None:
+    (api,) = [
+        f["Properties"]
+        for f in of_type(resources, "AWS::Lambda::Function").values()
+        if f["Properties"]["Environment"]["Variables"].get("POWERTOOLS_SERVICE_NAME") == "imports"
+    ]
+    variables = api["Environment"]["Variables"]
+    assert variables["ABORT_INCOMPLETE_UPLOAD_DAYS"] == str(constants.IMPORT_ABORT_INCOMPLETE_UPLOAD_DAYS)
+    rules = _bucket(resources)["LifecycleConfiguration"]["Rules"]
+    assert {"DaysAfterInitiation": constants.IMPORT_ABORT_INCOMPLETE_UPLOAD_DAYS} in [
+        r.get("AbortIncompleteMultipartUpload") for r in rules
+    ]
+    role = api["Role"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for p in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (abort,) = [s for s in statements if "s3:AbortMultipartUpload" in s["Action"]]
+    assert json.dumps(abort["Resource"]).endswith('"/imports/*"]]}')
+    (listing,) = [s for s in statements if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["imports/*"]}}
+    assert "/" not in json.dumps(listing["Resource"])  # the bucket itself, not its objects
+    deletes = [
+        m["Properties"]
+        for m in of_type(resources, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "DELETE"
+        and m["Properties"]["ResourceId"]["Ref"].startswith("ApiRestApiimportsimportId")
+    ]
+    assert len(deletes) == 1 and deletes[0]["AuthorizationType"] == "COGNITO_USER_POOLS"

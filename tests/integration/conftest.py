@@ -66,9 +66,9 @@ def invoke(module: ModuleType, event: dict[str, Any]) -> Invocation:
     headers = result.get("multiValueHeaders") or {}
     return Invocation(
         status=result["statusCode"],
-        content_type=headers["Content-Type"][0],
+        content_type=headers.get("Content-Type", [""])[0],
         headers=headers,
-        body=json.loads(result["body"]),
+        body=json.loads(result["body"]) if result["body"] else {},  # {} for a 204
     )
 
 

@@ -4,9 +4,16 @@ A job's status moves one way, each step under a condition on the status it leave
 re-invoked publisher can never run a step twice:
 
     UPLOADING -> UPLOADED -> VALIDATING -> (FAILED | VALIDATED | PUBLISHING -> SUCCEEDED)
+    UPLOADING -> ABORTED
 
 FAILED is final and nothing was written (every row is validated before the first is published). PUBLISHING keeps a
 cursor (``publishedLines``): publishing resumes after it.
+
+ABORTED is final too: the multipart upload is gone, so the file must be sent again under a new import. It records why
+(``abortReason``: ``deleted`` by DELETE /imports/{id}, ``upload-gone`` when S3 answered NoSuchUpload to /parts or
+/complete, ``expired`` when a status read past the bucket's AbortIncompleteMultipartUpload horizon found it gone) and
+when (``abortedAt``). Only an UPLOADING job can be aborted, and completing needs UPLOADING too: whichever conditional
+write lands first decides, so a job is never both aborted and uploaded.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ else:
 
 UPLOADING, UPLOADED, VALIDATING = "UPLOADING", "UPLOADED", "VALIDATING"
 FAILED, VALIDATED, PUBLISHING, SUCCEEDED = "FAILED", "VALIDATED", "PUBLISHING", "SUCCEEDED"
+ABORTED = "ABORTED"
+ABORT_DELETED, ABORT_UPLOAD_GONE, ABORT_EXPIRED = "deleted", "upload-gone", "expired"
 KEY_PREFIX = "imports"
 KEY = re.compile(r"^imports/(?P<tenant>[A-Za-z0-9_-]{1,64})/(?P<job>imp_[0-9a-f]{32})/data$")
 _ser, _de = TypeSerializer(), TypeDeserializer()
@@ -126,3 +135,11 @@ def update(
             return False
         raise
     return True
+
+
+def abort(ddb: DynamoDBClient, table: str, tenant: TenantContext, job_id: str, *, reason: str) -> bool:
+    """UPLOADING -> ABORTED with ``reason`` and the time; False if the job had left UPLOADING (aborted already, or
+    its upload completed first)."""
+    return update(
+        ddb, table, tenant, job_id, expect=(UPLOADING,), status=ABORTED, abortReason=reason, abortedAt=int(time.time())
+    )
