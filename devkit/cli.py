@@ -758,6 +758,9 @@ def shards_status(
     for s in report["suggestions"]:
         console.print(f"suggest: marquee shards move {s['tenant']} --to {s['target']}  "
                       f"({s['source']}: {s['writes']} writes, {s['items']} items)")  # fmt: skip
+    for e in report["readModelsElsewhere"]:
+        console.print(f"read models of {e['tenant']} are on {e['readModels']}, its items on {e['items']}: "
+                      f"marquee shards move {e['tenant']} --to {e['items']} moves only the read models")  # fmt: skip
 
 
 @shards_app.command("move")

@@ -67,10 +67,16 @@ def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: 
     control, mover, shard_map = _tools(endpoint_url, outputs, control_table, tables)
     rows = status(mover, shard_map, window_s=window_s)
     read_side: dict[str, dict[str, int]] = {}
+    elsewhere: list[dict[str, str]] = []
     if mover.read_models is not None:
-        from marquee.projections.shards import rows_per_shard
+        from marquee.projections.shards import placements, rows_per_shard
 
         read_side = rows_per_shard(mover.read_models.api)
+        placed = placements(mover.read_models.api)
+        for r in rows:  # a tenant whose items and read models are on different shards (not while it moves)
+            for tenant in r.items:
+                if placed.get(tenant, "s0") != r.shard and tenant not in shard_map.moving and tenant in placed:
+                    elsewhere.append({"tenant": tenant, "items": r.shard, "readModels": placed[tenant]})
     return {
         "mapVersion": shard_map.version,
         "moving": {t: m.model_dump() for t, m in shard_map.moving.items()},
@@ -88,6 +94,7 @@ def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: 
             for r in rows
         ],
         "suggestions": [s.__dict__ for s in balance(rows)],
+        "readModelsElsewhere": elsewhere,
         "moves": [
             {k: m.get(k) for k in ("tenant", "source", "target", "state", "fence_ms", "read_models")}
             for m in control.moves()

@@ -602,3 +602,24 @@ def test_the_bulk_search_corpus_loads_into_s0_and_refuses_a_tenant_placed_elsewh
         "SELECT count(*) AS n FROM pg_indexes WHERE schemaname = 'shard_s1' AND tablename = 'search_documents'"
     )
     assert indexes[0]["n"] >= 6
+
+
+def test_rows_projected_before_the_read_side_was_sharded_keep_their_tenant_in_s0_until_a_move(
+    new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    """An upgrade: a tenant whose rows were projected before migration 0004 (no placement row), and whose items the
+    map now puts on s1 (moved by the mover before it had a read side). Its next event must not start a second copy of
+    its read models in s1's schema: it stays on s0 until a move takes the rows."""
+    api = new_database()
+    stream = scenario(lease_ms)
+    for event in stream[:-1]:
+        project(api, event)
+    api.execute("DELETE FROM read_model_placement WHERE tenant_id = :t", {"t": TENANT})  # as before the migration
+    assert project(api, stream[-1], default_shard=on("s1")) is Outcome.APPLIED
+    assert shards.placement(api, TENANT) == "s0"
+    fresh = new_database()
+    for event in stream:
+        project(fresh, event)
+    assert tenant_rows(api, "public") == tenant_rows(fresh, "public")
+    shards.relocate(api, TENANT, "s1")
+    assert tenant_rows(api, "shard_s1") == tenant_rows(fresh, "public")

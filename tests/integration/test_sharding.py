@@ -20,7 +20,7 @@ from moto.server import ThreadedMotoServer
 from localcloud.dynamodb import atomicity
 from marquee.sharding import fence
 from marquee.sharding.control import ControlStore
-from marquee.sharding.mover import STATES, Mover, MoverCrashed
+from marquee.sharding.mover import STATES, MoveError, Mover, MoverCrashed
 from marquee.sharding.ops import balance, status
 from marquee.sharding.ring import ShardMap
 from marquee.sharding.routing import RoutedDynamoDB, ShardFenced, ShardRouter, default_map
@@ -338,23 +338,26 @@ class RecordingReadModels:
 
     def __init__(self, shards: Shards, tenant: str) -> None:
         self.shards, self.tenant, self.calls = shards, tenant, []  # type: ignore[var-annotated]
-        self.placement: str | None = None
+        self.at: str | None = None
 
     def _where(self) -> str:
         return self.shards.router(staleness_s=0).refresh().shard_of(self.tenant)
 
+    def placement(self, tenant: str) -> str:
+        return self.at or "s0"
+
     def pin(self, tenant: str, shard: str) -> str:
         self.calls.append(("pin", shard, self._where()))
-        self.placement = self.placement or shard
-        return self.placement
+        self.at = self.at or shard
+        return self.at
 
     def relocate(self, tenant: str, target: str) -> dict[str, Any]:
         self.calls.append(("relocate", target, self._where()))
-        already, self.placement = self.placement == target, target
+        already, self.at = self.at == target, target
         return {"rows": {"availability.seats.g1": 3}, "seconds": 0.01, "already": already}
 
     def clean(self, tenant: str) -> int:
-        self.calls.append(("clean", self.placement, self._where()))
+        self.calls.append(("clean", self.at, self._where()))
         return 3
 
 
@@ -376,7 +379,7 @@ def test_the_read_side_is_pinned_before_the_copy_moved_after_the_flip_and_cleane
     assert steps == ["pin", "relocate", "clean"]  # once each, whichever step the first mover died after
     assert read_models.calls[0] == ("pin", "s0", "s0")  # before the copy, while the map still says s0
     assert read_models.calls[1] == ("relocate", "s1", "s1")  # only once the map has flipped
-    assert read_models.placement == "s1"
+    assert read_models.at == "s1"
 
 
 class CountingStreams:
@@ -421,3 +424,20 @@ def test_the_copy_starts_from_the_streams_end_without_reading_it_and_an_expired_
     report = Mover(shards.control, shards.client, expired, staleness_s=STALENESS_S, slack_s=0.05).move(tenant, "s1")
     assert report.state == "DONE" and f"TENANT#{tenant}#AFTER-COPY|META" in shards.items("shard-1", tenant)
     assert expired.records >= 310  # the whole history, once the saved iterator was refused
+
+
+def test_a_tenant_moved_without_its_read_models_gets_them_moved_alone_and_its_items_untouched(shards: Shards) -> None:
+    db = shards.routed()
+    tenant = _tenant_on(db.router.current(), "s0")
+    _seed(db, tenant, 8)
+    shards.mover().move(tenant, "s1")  # a mover with no read side (the one before read models were sharded)
+    items = shards.items("shard-1", tenant)
+    read_models = RecordingReadModels(shards, tenant)
+    read_models.at = "s0"  # its read models are still in s0's schema
+    report = shards.mover(read_models=read_models).move(tenant, "s1")
+    assert report.state == "DONE" and (report.source, report.target) == ("s0", "s1")
+    assert [name for name, _shard, _map in read_models.calls] == ["relocate", "clean"]
+    assert read_models.at == "s1"
+    assert shards.items("shard-1", tenant) == items  # the DynamoDB side: neither drained nor deleted
+    with pytest.raises(MoveError, match="already on s1"):
+        shards.mover(read_models=read_models).move(tenant, "s1")

@@ -107,6 +107,10 @@ def placed(tx: Transaction, tenant: str, *, default: Callable[[], str] = lambda:
     shard = _locked(tx, tenant)
     if shard is None:
         first = default()
+        if first != HOME and _has_rows(tx, tenant, HOME_SCHEMA):
+            # rows projected before read models were sharded (or before the tenant moved under a mover that did not
+            # move them) are in s0's schema: the tenant stays there until a move takes them (``marquee shards move``)
+            first = HOME
         ensure(tx, first)
         tx.execute(
             "INSERT INTO read_model_placement (tenant_id, shard) VALUES (:t, :s) ON CONFLICT (tenant_id) DO NOTHING",
@@ -115,6 +119,13 @@ def placed(tx: Transaction, tenant: str, *, default: Callable[[], str] = lambda:
         shard = _locked(tx, tenant)
     assert shard is not None  # noqa: S101 - inserted just above, or by a transaction that committed first
     return schema_of(shard)
+
+
+def _has_rows(tx: Transaction, tenant: str, schema: str) -> bool:
+    for _logical, table in tenant_tables(tx, schema):
+        if tx.query(f"SELECT 1 AS x FROM {table} WHERE tenant_id = :t LIMIT 1", {"t": tenant}):  # noqa: S608
+            return True
+    return False
 
 
 def held(tx: Transaction, tenant: str) -> str:
@@ -230,6 +241,13 @@ def clean(api: DataApi, tenant: str) -> int:
     return deleted
 
 
+def placements(api: DataApi) -> dict[str, str]:
+    """Every tenant with a placement row, and its shard (a tenant without one is on s0)."""
+    return {
+        str(r["tenant_id"]): str(r["shard"]) for r in api.query("SELECT tenant_id, shard FROM read_model_placement")
+    }
+
+
 def rows_per_shard(api: DataApi) -> dict[str, dict[str, int]]:
     """Per shard: its tenants (placed there) and their read-model and search rows (``marquee shards status``)."""
     report: dict[str, dict[str, int]] = {}
@@ -250,6 +268,9 @@ class ReadModelMover:
 
     def pin(self, tenant: str, shard: str) -> str:
         return pin(self.api, tenant, shard)
+
+    def placement(self, tenant: str) -> str:
+        return placement(self.api, tenant)
 
     def relocate(self, tenant: str, target: str) -> dict[str, Any]:
         done = relocate(self.api, tenant, target)
