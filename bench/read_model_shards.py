@@ -26,7 +26,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -53,29 +52,9 @@ def _ms(samples: list[float]) -> dict[str, float]:
 
 
 def _database(endpoint: str) -> Any:
-    from localcloud.aws import local_client
-    from marquee.projections import store
-    from marquee.relational import migrations
-    from marquee.relational.client import DataApi
+    from tests.aurora import migrated_database
 
-    name = f"bench-{uuid.uuid4().hex[:6]}"
-    rds = local_client("rds", endpoint)
-    arn = rds.create_db_cluster(
-        DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion="16.6", MasterUsername="app_admin",
-        MasterUserPassword=PASSWORD, DatabaseName="app", EnableHttpEndpoint=True,
-        ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 2},
-    )["DBCluster"]["DBClusterArn"]  # fmt: skip
-    rds.create_db_instance(
-        DBInstanceIdentifier=f"{name}-w", DBClusterIdentifier=name, Engine="aurora-postgresql",
-        DBInstanceClass="db.serverless",
-    )  # fmt: skip
-    secret = local_client("secretsmanager", endpoint).create_secret(
-        Name=f"{name}-credentials", SecretString=json.dumps({"username": "app_admin", "password": PASSWORD})
-    )["ARN"]
-    api = DataApi(cluster_arn=arn, secret_arn=secret, database="app", client=local_client("rds-data", endpoint))
-    migrations.apply(api, migrations.load(ROOT / "functions" / "migrate" / "sql"))
-    store.install(api)
-    return api
+    return migrated_database(endpoint, password=PASSWORD)
 
 
 SEED = [

@@ -12,12 +12,10 @@ The projector's promises, each tested with the real statements:
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,7 +23,6 @@ from typing import Any
 
 import pytest
 
-from localcloud.aws import local_client
 from localcloud.server import LocalCloud, Settings
 from marquee.booking import catalog, events, orders
 from marquee.core.money import Money
@@ -34,12 +31,12 @@ from marquee.projections import queries, shards, store
 from marquee.projections.models import PROJECTIONS
 from marquee.projections.projector import Outcome, apply_to, project
 from marquee.projections.rebuild import RebuildError, rebuild
-from marquee.relational import migrations
 from marquee.relational.client import DataApi
 from marquee.search import documents
 from marquee.search import service as search_service
 from marquee.search.query import SearchRequest
 from marquee.tenancy.tenant import TenantContext
+from tests.aurora import migrated_database
 from tests.cloud_process import free_port
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "functions" / "migrate" / "sql"
@@ -67,28 +64,8 @@ def new_database(cloud: LocalCloud) -> Callable[[], DataApi]:
     endpoint = cloud.settings.endpoint_url
 
     def make() -> DataApi:
-        name = f"rm-{uuid.uuid4().hex[:8]}"
-        rds = local_client("rds", endpoint)
-        arn = rds.create_db_cluster(
-            DBClusterIdentifier=name,
-            Engine="aurora-postgresql",
-            EngineVersion="16.6",
-            MasterUsername="app_admin",
-            MasterUserPassword=PASSWORD,
-            DatabaseName="app",
-            EnableHttpEndpoint=True,
-            ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 2},
-        )["DBCluster"]["DBClusterArn"]
-        rds.create_db_instance(
-            DBInstanceIdentifier=f"{name}-w", DBClusterIdentifier=name, Engine="aurora-postgresql",
-            DBInstanceClass="db.serverless",
-        )  # fmt: skip
-        secret = local_client("secretsmanager", endpoint).create_secret(
-            Name=f"{name}-credentials", SecretString=json.dumps({"username": "app_admin", "password": PASSWORD})
-        )["ARN"]
-        api = DataApi(cluster_arn=arn, secret_arn=secret, database="app", client=local_client("rds-data", endpoint))
-        migrations.apply(api, migrations.load(SQL_DIR))
-        assert sorted(store.install(api)) == sorted(PROJECTIONS)
+        api: DataApi = migrated_database(endpoint, password=PASSWORD)
+        assert sorted(g.projection for g in store.generations(api)) == sorted(PROJECTIONS)
         return api
 
     return make

@@ -539,23 +539,11 @@ def test_two_clusters_with_one_master_username_keep_their_own_passwords(endpoint
     each cluster is its own server; here they share one engine and so one role, and the second cluster's password
     must not lock the first cluster's clients out (it did: the drill's primary region failed its health for good)."""
     from localcloud.aws import local_client
+    from tests.aurora import new_cluster
 
     arns = {}
     for region, password in (("us-east-1", "first-Password-1"), ("eu-west-1", "second-Password-2")):
-        rds = local_client("rds", endpoint, region=region)
-        name = f"twin-{uuid.uuid4().hex[:8]}"
-        arn = rds.create_db_cluster(
-            DBClusterIdentifier=name, Engine="aurora-postgresql", EngineVersion="16.6", MasterUsername="twin_admin",
-            MasterUserPassword=password, DatabaseName="app", EnableHttpEndpoint=True,
-            ServerlessV2ScalingConfiguration={"MinCapacity": 0.5, "MaxCapacity": 2},
-        )["DBCluster"]["DBClusterArn"]  # fmt: skip
-        rds.create_db_instance(
-            DBInstanceIdentifier=f"{name}-w", DBClusterIdentifier=name, Engine="aurora-postgresql",
-            DBInstanceClass="db.serverless",
-        )  # fmt: skip
-        secret = local_client("secretsmanager", endpoint, region=region).create_secret(
-            Name=f"{name}-credentials", SecretString=json.dumps({"username": "twin_admin", "password": password})
-        )["ARN"]
+        arn, secret = new_cluster(endpoint, password=password, username="twin_admin", prefix="twin", region=region)
         arns[region] = (arn, secret)
     for region, (arn, secret) in arns.items():
         data = local_client("rds-data", endpoint, region=region)
