@@ -42,6 +42,13 @@ def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
             timeout_ms=env.db_health_check_timeout_ms,
             warn_ms=env.health_check_warn_ms,
         ),
+        health.read_model_shards(
+            env.db_cluster_arn,
+            env.db_secret_arn,
+            env.db_name,
+            timeout_ms=env.db_health_check_timeout_ms,
+            warn_ms=env.health_check_warn_ms,
+        ),
         health.valkey_cache(
             env.cache_address,
             env.cache_port,

@@ -48,6 +48,7 @@ def test_deep_health_checks_every_dependency_for_staff(api: str, deployed: dict[
     assert body["status"] in ("pass", "warn")
     components = {name.split(":")[0] for name in body["checks"]}
     assert {"dynamodb", "sqs", "eventbridge", "secretsmanager", "stepfunctions", "aurora", "valkey"} <= components
+    assert "read-model-shards" in components  # each read-model shard's schema has its views and search tables
     # the tenant shards (challenge 9): each shard table its own dependency, s0 being the main table, and the map
     shard_tables = deployed["outputs"]["ShardTableNames"].split(",")
     assert {f"shard-s{i}" for i in range(len(shard_tables))} | {"shard-map"} <= components

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -24,8 +25,27 @@ EXPECTED_CHECKS = {
     "secretsmanager:responseTime",
     "stepfunctions:responseTime",
     "aurora:responseTime",
+    "read-model-shards:responseTime",
     "valkey:responseTime",
 }
+DB_CLUSTER_ARN = "arn:aws:rds:us-east-1:123456789012:cluster:marquee"  # the platform's (tests/integration/conftest.py)
+
+
+def answer_read_model_shards(rows: list[dict[str, Any]]) -> None:
+    """What moto's Data API answers the read-model shards check (moto runs no SQL; its documented way to give a
+    statement a result is this per-statement table): the real check runs on PostgreSQL in test_projections.py."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.rdsdata.models import QueryResults, rdsdata_backends
+
+    from marquee.resilience.health import READ_MODEL_SHARDS
+
+    backend = rdsdata_backends[DEFAULT_ACCOUNT_ID][REGION]
+    backend.sql_results[(DB_CLUSTER_ARN, READ_MODEL_SHARDS)] = QueryResults(formatted_records=json.dumps(rows))
+
+
+@pytest.fixture(autouse=True)
+def read_model_shards_complete(platform: Platform) -> None:
+    answer_read_model_shards([{"shard": "s0", "views": 6, "expected": 6, "search": True}])
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +89,20 @@ def test_deep_health_for_staff_probes_every_dependency(health_function: ModuleTy
         assert item["time"].endswith("Z")
     assert result.body["checks"]["dynamodb:responseTime"][0]["componentId"] == platform.table_name
     assert result.body["checks"]["secretsmanager:responseTime"][0]["componentId"] == platform.secret_arn
+
+
+def test_a_read_model_shard_missing_views_fails_its_check_by_name(health_function: ModuleType) -> None:
+    answer_read_model_shards(
+        [
+            {"shard": "s0", "views": 6, "expected": 6, "search": True},
+            {"shard": "s1", "views": 5, "expected": 6, "search": False},
+        ]
+    )
+    result = invoke(health_function, load_event("health/deep.json"))
+    assert result.status == 503 and result.body["status"] == "fail"
+    (check,) = result.body["checks"]["read-model-shards:responseTime"]
+    assert check["status"] == "fail" and "s1 (5 of 6 views, no search tables)" in check["output"]
+    assert "s0" not in check["output"]
 
 
 def test_deep_health_never_reads_the_secret_value(health_function: ModuleType) -> None:

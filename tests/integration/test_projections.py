@@ -600,3 +600,22 @@ def test_rows_projected_before_the_read_side_was_sharded_keep_their_tenant_in_s0
     assert tenant_rows(api, "public") == tenant_rows(fresh, "public")
     shards.relocate(api, TENANT, "s1")
     assert tenant_rows(api, "shard_s1") == tenant_rows(fresh, "public")
+
+
+def test_deep_health_sees_every_read_model_shard_complete_and_names_one_that_is_not(
+    cloud: LocalCloud, new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    from localcloud.aws import local_client
+    from marquee.resilience.health import read_model_shards
+
+    api = new_database()
+    for event in scenario(lease_ms)[:3]:
+        project(api, event, default_shard=on("s1"))
+    check = read_model_shards(
+        api.cluster_arn, api.secret_arn, "app", timeout_ms=5000, warn_ms=1000,
+        client=local_client("rds-data", cloud.settings.endpoint_url),
+    )  # fmt: skip
+    check.probe()  # s0 and s1 complete
+    api.execute("DROP VIEW shard_s1.rm_orders_orders")
+    with pytest.raises(RuntimeError, match=r"s1 \(5 of 6 views\)"):
+        check.probe()

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -308,6 +309,41 @@ def aurora_cluster(cluster_arn: str, secret_arn: str, database: str, *, timeout_
         timeout_ms,
         warn_ms,
     )
+
+
+READ_MODEL_SHARDS = r"""SELECT s.shard,
+        (SELECT count(*) FROM information_schema.views v
+         WHERE v.table_schema = s.schema_name AND v.table_name LIKE 'rm\_%') AS views,
+        (SELECT count(*) FROM information_schema.views v
+         WHERE v.table_schema = 'public' AND v.table_name LIKE 'rm\_%') AS expected,
+        to_regclass(s.schema_name || '.search_documents') IS NOT NULL
+            AND to_regclass(s.schema_name || '.search_tombstones') IS NOT NULL AS search
+    FROM read_model_shards s ORDER BY s.shard"""
+
+
+def read_model_shards(
+    cluster_arn: str, secret_arn: str, database: str, *, timeout_ms: int, warn_ms: int, client: Any = None
+) -> HealthCheck:
+    """Each read-model shard's schema (challenge 9: ``public`` for s0, ``shard_sN``) has every read model's view that
+    s0 has, and its search tables: ONE statement through the Data API. A schema missing one would answer that
+    shard's tenants with errors; the migrations not applied at all fail it too."""
+    rds = client or aws.probe_client("rds-data", timeout_ms)
+
+    def probe() -> None:
+        answer = rds.execute_statement(
+            resourceArn=cluster_arn, secretArn=secret_arn, database=database, sql=READ_MODEL_SHARDS,
+            formatRecordsAs="JSON",
+        )  # fmt: skip
+        rows = json.loads(answer.get("formattedRecords") or "[]")
+        broken = [
+            f"{r['shard']} ({r['views']} of {r['expected']} views{'' if r['search'] else ', no search tables'})"
+            for r in rows
+            if not r["expected"] or r["views"] != r["expected"] or not r["search"]
+        ]
+        if not rows or broken:
+            raise RuntimeError(f"read-model shards incomplete: {', '.join(broken) or 'none registered'}")
+
+    return HealthCheck("read-model-shards", "datastore", cluster_arn, probe, timeout_ms, warn_ms)
 
 
 def valkey_cache(address: str, port: int, *, tls: bool, cluster: bool, timeout_ms: int, warn_ms: int) -> HealthCheck:
