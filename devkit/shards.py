@@ -69,14 +69,21 @@ def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: 
     read_side: dict[str, dict[str, int]] = {}
     elsewhere: list[dict[str, str]] = []
     if mover.read_models is not None:
-        from marquee.projections.shards import placements, rows_per_shard
+        from marquee.projections.shards import HOME, HOME_SCHEMA, has_rows, placements, rows_per_shard
 
-        read_side = rows_per_shard(mover.read_models.api)
-        placed = placements(mover.read_models.api)
+        api = mover.read_models.api
+        read_side = rows_per_shard(api)
+        placed = placements(api)
         for r in rows:  # a tenant whose items and read models are on different shards (not while it moves)
             for tenant in r.items:
-                if placed.get(tenant, "s0") != r.shard and tenant not in shard_map.moving and tenant in placed:
-                    elsewhere.append({"tenant": tenant, "items": r.shard, "readModels": placed[tenant]})
+                if tenant in shard_map.moving:
+                    continue
+                if tenant in placed:
+                    where = placed[tenant]
+                else:  # no placement row: its rows, if any, are in s0's schema (projected before migration 0004)
+                    where = HOME if r.shard != HOME and has_rows(api, tenant, HOME_SCHEMA) else r.shard
+                if where != r.shard:
+                    elsewhere.append({"tenant": tenant, "items": r.shard, "readModels": where})
     return {
         "mapVersion": shard_map.version,
         "moving": {t: m.model_dump() for t, m in shard_map.moving.items()},

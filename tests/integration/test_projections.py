@@ -619,3 +619,30 @@ def test_deep_health_sees_every_read_model_shard_complete_and_names_one_that_is_
     api.execute("DROP VIEW shard_s1.rm_orders_orders")
     with pytest.raises(RuntimeError, match=r"s1 \(5 of 6 views\)"):
         check.probe()
+
+
+def test_a_language_reindex_racing_a_relocation_of_a_tenant_without_placement_is_carried(
+    new_database: Callable[[], DataApi], lease_ms: int
+) -> None:
+    """A tenant projected before migration 0004 (rows in public, no placement row): a reindex outside the projector
+    must hold a placement row the relocation's FOR UPDATE waits for, or the copy would miss its write."""
+    api = new_database()
+    for event in scenario(lease_ms):
+        project(api, event)
+    api.execute("DELETE FROM read_model_placement WHERE tenant_id = :t", {"t": TENANT})
+    moved: list[shards.Relocation] = []
+    mover = threading.Thread(target=lambda: moved.append(shards.relocate(api, TENANT, "s1")))
+    with api.transaction() as tx:
+        schema = shards.held(tx, TENANT)
+        assert schema == "public"
+        tx.execute(
+            shards.qualify("UPDATE {S}.search_documents SET language = 'pt' WHERE tenant_id = :t", schema),
+            {"t": TENANT},
+        )
+        mover.start()
+        mover.join(timeout=1.0)
+        waited = mover.is_alive()
+    mover.join(timeout=30)
+    assert waited, "the relocation did not wait for the reindex"
+    languages = api.query("SELECT DISTINCT language FROM shard_s1.search_documents WHERE tenant_id = :t", {"t": TENANT})
+    assert languages == [{"language": "pt"}]

@@ -441,3 +441,42 @@ def test_a_tenant_moved_without_its_read_models_gets_them_moved_alone_and_its_it
     assert shards.items("shard-1", tenant) == items  # the DynamoDB side: neither drained nor deleted
     with pytest.raises(MoveError, match="already on s1"):
         shards.mover(read_models=read_models).move(tenant, "s1")
+
+
+def test_after_the_flip_an_expired_stream_position_is_skipped_not_replayed_over_newer_writes(shards: Shards) -> None:
+    """A mover resumed more than 15 minutes after the flip finds its saved stream position expired. Before the flip,
+    reading that stream shard from its start is safe (verify repairs from the frozen source); after it, a replay
+    would write old images over the target's newer ones. The late drain skips the shard and names it instead."""
+    db = shards.routed()
+    tenant = _tenant_on(db.router.current(), "s0")
+    key = {"pk": {"S": f"TENANT#{tenant}#SEAT#A1"}, "sk": {"S": "META"}}
+    db.put_item(TableName=MAIN, Item={**key, "state": {"S": "held"}})
+    with pytest.raises(MoverCrashed):
+        shards.mover(crash_after="READ_MODELS_MOVED").move(tenant, "s1")
+    time.sleep(STALENESS_S)
+    db.put_item(TableName=MAIN, Item={**key, "state": {"S": "sold"}})  # after the flip: lands on s1
+    record = shards.control.read_move(tenant)
+    assert record is not None
+    stale = {shard_id: "iterator:stale-position" for shard_id in record["checkpoint"]}
+    shards.control.write_move({**record, "checkpoint": stale})
+    expired = CountingStreams(shards.streams, expire={"stale-position"})
+    report = Mover(shards.control, shards.client, expired, staleness_s=STALENESS_S, slack_s=0.05).move(tenant, "s1")
+    assert report.state == "DONE" and report.late_unchecked_shards == sorted(stale)
+    assert expired.records == 0  # nothing replayed
+    assert shards.items("shard-1", tenant)[f"TENANT#{tenant}#SEAT#A1|META"]["state"]["S"] == "sold"
+
+
+def test_a_drain_that_finds_no_record_renews_the_saved_stream_position(shards: Shards) -> None:
+    db = shards.routed()
+    tenant = _tenant_on(db.router.current(), "s0")
+    _seed(db, tenant, 3)
+    with pytest.raises(MoverCrashed):
+        shards.mover(crash_after="COPIED").move(tenant, "s1")
+    record = shards.control.read_move(tenant)
+    assert record is not None
+    saved = dict(record["checkpoint"])
+    assert all(v.startswith("iterator:") for v in saved.values())
+    mover = shards.mover()
+    assert mover._drain(record) == 0  # noqa: SLF001 - the step under test
+    assert all(v.startswith("iterator:") for v in record["checkpoint"].values())
+    assert record["checkpoint"] != saved  # a fresh iterator: the same position, usable for another 15 minutes

@@ -58,7 +58,7 @@ def qualify(sql: str, schema: str) -> str:
 
 
 def schema_of(shard: str) -> str:
-    if not SHARD_ID.match(shard):
+    if not SHARD_ID.fullmatch(shard):
         raise UnknownShard(f"{shard!r} is not a shard id (s0, s1, ...)")
     return HOME_SCHEMA if shard == HOME else f"shard_{shard}"
 
@@ -74,6 +74,9 @@ def ensure(tx: Transaction, shard: str) -> str:
     schema = schema_of(shard)
     if tx.query("SELECT 1 AS x FROM read_model_shards WHERE shard = :s", {"s": shard}):
         return schema
+    # the generations FOR SHARE before the install lock (the order every caller keeps): a rebuild cannot add or swap
+    # one while this schema is made from them
+    store.targets(tx)
     tx.execute("SELECT pg_advisory_xact_lock(:key)", {"key": store.INSTALL_LOCK_KEY})
     if tx.query("SELECT 1 AS x FROM read_model_shards WHERE shard = :s", {"s": shard}):
         return schema  # another transaction made it while this one waited for the lock
@@ -121,7 +124,12 @@ def placed(tx: Transaction, tenant: str, *, default: Callable[[], str] = lambda:
     return schema_of(shard)
 
 
-def _has_rows(tx: Transaction, tenant: str, schema: str) -> bool:
+def has_rows(tx: Transaction | DataApi, tenant: str, schema: str) -> bool:
+    """Whether ``schema`` holds any read-model or search row of the tenant."""
+    return _has_rows(tx, tenant, schema)
+
+
+def _has_rows(tx: Transaction | DataApi, tenant: str, schema: str) -> bool:
     for _logical, table in tenant_tables(tx, schema):
         if tx.query(f"SELECT 1 AS x FROM {table} WHERE tenant_id = :t LIMIT 1", {"t": tenant}):  # noqa: S608
             return True
@@ -129,8 +137,17 @@ def _has_rows(tx: Transaction, tenant: str, schema: str) -> bool:
 
 
 def held(tx: Transaction, tenant: str) -> str:
-    """The schema of the tenant's rows for a write outside the projector, its placement (if any) held FOR SHARE."""
-    return schema_of(_locked(tx, tenant) or HOME)
+    """The schema of the tenant's rows for a write outside the projector (a language reindex, a rebuild's replay),
+    its placement held FOR SHARE. A tenant with rows but no placement row (projected before migration 0004) gets its
+    s0 row first, so that a relocation starting meanwhile waits for this write instead of copying without it."""
+    shard = _locked(tx, tenant)
+    if shard is None and _has_rows(tx, tenant, HOME_SCHEMA):
+        tx.execute(
+            "INSERT INTO read_model_placement (tenant_id, shard) VALUES (:t, :s) ON CONFLICT (tenant_id) DO NOTHING",
+            {"t": tenant, "s": HOME},
+        )
+        shard = _locked(tx, tenant)
+    return schema_of(shard or HOME)
 
 
 def pin(api: DataApi, tenant: str, shard: str) -> str:
@@ -161,10 +178,12 @@ class RelocationMismatch(MarqueeError):
     title = "Read-model copy does not match its source"
 
 
-def tenant_tables(tx: Transaction | DataApi, schema: str) -> Iterator[tuple[str, str]]:
+def tenant_tables(
+    tx: Transaction | DataApi, schema: str, generations: list[store.Generation] | None = None
+) -> Iterator[tuple[str, str]]:
     """(logical name, physical table) of every table in ``schema`` that holds tenant rows: each live and building
-    generation of each read model, then the search tables."""
-    for generation in store.generations(tx):
+    generation of each read model (``generations``: read now if not given), then the search tables."""
+    for generation in store.generations(tx) if generations is None else generations:
         if generation.state == "retired":
             continue
         names = generation.names_in(schema)
@@ -200,17 +219,19 @@ def relocate(api: DataApi, tenant: str, target: str) -> Relocation:
     with api.transaction() as tx:
         store.targets(tx)  # the generations FOR SHARE: a rebuild cannot add or swap one while rows move
         target_schema = ensure(tx, target)
-        source = _locked(tx, tenant, update=True)
-        if source is None:
-            tx.execute("INSERT INTO read_model_placement (tenant_id, shard) VALUES (:t, :s)", {"t": tenant, "s": HOME})
-            source = _locked(tx, tenant, update=True) or HOME
+        tx.execute(  # a row to lock even for a tenant projected before migration 0004 (its rows are in s0)
+            "INSERT INTO read_model_placement (tenant_id, shard) VALUES (:t, :s) ON CONFLICT (tenant_id) DO NOTHING",
+            {"t": tenant, "s": HOME},
+        )
+        source = _locked(tx, tenant, update=True) or HOME
         report = Relocation(tenant=tenant, source=source, target=target)
         if source == target:
             report.already = True
             return report
         source_schema = schema_of(source)
+        generations = store.generations(tx)  # one read: both schemas' tables from the same list
         for (logical, src), (_, dst) in zip(
-            tenant_tables(tx, source_schema), tenant_tables(tx, target_schema), strict=True
+            tenant_tables(tx, source_schema, generations), tenant_tables(tx, target_schema, generations), strict=True
         ):
             columns = _columns(tx, src)
             tx.execute(f"DELETE FROM {dst} WHERE tenant_id = :t", {"t": tenant})  # noqa: S608 - catalog names
@@ -261,7 +282,10 @@ def rows_per_shard(api: DataApi) -> dict[str, dict[str, int]]:
 
 
 class ReadModelMover:
-    """The read side of ``marquee.sharding.mover.Mover`` (its ``read_models``): pin, relocate, clean."""
+    """The read side of ``marquee.sharding.mover.Mover`` (its ``read_models``): pin, relocate, clean; the mover waits
+    out ``staleness_s`` (the readers' placement cache) before ``clean``."""
+
+    staleness_s = READ_STALENESS_S
 
     def __init__(self, api: DataApi) -> None:
         self.api = api

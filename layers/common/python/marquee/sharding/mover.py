@@ -104,6 +104,7 @@ class MoveReport:
     read_model_rows: dict[str, int] = field(default_factory=dict)  # per table, copied to the target's schema
     read_model_s: float = 0.0  # the read side's one transaction
     read_model_rows_deleted: int = 0
+    late_unchecked_shards: list[str] = field(default_factory=list)  # stream shards whose saved position had expired
 
 
 def item_digest(item: dict[str, Any]) -> int:
@@ -186,7 +187,12 @@ class Mover:
         if target not in shard_map.shards:
             raise MoveError(f"no shard {target}; the shards are {', '.join(shard_map.shards)}")
         source = shard_map.shard_of(tenant)
-        if source == target and self.read_models is not None and self.read_models.placement(tenant) != target:
+        if (
+            source == target
+            and not silo
+            and self.read_models is not None
+            and self.read_models.placement(tenant) != target
+        ):
             # its items are there but its read models are not (moved by a mover without a read side): move only those
             return {
                 "tenant": tenant,
@@ -424,7 +430,8 @@ class Mover:
 
     def _clean_up(self, record: dict[str, Any]) -> str:
         since = max(float(record.get("flipped_at", 0)), float(record.get("read_models_moved_at", 0)))
-        wait = since + self.staleness_s + self.slack_s - time.time()
+        readers = float(getattr(self.read_models, "staleness_s", 0.0))  # the read side's placement cache
+        wait = since + max(self.staleness_s, readers) + self.slack_s - time.time()
         if wait > 0:
             self.sleep(wait)
         if not record.get("read_side_only"):
@@ -452,9 +459,19 @@ class Mover:
                 return shards
             kwargs["ExclusiveStartShardId"] = description["LastEvaluatedShardId"]
 
-    def _records(self, arn: str, checkpoint: dict[str, str]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    def _records(
+        self,
+        arn: str,
+        checkpoint: dict[str, str],
+        *,
+        positions: dict[str, str] | None = None,
+        unchecked: list[str] | None = None,
+    ) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         """Each stream shard's records after its checkpoint, page by page, parents before children. A checkpoint is a
-        sequence number, or a saved iterator (``_stream_end``) that, once expired, gives way to the shard's start."""
+        sequence number, or a saved iterator (``_stream_end``). ``positions`` receives each shard's iterator at its
+        open end (a fresh one: saved, it keeps the position usable for another 15 minutes). An expired saved iterator
+        (a mover resumed late) gives way to the shard's start, unless ``unchecked`` is given: then the shard is skipped
+        and named there (after the flip, replaying a shard from its start would write old images over new ones)."""
         for shard in self._shards(arn):
             shard_id = shard["ShardId"]
             saved = checkpoint.get(shard_id, "")
@@ -470,7 +487,11 @@ class Mover:
                 except ClientError as exc:
                     if exc.response.get("Error", {}).get("Code") != "ExpiredIteratorException":
                         raise
-                    # a saved position older than 15 min (a mover resumed late): read the shard from its start
+                    if unchecked is not None:
+                        unchecked.append(shard_id)
+                        break
+                    # a saved position older than 15 min (a mover resumed late): read the shard from its start; the
+                    # verify step repairs from the frozen source whatever an old image would have undone
                     iterator = self.streams.get_shard_iterator(
                         StreamArn=arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
                     ).get("ShardIterator")
@@ -479,6 +500,8 @@ class Mover:
                 if records:
                     yield shard_id, records
                 if not records:
+                    if positions is not None and page.get("NextShardIterator"):
+                        positions[shard_id] = ITERATOR + str(page["NextShardIterator"])
                     break  # the open end of the shard (a closed shard ends with no NextShardIterator)
                 iterator = page.get("NextShardIterator")
 
@@ -517,8 +540,10 @@ class Mover:
         applied = 0
         seen_fence = until_token is None
         deadline = time.monotonic() + 10
+        positions: dict[str, str] = {}
+        unchecked: list[str] | None = [] if late else None
         while True:
-            for shard_id, records in self._records(arn, checkpoint):
+            for shard_id, records in self._records(arn, checkpoint, positions=positions, unchecked=unchecked):
                 latest: dict[tuple[str, str], dict[str, Any]] = {}
                 for change in records:
                     keys = change["dynamodb"]["Keys"]
@@ -539,6 +564,14 @@ class Mover:
                 record["checkpoint"] = dict(checkpoint)
                 if not late:
                     self._save(record)
+            # a shard still known only by a saved iterator keeps a fresh one for its (unchanged) position
+            renewed = {k: v for k, v in positions.items() if checkpoint.get(k, ITERATOR).startswith(ITERATOR)}
+            if renewed:
+                checkpoint.update(renewed)
+                record["checkpoint"] = dict(checkpoint)
+            positions.clear()
+            if unchecked:
+                record["late_unchecked_shards"] = sorted({*record.get("late_unchecked_shards", []), *unchecked})
             if seen_fence:
                 return applied
             if time.monotonic() > deadline:
@@ -656,6 +689,7 @@ class Mover:
             read_model_rows={k: int(v) for k, v in ((record.get("read_models") or {}).get("rows") or {}).items()},
             read_model_s=float((record.get("read_models") or {}).get("seconds", 0.0)),
             read_model_rows_deleted=int(record.get("read_model_rows_deleted", 0)),
+            late_unchecked_shards=list(record.get("late_unchecked_shards", [])),
         )
 
 
