@@ -85,31 +85,42 @@ class HoldsDeployment:
         ``$LATEST``; the deployment's info and the version ``live`` started from."""
         lam = local_client("lambda", self.endpoint_url)
         handler = lam.get_function_configuration(FunctionName=self.function)["Handler"]
+        good = self.live_version()
         try:
             info, good, _ = self.publish_and_deploy(Handler="functions.holds.handler.missing")
         finally:
             lam.update_function_configuration(FunctionName=self.function, Handler=handler)
+            if self.live_version() != good:
+                # the alarm did not stop it (no request reached the canary in time): the drill failed, but the broken
+                # version must not keep serving the routes for whatever runs next
+                lam.update_alias(FunctionName=self.function, Name="live", FunctionVersion=good, RoutingConfig={})
         return info, good
 
 
 @contextmanager
-def fast_minutes(endpoint_url: str, seconds: int = 1) -> Iterator[None]:
-    """The local cloud's deployment configurations with a ``seconds``-long minute, back to 60 afterwards."""
-    requests.post(f"{endpoint_url}/_localcloud/codedeploy/minute?seconds={seconds}", timeout=10).raise_for_status()
+def fast_minutes(endpoint_url: str, seconds: float = 1) -> Iterator[None]:
+    """The local cloud's deployment configurations with a ``seconds``-long minute, back to what it was afterwards."""
+    url = f"{endpoint_url}/_localcloud/codedeploy/minute"
+    before = requests.get(url, timeout=10).json()["minuteSeconds"]
+    requests.post(f"{url}?seconds={seconds}", timeout=10).raise_for_status()
     try:
         yield
     finally:
-        requests.post(f"{endpoint_url}/_localcloud/codedeploy/minute?seconds=60", timeout=10).raise_for_status()
+        requests.post(f"{url}?seconds={before}", timeout=10).raise_for_status()
+
+
+BROKEN_DRILL_MINUTE_S = 4.0  # the canary's window in the broken drill: long enough for requests to reach it under load
+BROKEN_DRILL_LOOPS = 4
 
 
 class ApiTraffic:
-    """GET ``url`` in two loops: each answer is counted by status; a 5xx is a failed request."""
+    """GET ``url`` in ``loops`` loops: each answer is counted by status; a 5xx is a failed request."""
 
-    def __init__(self, url: str, auth: str) -> None:
+    def __init__(self, url: str, auth: str, loops: int = 2) -> None:
         self.url, self.auth = url, auth
         self.statuses: Counter[int] = Counter()
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(2)]
+        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(loops)]
 
     def __enter__(self) -> ApiTraffic:
         for thread in self._threads:

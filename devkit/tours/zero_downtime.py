@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from devkit.canary import ApiTraffic, HoldsDeployment, fast_minutes
+from devkit.canary import BROKEN_DRILL_LOOPS, BROKEN_DRILL_MINUTE_S, ApiTraffic, HoldsDeployment, fast_minutes
 from devkit.tour import Tour, expect, scenario
 
 TENANT = "tour-canary"
@@ -34,9 +34,10 @@ def _good_version(tour: Tour) -> list[str]:
 
 @scenario("deploys: a broken seat-holds version is stopped by its alarm and rolled back, failures only on the canary")
 def _broken_version(tour: Tour) -> list[str]:
-    with fast_minutes(tour.endpoint_url):
+    with fast_minutes(tour.endpoint_url, seconds=BROKEN_DRILL_MINUTE_S):
         holds = HoldsDeployment.find(tour.endpoint_url)
-        with ApiTraffic(f"{tour.base}/holds/hold_unknown", tour.token(TENANT, "steady")) as traffic:
+        token = tour.token(TENANT, "steady")
+        with ApiTraffic(f"{tour.base}/holds/hold_unknown", token, BROKEN_DRILL_LOOPS) as traffic:
             time.sleep(1.0)
             info, good = holds.broken_deploy()
             time.sleep(0.5)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from devkit.canary import ApiTraffic, HoldsDeployment, fast_minutes
+from devkit.canary import BROKEN_DRILL_LOOPS, BROKEN_DRILL_MINUTE_S, ApiTraffic, HoldsDeployment, fast_minutes
 from tests.e2e.booking_helpers import token
 
 
@@ -38,7 +38,12 @@ def test_a_new_holds_version_ships_under_traffic_with_no_failed_request(
 def test_a_broken_holds_version_is_rolled_back_on_its_alarm(
     api: str, deployed: dict[str, Any], holds: HoldsDeployment
 ) -> None:
-    with ApiTraffic(f"{api}/holds/hold_unknown", token(deployed, "canary", "steady")) as traffic:
+    # a longer canary window and more traffic: the canary is drawn per request (10 %), and a busy machine sent too few
+    # requests in a 1 s window for one to reach it (the deployment then succeeded and left the routes broken)
+    with (
+        fast_minutes(deployed["endpoint"], seconds=BROKEN_DRILL_MINUTE_S),
+        ApiTraffic(f"{api}/holds/hold_unknown", token(deployed, "canary", "steady"), BROKEN_DRILL_LOOPS) as traffic,
+    ):
         time.sleep(1.0)
         info, good = holds.broken_deploy()
         time.sleep(0.5)
