@@ -9,14 +9,19 @@
    referenced movies and auditoriums are checked to exist, and the report is written to S3.
 3. Nothing is written unless every row is valid: a bad file FAILS with its report. A dry run stops at VALIDATED.
 4. Publishing streams the file again and writes each row through the catalog (deterministic ids: a row imported
-   before is skipped), in batches of ``BATCH`` rows, moving the job's cursor (``publishedLines``) after each. Near the
-   invocation's end it stops and fails the invocation on purpose: Lambda's async retry (S3 invokes asynchronously)
-   resumes after the cursor.
+   before is skipped), in batches of ``BATCH`` rows, moving the job's cursor (``publishedLines``) after each. It takes
+   as many invocations as it needs: each claims the job (``jobs.claim_publishing``; its cursor writes hold only while
+   no newer invocation has claimed it), and near its end (``STOP_BEFORE_END_MS``) hands the job on to a fresh
+   invocation of this function (``{"task": "publish"}``, an asynchronous Invoke) and returns normally. A handoff that
+   moved no cursor (the invocation spent its time reading up to the cursor) counts as idle; ``MAX_IDLE_HANDOFFS`` in
+   a row fail the job (``publish-stalled``) instead of chaining forever. An invocation that crashes mid-batch is
+   retried by Lambda (S3's notification and a handoff are both asynchronous) and resumes after the cursor.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -35,12 +40,17 @@ from .models import RangeTask, ValidatorEnv
 
 logger = Logger()
 BATCH = 25
-STOP_BEFORE_END_MS = 60_000
+STOP_BEFORE_END_MS = 60_000  # the headroom a batch of showtimes (each several writes) needs, with room to spare
+MAX_IDLE_HANDOFFS = 3  # handoffs in a row that moved no cursor before the job fails instead of chaining on
 SHOWN_ERRORS = 20
 
 
-class PublishingContinues(Exception):  # noqa: N818 - not an error: the async retry resumes after the cursor
-    """The invocation is nearly out of time: fail it on purpose so that Lambda's async retry resumes publishing."""
+class _OutOfTime(Exception):  # noqa: N818 - control flow: the invocation hands the job on
+    """The invocation is nearly out of time: stop reading and hand the job on to a fresh invocation."""
+
+
+class _Superseded(Exception):  # noqa: N818 - control flow: a newer invocation owns the job
+    """A newer invocation has claimed the job (or it left PUBLISHING): this one stops without writing more."""
 
 
 def _tenant(tenant_id: str, job: dict[str, Any] | None = None) -> TenantContext:
@@ -179,59 +189,140 @@ def finish_validation(job: dict[str, Any], report: Report, *, tenant: TenantCont
     )
 
 
+def continue_publishing(task: jobs.PublishTask, *, env: ValidatorEnv, context: LambdaContext) -> None:
+    """A handoff from an invocation near its end, or an operator's resume: publish on from the job's cursor."""
+    tenant = _tenant(task.tenant_id)
+    try:
+        job = jobs.get(env.dynamodb_for(tenant), env.table_name, tenant, task.import_id)
+    except jobs.ImportNotFound:
+        logger.warning("A publish task without its import job: ignored", extra={"import_id": task.import_id})
+        return
+    if job["status"] != jobs.PUBLISHING:  # finished (a duplicate task), or failed meanwhile
+        logger.info("Import not publishing: nothing to continue", extra={"import_id": task.import_id})
+        return
+    key = jobs.object_key(task.tenant_id, task.import_id)
+    publish(job, env.imports_bucket, key, tenant=_tenant(task.tenant_id, job), env=env, context=context)
+
+
 def publish(
     job: dict[str, Any], bucket: str, key: str, *, tenant: TenantContext, env: ValidatorEnv, context: LambdaContext
 ) -> None:
     ddb = env.dynamodb_for(tenant)
-    job = jobs.get(ddb, env.table_name, tenant, job["importId"])
+    claimed = jobs.claim_publishing(ddb, env.table_name, tenant, job["importId"])
+    if claimed is None:
+        logger.info("Import no longer publishing: nothing to do", extra={"import_id": job["importId"]})
+        return
+    job = claimed
+    invocation = int(job["publishInvocations"])
+    started_at = int(job.get("publishedLines", 0))
     spec = KINDS[job["kind"]]
     actor = Actor(sub=tenant.user_id, username=tenant.username, request_id=f"import:{job['importId']}")
     publisher = Publisher(
         spec, tenant=tenant, actor=actor, table=env.table_name, ddb=ddb,
-        cursor=int(job.get("publishedLines", 0)), hold_lease_seconds=env.default_hold_lease_seconds,
+        cursor=started_at, hold_lease_seconds=env.default_hold_lease_seconds,
     )  # fmt: skip
     publisher.created = int(job.get("createdRows", 0))
     publisher.present = int(job.get("presentRows", 0))
     pending: list[tuple[int, Any]] = []
 
-    def flush() -> None:
+    def out_of_time() -> bool:
+        return context.get_remaining_time_in_millis() < STOP_BEFORE_END_MS
+
+    def flush(*, last: bool = False) -> None:
         for _line, row in pending:
             publisher.write(row)
         publisher.cursor = pending[-1][0]
-        jobs.update(
-            ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,),
+        if not jobs.update(
+            ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), invocation=invocation,
             publishedLines=publisher.cursor, createdRows=publisher.created, presentRows=publisher.present,
-        )  # fmt: skip
+            lastProgressAt=int(time.time()),
+        ):  # fmt: skip
+            raise _Superseded
         pending.clear()
-        if context.get_remaining_time_in_millis() < STOP_BEFORE_END_MS:
-            raise PublishingContinues(f"Published up to line {publisher.cursor}; the retry resumes there.")
+        if not last and out_of_time():
+            raise _OutOfTime
 
     def on_rows(first_line: int, rows: list[Any]) -> None:
+        if out_of_time():  # still reading up to the cursor, or a partial batch: write it, then hand on
+            if pending:
+                flush()
+            raise _OutOfTime
         for line, row in publisher.rows(first_line, rows):
             pending.append((line, row))
             if len(pending) >= BATCH:
                 flush()
 
-    result = read_range(
-        aws.s3(),
-        bucket,
-        key,
-        spec,
-        job["format"],
-        start=0,
-        end=None,
-        gzip=job["compression"] == "gzip",
-        on_rows=on_rows,
-    )
+    try:
+        result = read_range(
+            aws.s3(),
+            bucket,
+            key,
+            spec,
+            job["format"],
+            start=0,
+            end=None,
+            gzip=job["compression"] == "gzip",
+            on_rows=on_rows,
+        )
+        if pending:
+            flush(last=True)  # the file's last rows: the job succeeds in this invocation, whatever time is left
+    except _OutOfTime:
+        hand_on(job, invocation, started_at=started_at, cursor=publisher.cursor, tenant=tenant, env=env)
+        return
+    except _Superseded:
+        logger.info("A newer invocation publishes this import: stopping", extra={"import_id": job["importId"]})
+        return
     if result.rejected is not None or result.invalid_rows:
         # The object is immutable and validated: this is a bug or a replaced object. Stop where we are.
-        jobs.update(ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), status=jobs.FAILED,
+        jobs.update(ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), invocation=invocation,
+                    status=jobs.FAILED,
                     rejected={"code": "changed", "detail": "The file no longer validates.", "line": None})  # fmt: skip
         return
-    if pending:
-        flush()
-    jobs.update(ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), status=jobs.SUCCEEDED)
+    jobs.update(
+        ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), invocation=invocation,
+        status=jobs.SUCCEEDED,
+    )  # fmt: skip
     logger.info(
         "Import published",
-        extra={"import_id": job["importId"], "created": publisher.created, "present": publisher.present},
+        extra={
+            "import_id": job["importId"], "created": publisher.created, "present": publisher.present,
+            "invocations": invocation,
+        },
+    )  # fmt: skip
+
+
+def hand_on(
+    job: dict[str, Any], invocation: int, *, started_at: int, cursor: int, tenant: TenantContext, env: ValidatorEnv
+) -> None:
+    """Near the invocation's end: record the handoff and invoke a fresh invocation that publishes on from the cursor
+    (the cursor and the rows' deterministic ids make a repeat harmless). A handoff that moved no cursor is idle; the
+    ``MAX_IDLE_HANDOFFS``-th idle one in a row fails the job instead."""
+    ddb = env.dynamodb_for(tenant)
+    idle = 0 if cursor > started_at else int(job.get("idleHandoffs", 0)) + 1
+    if idle >= MAX_IDLE_HANDOFFS:
+        jobs.update(
+            ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), invocation=invocation,
+            status=jobs.FAILED, idleHandoffs=idle,
+            rejected={
+                "code": "publish-stalled",
+                "detail": f"Publishing made no progress in {idle} invocations in a row (the cursor stayed at line "
+                f"{cursor}). The rows before it are published; importing the same file again skips them.",
+                "line": cursor or None,
+            },
+        )  # fmt: skip
+        logger.error("Import publishing stalled: failed", extra={"import_id": job["importId"], "cursor": cursor})
+        return
+    if not jobs.update(
+        ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), invocation=invocation,
+        idleHandoffs=idle, handedOnAt=int(time.time()),
+    ):  # fmt: skip
+        logger.info("A newer invocation publishes this import: no handoff", extra={"import_id": job["importId"]})
+        return
+    jobs.start_publishing(
+        env.range_function_name,
+        jobs.PublishTask(tenant_id=tenant.tenant_id, import_id=job["importId"], reason="handoff"),
+    )
+    logger.info(
+        "Import handed on to a fresh invocation",
+        extra={"import_id": job["importId"], "cursor": cursor, "invocation": invocation, "idle": idle},
     )

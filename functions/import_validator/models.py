@@ -16,7 +16,9 @@ class ValidatorEnv(TenantDataEnv):
     imports_bucket: str = Field(min_length=3)
     range_bytes: int = Field(ge=MIB, description="A file bigger than this is validated by several range validators")
     max_parallel_ranges: int = Field(ge=1, le=64)
-    range_function_name: str = Field(min_length=1, description="Where range tasks go: this function itself")
+    range_function_name: str = Field(
+        min_length=1, description="This function itself: where range tasks and publishing handoffs go"
+    )
     default_hold_lease_seconds: int = Field(ge=30, le=3600)
     max_errors_per_field: int = Field(ge=1, le=10_000)
 

@@ -63,6 +63,14 @@ def post_complete(importId: ImportId, body: CompleteRequest) -> tuple[ImportView
     return logic.complete(importId, body, tenant=current_tenant(app), env=env), 202
 
 
+@app.post("/imports/<importId>/resume", responses={202: accepted_response(ImportView)})
+@tracer.capture_method
+def post_resume(importId: ImportId) -> tuple[ImportView, int]:  # noqa: N803
+    """Restart a stalled publish: a PUBLISHING import (or a VALIDATED one that is not a dry run) is handed to a fresh
+    validator invocation, which publishes on from its cursor. 409 in any other state."""
+    return logic.resume(importId, tenant=current_tenant(app), env=env), 202
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

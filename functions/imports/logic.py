@@ -1,4 +1,5 @@
-"""Imports API logic: a job and its presigned multipart upload; resuming it; completing it; its status."""
+"""Imports API logic: a job and its presigned multipart upload; resuming it; completing it; its status; resuming a
+stalled publish."""
 
 from __future__ import annotations
 
@@ -278,6 +279,39 @@ def get(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
         report_url=report_url,
         aborted_reason=job.get("abortReason"),
         aborted_at=int(job["abortedAt"]) if "abortedAt" in job else None,
+        publish_invocations=int(job.get("publishInvocations", 0)),
+        last_progress_at=int(job["lastProgressAt"]) if "lastProgressAt" in job else None,
         created_at=int(job["createdAt"]),
         updated_at=int(job["updatedAt"]),
     )
+
+
+def resume(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
+    """POST /imports/{id}/resume: hand a publish that stalled (PUBLISHING, no invocation running it any more) to a fresh
+    invocation of the validator, which publishes on from the job's cursor. A VALIDATED job that is not a dry run is
+    moved to PUBLISHING first. Safe on a job that is only slow: the fresh invocation claims the job, and the one
+    still running loses its next cursor write and stops. Any other status is a 409."""
+    tenant.require_group(STAFF)
+    ddb = env.dynamodb_for(tenant)
+    job = jobs.get(ddb, env.table_name, tenant, job_id)
+    if job["status"] == jobs.VALIDATED and not job["dryRun"]:
+        jobs.update(
+            ddb, env.table_name, tenant, job_id, expect=(jobs.VALIDATED,), status=jobs.PUBLISHING,
+            publishedLines=int(job.get("publishedLines", 1 if job["format"] == "csv" else 0)),
+            createdRows=int(job.get("createdRows", 0)), presentRows=int(job.get("presentRows", 0)),
+        )  # fmt: skip
+    # A fresh run of MAX_IDLE_HANDOFFS for the validator; only while PUBLISHING (a concurrent finish wins).
+    if not jobs.update(
+        ddb, env.table_name, tenant, job_id, expect=(jobs.PUBLISHING,), idleHandoffs=0, resumedAt=int(time.time()),
+        resumedBy=tenant.user_id,
+    ):  # fmt: skip
+        now = jobs.get(ddb, env.table_name, tenant, job_id)
+        dry = " (a dry run: it never publishes)" if now["status"] == jobs.VALIDATED else ""
+        raise jobs.ImportStateConflict(
+            f"Import {job_id} is {now['status']}{dry}: only a PUBLISHING import, or a VALIDATED one that is not a dry "
+            "run, can be resumed."
+        )
+    jobs.start_publishing(
+        env.validator_function_name, jobs.PublishTask(tenant_id=tenant.tenant_id, import_id=job_id, reason="resume")
+    )
+    return get(job_id, tenant=tenant, env=env)

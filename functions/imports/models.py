@@ -24,6 +24,8 @@ class ImportsEnv(TenantDataEnv):
     url_expiry_seconds: int = Field(ge=60, le=7 * 24 * 3600)
     # The bucket's AbortIncompleteMultipartUpload rule (days): an UPLOADING job older than this may have lost its upload
     abort_incomplete_upload_days: int = Field(ge=1, le=365)
+    # The import validator (a fixed name): POST /imports/{id}/resume hands a stalled publish to a fresh invocation
+    validator_function_name: str = Field(min_length=1)
 
 
 class ImportRequest(CamelRequest):
@@ -118,5 +120,9 @@ class ImportView(CamelModel):
         "/complete, or the bucket's rule expired the unfinished upload"
     )
     aborted_at: int | None = Field(description="When it was aborted (epoch seconds)")
+    publish_invocations: int = Field(
+        description="Validator invocations that have published this import (each hands on to the next near its end)"
+    )
+    last_progress_at: int | None = Field(description="When publishing last moved its cursor (epoch seconds)")
     created_at: int
     updated_at: int

@@ -38,6 +38,15 @@ class Imports(Construct):
         tenant_access: TenantAccess,
     ) -> None:
         super().__init__(scope, construct_id)
+        # The validator has a fixed name, so that it can invoke itself (range tasks; a publish handed on to a fresh
+        # invocation) with its ARN built from the name: its own ARN token in its role's policy would be a cycle
+        # (function -> role's default policy -> function). The API resumes stalled publishes through the same ARN.
+        # Unqualified only: no version or alias ("ARN:*", which grant_invoke would add) is ever invoked.
+        validator_arn = Fn.join(
+            "",
+            ["arn:", Aws.PARTITION, ":lambda:", Aws.REGION, ":", Aws.ACCOUNT_ID, ":function:",
+             constants.IMPORT_VALIDATOR_FUNCTION_NAME],
+        )  # fmt: skip
         bucket_name = Fn.join("-", ["marquee-imports", Aws.ACCOUNT_ID, Aws.REGION])
         bucket_arn = Fn.join("", ["arn:", Aws.PARTITION, ":s3:::", bucket_name])
         self.bucket = s3.Bucket(
@@ -77,6 +86,7 @@ class Imports(Construct):
                 "PART_SIZE_BYTES": str(constants.IMPORT_PART_SIZE_BYTES),
                 "URL_EXPIRY_SECONDS": str(constants.IMPORT_URL_EXPIRY_SECONDS),
                 "ABORT_INCOMPLETE_UPLOAD_DAYS": str(constants.IMPORT_ABORT_INCOMPLETE_UPLOAD_DAYS),
+                "VALIDATOR_FUNCTION_NAME": constants.IMPORT_VALIDATOR_FUNCTION_NAME,
             },
         )
         tenant_access.grant_to(self.api)
@@ -99,6 +109,10 @@ class Imports(Construct):
         self.api.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects("reports/*")])
         )
+        # POST /imports/{id}/resume: an asynchronous Invoke of the validator, and of nothing else.
+        self.api.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[validator_arn])
+        )
         waive(
             self.api.role,
             *(
@@ -117,17 +131,12 @@ class Imports(Construct):
             ("DELETE", "/imports/{importId}"),
             ("POST", "/imports/{importId}/parts"),
             ("POST", "/imports/{importId}/complete"),
+            ("POST", "/imports/{importId}/resume"),
         ):
             api.add_route(method, path, self.api.function)
 
-        # One function for both roles (coordinator, range validator): the stack is near CloudFormation's 500
-        # resources. It has a fixed name, so that it can invoke itself (its own ARN in its role's policy would be a
-        # cycle) and the bucket can notify it (the bucket is named, not referenced, in its grants).
-        function_arn = Fn.join(
-            "",
-            ["arn:", Aws.PARTITION, ":lambda:", Aws.REGION, ":", Aws.ACCOUNT_ID, ":function:",
-             constants.IMPORT_VALIDATOR_FUNCTION_NAME],
-        )  # fmt: skip
+        # One function for its three roles (coordinator, range validator, publisher handing on to itself): the stack is
+        # near CloudFormation's 500 resources.
         self.validator = PythonFunction(
             self,
             "Validator",
@@ -158,7 +167,7 @@ class Imports(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=["s3:PutObject"], resources=[Fn.join("", [bucket_arn, "/reports/*"])])
         )
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function_arn]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[validator_arn]))
         waive(
             role,
             *(

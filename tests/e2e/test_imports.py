@@ -19,6 +19,7 @@ from marquee.imports.jobs import object_key
 from marquee.imports.schemas import SHOWTIMES, row_id
 from marquee.imports.validation import ChunkValidator
 from tests.e2e.booking_helpers import Show, create_showtime, token
+from tests.e2e.import_helpers import stall
 
 TENANT = f"imports-{uuid.uuid4().hex[:6]}"
 HEADER = "movieId,auditoriumId,startsAt,priceAmount,currency\n"
@@ -312,3 +313,29 @@ def test_delete_aborts_an_unfinished_upload_through_the_api_and_a_finished_one_i
     late = requests.delete(f"{api}/imports/{done_id}", headers=auth, timeout=30)
     assert late.status_code == 409 and late.json()["type"].endswith("import-state-conflict"), late.text[:300]
     assert wait(client, staff, done_id, timeout_s=120)["status"] == "VALIDATED"
+
+
+def test_resume_hands_a_stalled_publish_to_a_fresh_validator_invocation_that_completes_it(
+    client: ApiClient, staff: str, show: Show, api: str, sdk: Any, deployed: dict[str, Any], tmp_path: Path
+) -> None:
+    text = showtimes_csv(show, 5, day=90)
+    path = tmp_path / "stalled.csv"
+    path.write_text(text)
+    import_id, _ = upload(client, staff, path, kind="showtimes", tenant=TENANT, dry_run=True)
+    assert wait(client, staff, import_id, timeout_s=120)["status"] == "VALIDATED"
+    stall(sdk, deployed, TENANT, import_id)
+    headers = {"Authorization": staff}
+    stalled = requests.get(f"{api}/imports/{import_id}", headers=headers, timeout=30).json()
+    assert (stalled["status"], stalled["publishedRows"], stalled["publishInvocations"]) == ("PUBLISHING", 0, 0)
+
+    resumed = requests.post(f"{api}/imports/{import_id}/resume", headers=headers, timeout=30)
+    assert resumed.status_code == 202, resumed.text
+    view = wait(client, staff, import_id, timeout_s=120)
+    assert (view["status"], view["publishedRows"], view["alreadyPresentRows"]) == ("SUCCEEDED", 5, 0), view
+    assert view["publishInvocations"] == 1 and view["lastProgressAt"] is not None
+    for showtime_id in ids_of(text):
+        got = requests.get(f"{api}/showtimes/{showtime_id}", headers=headers, timeout=30)
+        assert got.status_code == 200, got.text
+    again = requests.post(f"{api}/imports/{import_id}/resume", headers=headers, timeout=30)
+    assert again.status_code == 409 and again.headers["Content-Type"].startswith("application/problem+json")
+    assert again.json()["type"].endswith("import-state-conflict") and "SUCCEEDED" in again.json()["detail"]

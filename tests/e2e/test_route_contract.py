@@ -26,6 +26,7 @@ from standardwebhooks import Webhook
 from devkit.events import publish_order_event
 from tests import waiting
 from tests.e2e.booking_helpers import Show, create_showtime, hold, partner_key, token
+from tests.e2e.import_helpers import stall
 from tests.e2e.saga_helpers import CARD_OK
 from tests.integration.webhooks.receiver import Receiver
 
@@ -271,6 +272,27 @@ def _complete_import(w: World) -> requests.Response:
 @example("GET /imports/{importId}")
 def _get_import(w: World) -> requests.Response:
     return w.call("GET", f"/imports/{_new_import(w)['importId']}", w.staff)
+
+
+@example("POST /imports/{importId}/resume")
+def _resume_import(w: World) -> requests.Response:
+    """A validated dry run made a stalled publish behind the API's back (``stall``), then resumed."""
+    created = w.call(
+        "POST", "/imports", w.staff, json={"kind": "cinemas", "format": "csv", "sizeBytes": 29, "dryRun": True}
+    )
+    assert created.status_code == 201, created.text
+    put = w.http.put(created.json()["parts"][0]["url"], data=b"name,city\nResume Hall,Lyon\n", timeout=TIMEOUT)
+    assert put.status_code == 200, put.text
+    import_id = created.json()["importId"]
+    parts = [{"partNumber": 1, "etag": put.headers["ETag"].strip('"')}]
+    assert w.call("POST", f"/imports/{import_id}/complete", w.staff, json={"parts": parts}).status_code == 202
+    waiting.wait_for(
+        lambda: w.call("GET", f"/imports/{import_id}", w.staff).json()["status"] == "VALIDATED",
+        timeout=120,
+        interval=0.5,
+    )
+    stall(w.sdk, w.deployed, TENANT, import_id)
+    return w.call("POST", f"/imports/{import_id}/resume", w.staff)
 
 
 @example("DELETE /imports/{importId}")
@@ -522,7 +544,7 @@ FINDINGS: dict[str, str] = {}
 
 
 def test_every_documented_operation_has_a_happy_path_example() -> None:
-    assert len(OPERATIONS) == 68
+    assert len(OPERATIONS) == 69
     assert set(EXAMPLES) == set(OPERATIONS), {
         "documented, without an example": sorted(set(OPERATIONS) - set(EXAMPLES)),
         "an example, not documented": sorted(set(EXAMPLES) - set(OPERATIONS)),

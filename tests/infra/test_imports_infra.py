@@ -4,6 +4,7 @@ validator's grants are exact."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from infra import constants
@@ -102,3 +103,93 @@ def test_the_api_can_abort_uploads_knows_the_lifecycle_horizon_and_serves_delete
         and m["Properties"]["ResourceId"]["Ref"].startswith("ApiRestApiimportsimportId")
     ]
     assert len(deletes) == 1 and deletes[0]["AuthorizationType"] == "COGNITO_USER_POOLS"
+
+
+def _statements(resources: Resources, function: dict[str, Any]) -> list[dict[str, Any]]:
+    role = function["Role"]["Fn::GetAtt"][0]
+    return [
+        s
+        for p in of_type(resources, "AWS::IAM::Policy").values()
+        if {"Ref": role} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+VALIDATOR_ARN = (
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:" + constants.IMPORT_VALIDATOR_FUNCTION_NAME
+)
+
+
+def _joined(value: Any) -> str:
+    """An ``Fn::Join`` of strings and pseudo-parameter Refs as one string (``${AWS::Region}`` for a Ref)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return "${" + value["Ref"] + "}"
+    separator, parts = value["Fn::Join"]
+    return str(separator).join(_joined(p) for p in parts)
+
+
+def test_the_validator_and_the_resume_route_may_invoke_exactly_the_validator_and_nothing_else(
+    resources: Resources,
+) -> None:
+    """The handoff (validator -> itself) and the resume (API -> validator): one statement each, whose only resource is
+    the validator's unqualified ARN, built from its fixed name (no version or alias wildcard, no other function)."""
+    _, validator = _validator(resources)
+    (api,) = [
+        f["Properties"]
+        for f in of_type(resources, "AWS::Lambda::Function").values()
+        if f["Properties"]["Environment"]["Variables"].get("POWERTOOLS_SERVICE_NAME") == "imports"
+    ]
+    assert api["Environment"]["Variables"]["VALIDATOR_FUNCTION_NAME"] == constants.IMPORT_VALIDATOR_FUNCTION_NAME
+    for function in (validator, api):
+        invokes = [s for s in _statements(resources, function) if "lambda:InvokeFunction" in json.dumps(s["Action"])]
+        assert len(invokes) == 1, invokes
+        assert invokes[0]["Action"] == "lambda:InvokeFunction" and invokes[0]["Effect"] == "Allow"
+        assert _joined(invokes[0]["Resource"]) == VALIDATOR_ARN
+
+
+def _references(value: Any) -> set[str]:
+    """The logical ids a template value depends on (Ref, Fn::GetAtt, and ${...} in Fn::Sub)."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Ref" and isinstance(inner, str):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
+            elif key == "Fn::Sub":
+                text = inner[0] if isinstance(inner, list) else inner
+                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+                found |= _references(inner[1] if isinstance(inner, list) else {})
+            else:
+                found |= _references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _references(inner)
+    return found
+
+
+def test_the_template_has_no_dependency_cycle_through_the_validators_self_invocation(resources: Resources) -> None:
+    """What CloudFormation would refuse ("Circular dependency between resources"): a topological order of every
+    resource over its Ref, GetAtt, Sub and DependsOn edges must exist, and the validator's policy must not name it."""
+    edges = {
+        name: (_references(r.get("Properties", {})) | set(_as_list(r.get("DependsOn")))) & set(resources)
+        for name, r in resources.items()
+    }
+    remaining = dict(edges)
+    while remaining:
+        ready = [n for n, deps in remaining.items() if not deps & set(remaining)]
+        assert ready, f"a cycle among: {sorted(remaining)[:20]}"
+        for name in ready:
+            del remaining[name]
+    name, validator = _validator(resources)
+    role = validator["Role"]["Fn::GetAtt"][0]
+    policies = [
+        n for n, p in of_type(resources, "AWS::IAM::Policy").items() if {"Ref": role} in p["Properties"]["Roles"]
+    ]
+    assert policies and all(name not in edges[p] for p in policies)
+
+
+def _as_list(value: Any) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)

@@ -35,6 +35,7 @@ def imports(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
         "PART_SIZE_BYTES": str(16 * 1024 * 1024),
         "URL_EXPIRY_SECONDS": "3600",
         "ABORT_INCOMPLETE_UPLOAD_DAYS": "7",
+        "VALIDATOR_FUNCTION_NAME": "marquee-import-validator",
     }.items():
         monkeypatch.setenv(name, value)
     return load_function("imports")

@@ -6,8 +6,16 @@ re-invoked publisher can never run a step twice:
     UPLOADING -> UPLOADED -> VALIDATING -> (FAILED | VALIDATED | PUBLISHING -> SUCCEEDED)
     UPLOADING -> ABORTED
 
-FAILED is final and nothing was written (every row is validated before the first is published). PUBLISHING keeps a
-cursor (``publishedLines``): publishing resumes after it.
+FAILED is final. A file that fails validation wrote nothing (every row is validated before the first is published); a
+publish that fails (``rejected.code`` ``publish-stalled`` or ``changed``) leaves the prefix it published. PUBLISHING
+keeps a cursor (``publishedLines``): publishing resumes after it.
+
+Publishing runs as a chain of invocations of the validator. Each one first claims the job (``claim_publishing``: ADD 1
+to ``publishInvocations``, only while PUBLISHING) and writes its cursor only while the counter is still its own
+number, so an older invocation that is still running (a handoff racing a retry, or an operator's resume of a job that
+was only slow) loses its next write and stops: one publisher at a time. Near its end an invocation hands the job on to
+a fresh one (``start_publishing``, an asynchronous Invoke of ``PublishTask``); ``idleHandoffs`` counts the handoffs in
+a row that moved no cursor, and ``lastProgressAt`` is when the cursor last moved.
 
 ABORTED is final too: the multipart upload is gone, so the file must be sent again under a new import. It records why
 (``abortReason``: ``deleted`` by DELETE /imports/{id}, ``upload-gone`` when S3 answered NoSuchUpload to /parts or
@@ -22,13 +30,16 @@ import re
 import time
 import uuid
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from marquee.booking.errors import ConflictError, NotFound
+from marquee.core import aws
 from marquee.core.errors import MarqueeError
+from marquee.core.models import CamelRequest
 from marquee.tenancy.tenant import TenantContext
 
 if TYPE_CHECKING:
@@ -106,11 +117,12 @@ def update(
     job_id: str,
     *,
     expect: tuple[str, ...] | None = None,
+    invocation: int | None = None,
     add: dict[str, int] | None = None,
     **values: Any,
 ) -> bool:
-    """Set ``values`` (and ADD ``add``) on the job; with ``expect``, only while its status is one of them (False if
-    not)."""
+    """Set ``values`` (and ADD ``add``) on the job; with ``expect``, only while its status is one of them, and with
+    ``invocation``, only while ``publishInvocations`` is still that number (False if not)."""
     values["updatedAt"] = int(time.time())
     names = {f"#{k}": k for k in (*values, *(add or {}))}
     sets = ", ".join(f"#{k} = :{k}" for k in values)
@@ -121,6 +133,10 @@ def update(
         names["#status"] = "status"
         condition += " AND #status IN (" + ", ".join(f":expect{i}" for i in range(len(expect))) + ")"
         attribute_values.update({f":expect{i}": {"S": s} for i, s in enumerate(expect)})
+    if invocation is not None:
+        names["#publishInvocations"] = "publishInvocations"
+        condition += " AND #publishInvocations = :invocation"
+        attribute_values[":invocation"] = {"N": str(invocation)}
     try:
         ddb.update_item(
             TableName=table,
@@ -142,4 +158,49 @@ def abort(ddb: DynamoDBClient, table: str, tenant: TenantContext, job_id: str, *
     its upload completed first)."""
     return update(
         ddb, table, tenant, job_id, expect=(UPLOADING,), status=ABORTED, abortReason=reason, abortedAt=int(time.time())
+    )
+
+
+class PublishTask(CamelRequest):
+    """The validator's payload that says "continue publishing this job" (from a handoff or an operator's resume)."""
+
+    task: Literal["publish"] = "publish"
+    tenant_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    import_id: str = Field(pattern=r"^imp_[0-9a-f]{32}$")
+    reason: Literal["handoff", "resume"]
+
+
+def claim_publishing(ddb: DynamoDBClient, table: str, tenant: TenantContext, job_id: str) -> dict[str, Any] | None:
+    """Take the job for one publishing invocation: ADD 1 to ``publishInvocations`` while it is PUBLISHING. The job as
+    it is then (its counter is this invocation's number), or None if it is not PUBLISHING (finished, failed)."""
+    try:
+        item = ddb.update_item(
+            TableName=table,
+            Key=_key(tenant, job_id),
+            UpdateExpression="ADD #invocations :one SET #updatedAt = :now",
+            ConditionExpression="attribute_exists(pk) AND #status = :publishing",
+            ExpressionAttributeNames={
+                "#invocations": "publishInvocations",
+                "#updatedAt": "updatedAt",
+                "#status": "status",
+            },
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":now": {"N": str(int(time.time()))},
+                ":publishing": {"S": PUBLISHING},
+            },
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return None
+        raise
+    return {k: _de.deserialize(v) for k, v in item.items() if k not in ("pk", "sk", "entity")}
+
+
+def start_publishing(function_name: str, task: PublishTask) -> None:
+    """Hand the job to a fresh invocation of the validator (asynchronous: Lambda queues it, and retries it twice if it
+    fails, like S3's own notification)."""
+    aws.lambda_().invoke(
+        FunctionName=function_name, InvocationType="Event", Payload=task.model_dump_json(by_alias=True).encode()
     )
