@@ -362,3 +362,14 @@ def test_resume_of_an_unknown_or_another_tenants_import_is_a_404_and_needs_staff
     assert resume(imports, job_id, tenant="rival").status == 404
     assert resume(imports, job_id, groups="customer").status == 403
     assert not lambda_.calls
+
+
+def test_the_sample_events_replay_cleanly(
+    platform: Platform, validator: ModuleType, imports: ModuleType, lambda_: AsyncLambda
+) -> None:
+    """events/import_validator/publish_task.json (an unknown job: ignored) and events/imports/resume_import.json (an
+    unknown job: a 404 problem), as `marquee invoke` and tests/e2e/test_zy_sample_events.py replay them."""
+    assert validator.handler(load_event("import_validator/publish_task.json"), Context()) is None
+    answer = invoke(imports, load_event("imports/resume_import.json"))
+    assert answer.status == 404 and answer.content_type == "application/problem+json"
+    assert not lambda_.calls
