@@ -10,8 +10,9 @@
 3. Nothing is written unless every row is valid: a bad file FAILS with its report. A dry run stops at VALIDATED.
 4. Publishing streams the file again and writes each row through the catalog (deterministic ids: a row imported
    before is skipped), in batches of ``BATCH`` rows, moving the job's cursor (``publishedLines``) after each. It takes
-   as many invocations as it needs: each claims the job (``jobs.claim_publishing``; its cursor writes hold only while
-   no newer invocation has claimed it), and near its end (``STOP_BEFORE_END_MS``) hands the job on to a fresh
+   as many invocations as it needs: each claims the job (``jobs.claim_publishing``: a lease to its deadline, so a
+   duplicate notification finds the job held; its cursor writes hold only while no newer invocation has claimed it),
+   and near its end (``STOP_BEFORE_END_MS``) hands the job on to a fresh
    invocation of this function (``{"task": "publish"}``, an asynchronous Invoke) and returns normally. A handoff that
    moved no cursor (the invocation spent its time reading up to the cursor) counts as idle; ``MAX_IDLE_HANDOFFS`` in
    a row fail the job (``publish-stalled``) instead of chaining forever. An invocation that crashes mid-batch is
@@ -208,12 +209,41 @@ def publish(
     job: dict[str, Any], bucket: str, key: str, *, tenant: TenantContext, env: ValidatorEnv, context: LambdaContext
 ) -> None:
     ddb = env.dynamodb_for(tenant)
-    claimed = jobs.claim_publishing(ddb, env.table_name, tenant, job["importId"])
+    now_ms = int(time.time() * 1000)
+    claimed = jobs.claim_publishing(
+        ddb, env.table_name, tenant, job["importId"],
+        lease_until_ms=now_ms + context.get_remaining_time_in_millis(), now_ms=now_ms,
+    )  # fmt: skip
     if claimed is None:
-        logger.info("Import no longer publishing: nothing to do", extra={"import_id": job["importId"]})
+        logger.info(
+            "Import not publishing, or a live invocation publishes it: nothing to do",
+            extra={"import_id": job["importId"]},
+        )
         return
     job = claimed
     invocation = int(job["publishInvocations"])
+    try:
+        _publish(job, invocation, bucket, key, tenant=tenant, env=env, context=context)
+    except BaseException:
+        # A crash: release the lease (while it is still ours), so that Lambda's retry of this event claims at once.
+        jobs.update(
+            ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), invocation=invocation,
+            leaseUntil=0,
+        )  # fmt: skip
+        raise
+
+
+def _publish(
+    job: dict[str, Any],
+    invocation: int,
+    bucket: str,
+    key: str,
+    *,
+    tenant: TenantContext,
+    env: ValidatorEnv,
+    context: LambdaContext,
+) -> None:
+    ddb = env.dynamodb_for(tenant)
     started_at = int(job.get("publishedLines", 0))
     spec = KINDS[job["kind"]]
     actor = Actor(sub=tenant.user_id, username=tenant.username, request_id=f"import:{job['importId']}")
@@ -285,7 +315,7 @@ def publish(
     logger.info(
         "Import published",
         extra={
-            "import_id": job["importId"], "created": publisher.created, "present": publisher.present,
+            "import_id": job["importId"], "created_rows": publisher.created, "present_rows": publisher.present,
             "invocations": invocation,
         },
     )  # fmt: skip
@@ -314,7 +344,7 @@ def hand_on(
         return
     if not jobs.update(
         ddb, env.table_name, tenant, job["importId"], expect=(jobs.PUBLISHING,), invocation=invocation,
-        idleHandoffs=idle, handedOnAt=int(time.time()),
+        idleHandoffs=idle, handedOnAt=int(time.time()), leaseUntil=0,
     ):  # fmt: skip
         logger.info("A newer invocation publishes this import: no handoff", extra={"import_id": job["importId"]})
         return

@@ -30,8 +30,9 @@ ROWS = 26  # 5 batches of 5 and one of 1
 
 @dataclass
 class Context:
-    """A Lambda context whose remaining time is ``first_ms`` on the first ask and ``then_ms`` after: with 30 s after
-    the first ask, an invocation writes one batch and hands on (``STOP_BEFORE_END_MS`` is 60 s)."""
+    """A Lambda context whose remaining time is ``first_ms`` for the first two asks (the claim's lease, the first read)
+    and ``then_ms`` after: with 30 s after them, an invocation writes one batch and hands on (``STOP_BEFORE_END_MS`` is
+    60 s)."""
 
     first_ms: int = 900_000
     then_ms: int = 30_000
@@ -44,7 +45,7 @@ class Context:
 
     def get_remaining_time_in_millis(self) -> int:
         self.asked += 1
-        return self.first_ms if self.asked == 1 else self.then_ms
+        return self.first_ms if self.asked <= 2 else self.then_ms
 
 
 @dataclass
@@ -232,7 +233,7 @@ def test_an_invocation_that_crashes_mid_batch_is_retried_and_resumes_after_the_c
     assert len(written) == len(set(written)) == ROWS and not lambda_.calls
 
 
-def test_an_older_invocation_stops_once_a_newer_one_claims_the_job(
+def test_a_duplicate_notification_during_a_live_publish_finds_the_job_held_and_does_nothing(
     platform: Platform, validator: ModuleType, lambda_: AsyncLambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from marquee.imports.pipeline import Publisher
@@ -241,17 +242,51 @@ def test_an_older_invocation_stops_once_a_newer_one_claims_the_job(
     write = Publisher.write
     calls = {"n": 0}
 
-    def with_a_resume(self: Publisher, row: Any) -> None:
+    def with_a_duplicate(self: Publisher, row: Any) -> None:
         calls["n"] += 1
-        if calls["n"] == 3:  # an operator's resume starts a fresh invocation, which claims the job
-            assert jobs.claim_publishing(_ddb(), platform.table_name, TENANT, job_id) is not None
+        if calls["n"] == 3:  # S3 delivers the notification again (at least once) while this invocation publishes
+            validator.handler(object_created(job_id), Context(then_ms=900_000))
+            validator.handler(
+                {"task": "publish", "tenantId": TENANT.tenant_id, "importId": job_id, "reason": "resume"},
+                Context(then_ms=900_000),
+            )  # and an operator resumes it, though it is only slow
         write(self, row)
 
-    monkeypatch.setattr(Publisher, "write", with_a_resume)
+    monkeypatch.setattr(Publisher, "write", with_a_duplicate)
+    validator.handler(object_created(job_id), Context(then_ms=900_000))
+    job = job_of(platform, job_id)
+    assert (job["status"], job["publishInvocations"]) == (jobs.SUCCEEDED, 1)
+    assert (job["createdRows"], job["presentRows"]) == (ROWS, 0) and not lambda_.calls
+
+
+def test_an_older_invocation_stops_once_a_newer_one_claims_the_job(
+    platform: Platform, validator: ModuleType, lambda_: AsyncLambda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: an invocation still running past its lease (a clock that jumped) is fenced by the claim."""
+    import time
+
+    from marquee.imports.pipeline import Publisher
+
+    job_id = uploaded(platform)
+    write = Publisher.write
+    calls = {"n": 0}
+
+    def with_a_late_claim(self: Publisher, row: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:  # a fresh invocation claims the job as if this one's lease had ended
+            later = int(time.time() * 1000) + 3_600_000
+            claimed = jobs.claim_publishing(
+                _ddb(), platform.table_name, TENANT, job_id, lease_until_ms=later + 900_000, now_ms=later
+            )
+            assert claimed is not None
+        write(self, row)
+
+    monkeypatch.setattr(Publisher, "write", with_a_late_claim)
     validator.handler(object_created(job_id), Context(then_ms=900_000))
     job = job_of(platform, job_id)
     assert (job["status"], job["publishedLines"], job["publishInvocations"]) == (jobs.PUBLISHING, 1, 2)
     assert not lambda_.calls  # the older one neither moved the cursor nor handed on
+    jobs.update(_ddb(), platform.table_name, TENANT, job_id, leaseUntil=0)  # that fresh invocation, then gone
     validator.handler(
         {"task": "publish", "tenantId": TENANT.tenant_id, "importId": job_id, "reason": "resume"},
         Context(then_ms=900_000),

@@ -11,11 +11,12 @@ publish that fails (``rejected.code`` ``publish-stalled`` or ``changed``) leaves
 keeps a cursor (``publishedLines``): publishing resumes after it.
 
 Publishing runs as a chain of invocations of the validator. Each one first claims the job (``claim_publishing``: ADD 1
-to ``publishInvocations``, only while PUBLISHING) and writes its cursor only while the counter is still its own
-number, so an older invocation that is still running (a handoff racing a retry, or an operator's resume of a job that
-was only slow) loses its next write and stops: one publisher at a time. Near its end an invocation hands the job on to
-a fresh one (``start_publishing``, an asynchronous Invoke of ``PublishTask``); ``idleHandoffs`` counts the handoffs in
-a row that moved no cursor, and ``lastProgressAt`` is when the cursor last moved.
+to ``publishInvocations`` and a lease, ``leaseUntil``, to its deadline; only while PUBLISHING and no live lease), so a
+duplicate notification or a resume of a job that is only slow finds it held and does nothing. An invocation releases
+its lease when it hands on or fails (a crash is then retried by Lambda at once; a timeout's lease has ended), and
+writes its cursor only while the counter is still its own number: one publisher at a time. Near its end an invocation
+hands the job on to a fresh one (``start_publishing``, an asynchronous Invoke of ``PublishTask``); ``idleHandoffs``
+counts the handoffs in a row that moved no cursor, and ``lastProgressAt`` is when the cursor last moved.
 
 ABORTED is final too: the multipart upload is gone, so the file must be sent again under a new import. It records why
 (``abortReason``: ``deleted`` by DELETE /imports/{id}, ``upload-gone`` when S3 answered NoSuchUpload to /parts or
@@ -170,23 +171,31 @@ class PublishTask(CamelRequest):
     reason: Literal["handoff", "resume"]
 
 
-def claim_publishing(ddb: DynamoDBClient, table: str, tenant: TenantContext, job_id: str) -> dict[str, Any] | None:
-    """Take the job for one publishing invocation: ADD 1 to ``publishInvocations`` while it is PUBLISHING. The job as
-    it is then (its counter is this invocation's number), or None if it is not PUBLISHING (finished, failed)."""
+def claim_publishing(
+    ddb: DynamoDBClient, table: str, tenant: TenantContext, job_id: str, *, lease_until_ms: int, now_ms: int
+) -> dict[str, Any] | None:
+    """Take the job for one publishing invocation until ``lease_until_ms`` (its deadline): ADD 1 to
+    ``publishInvocations`` while it is PUBLISHING and no live invocation holds it (``leaseUntil`` past or released).
+    The job as it is then (its counter is this invocation's number), or None: not PUBLISHING (finished, failed), or
+    held by a live invocation (a duplicate notification, or a resume of a job that is only slow)."""
     try:
         item = ddb.update_item(
             TableName=table,
             Key=_key(tenant, job_id),
-            UpdateExpression="ADD #invocations :one SET #updatedAt = :now",
-            ConditionExpression="attribute_exists(pk) AND #status = :publishing",
+            UpdateExpression="ADD #invocations :one SET #leaseUntil = :lease, #updatedAt = :now",
+            ConditionExpression="attribute_exists(pk) AND #status = :publishing "
+            "AND (attribute_not_exists(#leaseUntil) OR #leaseUntil < :now_ms)",
             ExpressionAttributeNames={
                 "#invocations": "publishInvocations",
+                "#leaseUntil": "leaseUntil",
                 "#updatedAt": "updatedAt",
                 "#status": "status",
             },
             ExpressionAttributeValues={
                 ":one": {"N": "1"},
-                ":now": {"N": str(int(time.time()))},
+                ":lease": {"N": str(lease_until_ms)},
+                ":now": {"N": str(now_ms // 1000)},
+                ":now_ms": {"N": str(now_ms)},
                 ":publishing": {"S": PUBLISHING},
             },
             ReturnValues="ALL_NEW",
