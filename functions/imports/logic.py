@@ -289,8 +289,8 @@ def get(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
 def resume(job_id: str, *, tenant: TenantContext, env: ImportsEnv) -> ImportView:
     """POST /imports/{id}/resume: hand a publish that stalled (PUBLISHING, no invocation running it any more) to a fresh
     invocation of the validator, which publishes on from the job's cursor. A VALIDATED job that is not a dry run is
-    moved to PUBLISHING first. Safe on a job that is only slow: the fresh invocation claims the job, and the one
-    still running loses its next cursor write and stops. Any other status is a 409."""
+    moved to PUBLISHING first. Safe on a job that is only slow: the fresh invocation finds the running one's lease
+    and does nothing. Any other status is a 409."""
     tenant.require_group(STAFF)
     ddb = env.dynamodb_for(tenant)
     job = jobs.get(ddb, env.table_name, tenant, job_id)
