@@ -22,6 +22,7 @@ from localcloud.aws import local_client
 
 TENANT_PREFIX = "tour-shards"
 WRITERS = 2
+PACE_S = 0.4  # each writer's pause after a hold
 RETRYABLE = {429, 503}  # rate-limited, or fenced by the move: nothing was written, the client retries
 
 
@@ -56,8 +57,10 @@ def _move_under_traffic(tour: Tour) -> list[str]:
     tenant = f"{TENANT_PREFIX}-{uuid.uuid4().hex[:6]}"
     source = shard_map.shard_of(tenant)
     target = "s1" if source != "s1" else "s0"
-    showtime = api.showtime(tenant, rows=20, per_row=25)["showtimeId"]  # 500 seats: more than a move takes
-    seats = [f"{chr(ord('A') + r)}{c}" for r in range(20) for c in range(1, 26)]
+    # 1,300 seats (the largest auditorium) at a paced ~5 holds/s: the writers outlast a move slowed by a busy machine
+    # (a demo run's catch-up once took 59 s and the unpaced writers of 500 seats ran out before the flip)
+    showtime = api.showtime(tenant, rows=26, per_row=50)["showtimeId"]
+    seats = [f"{chr(ord('A') + r)}{c}" for r in range(26) for c in range(1, 51)]
     tokens = [api.token(tenant, f"shopper{n}") for n in range(WRITERS)]
     acknowledged: list[str] = []
     answers: Counter[int] = Counter()
@@ -74,6 +77,7 @@ def _move_under_traffic(tour: Tour) -> list[str]:
                     if response.status_code == 201:
                         acknowledged.append(response.json()["holdId"])
                 if response.status_code not in RETRYABLE:
+                    time.sleep(PACE_S)
                     break
                 time.sleep(0.5)
             if stop.is_set():
