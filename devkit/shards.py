@@ -62,6 +62,7 @@ def _read_models(endpoint_url: str, outputs: dict[str, Any]) -> Any:
 
 def status_report(endpoint_url: str, outputs: dict[str, Any], *, control_table: str | None, tables: str | None,
                   window_s: float) -> dict[str, Any]:  # fmt: skip
+    use_layer()  # the layer's `marquee` is not installed in the CLI's environment
     from marquee.sharding.ops import balance, status
 
     control, mover, shard_map = _tools(endpoint_url, outputs, control_table, tables)
