@@ -4,10 +4,10 @@ validator's grants are exact."""
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from infra import constants
+from localcloud.cloudformation.update_order import references  # the local cloud's own dependency reading
 
 from .conftest import of_type
 
@@ -149,32 +149,11 @@ def test_the_validator_and_the_resume_route_may_invoke_exactly_the_validator_and
         assert _joined(invokes[0]["Resource"]) == VALIDATOR_ARN
 
 
-def _references(value: Any) -> set[str]:
-    """The logical ids a template value depends on (Ref, Fn::GetAtt, and ${...} in Fn::Sub)."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                found.add(inner)
-            elif key == "Fn::GetAtt":
-                found.add(inner[0] if isinstance(inner, list) else inner.split(".")[0])
-            elif key == "Fn::Sub":
-                text = inner[0] if isinstance(inner, list) else inner
-                found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
-                found |= _references(inner[1] if isinstance(inner, list) else {})
-            else:
-                found |= _references(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            found |= _references(inner)
-    return found
-
-
 def test_the_template_has_no_dependency_cycle_through_the_validators_self_invocation(resources: Resources) -> None:
     """What CloudFormation would refuse ("Circular dependency between resources"): a topological order of every
     resource over its Ref, GetAtt, Sub and DependsOn edges must exist, and the validator's policy must not name it."""
     edges = {
-        name: (_references(r.get("Properties", {})) | set(_as_list(r.get("DependsOn")))) & set(resources)
+        name: (references(r.get("Properties", {})) | set(_as_list(r.get("DependsOn")))) & set(resources)
         for name, r in resources.items()
     }
     remaining = dict(edges)

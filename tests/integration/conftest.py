@@ -266,3 +266,17 @@ def only_tenant_sessions(monkeypatch: pytest.MonkeyPatch, table: str) -> Iterato
         scoped.setattr(tenant_session, "tenant_dynamodb", spy)
         scoped.setattr(aws, "dynamodb", lambda: _MainTableRefused(real_client(), table))
         yield opened
+
+
+def imports_function(monkeypatch: pytest.MonkeyPatch, *, bucket: str, validator: str) -> ModuleType:
+    """The imports API function with the variables the stack gives it (its bucket made first by the caller)."""
+    for name, value in {
+        "POWERTOOLS_SERVICE_NAME": "imports",
+        "IMPORTS_BUCKET": bucket,
+        "PART_SIZE_BYTES": str(16 * 1024 * 1024),
+        "URL_EXPIRY_SECONDS": "3600",
+        "ABORT_INCOMPLETE_UPLOAD_DAYS": "7",
+        "VALIDATOR_FUNCTION_NAME": validator,
+    }.items():
+        monkeypatch.setenv(name, value)
+    return load_function("imports")

@@ -19,7 +19,7 @@ from marquee.core import aws
 from marquee.imports import jobs
 from marquee.tenancy.tenant import TenantContext
 
-from .conftest import REGION, Platform, invoke, load_event, load_function, use_tenant_role
+from .conftest import REGION, Platform, imports_function, invoke, load_event, load_function, use_tenant_role
 
 BUCKET = "imports-test"
 VALIDATOR = "marquee-import-validator"
@@ -302,16 +302,7 @@ def test_an_older_invocation_stops_once_a_newer_one_claims_the_job(
 def imports(platform: Platform, monkeypatch: pytest.MonkeyPatch, lambda_: AsyncLambda) -> ModuleType:
     use_tenant_role(platform.table_name, monkeypatch)
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-    for name, value in {
-        "POWERTOOLS_SERVICE_NAME": "imports",
-        "IMPORTS_BUCKET": BUCKET,
-        "PART_SIZE_BYTES": str(16 * 1024 * 1024),
-        "URL_EXPIRY_SECONDS": "3600",
-        "ABORT_INCOMPLETE_UPLOAD_DAYS": "7",
-        "VALIDATOR_FUNCTION_NAME": VALIDATOR,
-    }.items():
-        monkeypatch.setenv(name, value)
-    return load_function("imports")
+    return imports_function(monkeypatch, bucket=BUCKET, validator=VALIDATOR)
 
 
 def resume(module: ModuleType, job_id: str, *, groups: str = "staff", tenant: str | None = None) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 import boto3
 import pytest
 
-from .conftest import REGION, Invocation, Platform, invoke, load_event, load_function, use_tenant_role
+from .conftest import REGION, Invocation, Platform, imports_function, invoke, load_event, use_tenant_role
 
 BUCKET = "imports-test"
 
@@ -29,16 +29,7 @@ def imports(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     for name, method in multipart.checked_methods().items():
         monkeypatch.setattr(S3Backend, name, method)
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-    for name, value in {
-        "POWERTOOLS_SERVICE_NAME": "imports",
-        "IMPORTS_BUCKET": BUCKET,
-        "PART_SIZE_BYTES": str(16 * 1024 * 1024),
-        "URL_EXPIRY_SECONDS": "3600",
-        "ABORT_INCOMPLETE_UPLOAD_DAYS": "7",
-        "VALIDATOR_FUNCTION_NAME": "marquee-import-validator",
-    }.items():
-        monkeypatch.setenv(name, value)
-    return load_function("imports")
+    return imports_function(monkeypatch, bucket=BUCKET, validator="marquee-import-validator")
 
 
 def request(
