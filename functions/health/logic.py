@@ -23,6 +23,8 @@ def liveness(env: HealthEnv) -> HealthReport:
 def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
     """The dependencies probed by the deep check. Adding one is one line."""
     limits = {"timeout_ms": env.health_check_timeout_ms, "warn_ms": env.health_check_warn_ms}
+    database = (env.db_cluster_arn, env.db_secret_arn, env.db_name)
+    db_timeout, warn = env.db_health_check_timeout_ms, env.health_check_warn_ms
     sharded: list[HealthCheck] = []
     if env.shard_control_table_name:
         sharded = [
@@ -35,20 +37,8 @@ def dependency_checks(env: HealthEnv) -> list[HealthCheck]:
         health.event_bus(env.event_bus_name, **limits),
         health.secret(env.secret_arn, **limits),
         health.state_machine(env.state_machine_arn, **limits),
-        health.aurora_cluster(
-            env.db_cluster_arn,
-            env.db_secret_arn,
-            env.db_name,
-            timeout_ms=env.db_health_check_timeout_ms,
-            warn_ms=env.health_check_warn_ms,
-        ),
-        health.read_model_shards(
-            env.db_cluster_arn,
-            env.db_secret_arn,
-            env.db_name,
-            timeout_ms=env.db_health_check_timeout_ms,
-            warn_ms=env.health_check_warn_ms,
-        ),
+        health.aurora_cluster(*database, timeout_ms=db_timeout, warn_ms=warn),
+        health.read_model_shards(*database, timeout_ms=db_timeout, warn_ms=warn),
         health.valkey_cache(
             env.cache_address,
             env.cache_port,
