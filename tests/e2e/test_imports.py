@@ -185,17 +185,23 @@ def test_an_upload_s3_aborted_is_a_410_problem_and_the_cli_starts_a_new_import(
     assert (view["status"], view["rows"]) == ("VALIDATED", 1)
 
 
-def test_a_completion_listing_a_part_twice_is_a_422_before_s3(client: ApiClient, staff: str, api: str) -> None:
+def dry_run_import(api: str, headers: dict[str, str], *, size: int) -> dict[str, Any]:
+    """A new dry-run CSV import of cinemas (``size`` bytes announced): the API's answer, its part URLs included."""
     created = requests.post(
         f"{api}/imports",
-        json={"kind": "cinemas", "format": "csv", "sizeBytes": 30, "dryRun": True},
-        headers={"Authorization": staff},
+        json={"kind": "cinemas", "format": "csv", "sizeBytes": size, "dryRun": True},
+        headers=headers,
         timeout=30,
     )
     assert created.status_code == 201, created.text[:300]
+    return dict(created.json())
+
+
+def test_a_completion_listing_a_part_twice_is_a_422_before_s3(client: ApiClient, staff: str, api: str) -> None:
+    created = dry_run_import(api, {"Authorization": staff}, size=30)
     part: dict[str, Any] = {"partNumber": 1, "etag": "0" * 32}
     response = requests.post(
-        f"{api}/imports/{created.json()['importId']}/complete",
+        f"{api}/imports/{created['importId']}/complete",
         json={"parts": [part, part]},
         headers={"Authorization": staff},
         timeout=30,
@@ -250,14 +256,7 @@ BAD_IMPORT_REQUESTS: list[tuple[str, str, dict[str, str], bytes]] = [
 
 
 def test_bad_input_on_the_import_routes_is_a_4xx_problem_never_a_5xx(client: ApiClient, staff: str, api: str) -> None:
-    created = requests.post(
-        f"{api}/imports",
-        json={"kind": "cinemas", "format": "csv", "sizeBytes": 30, "dryRun": True},
-        headers={"Authorization": staff},
-        timeout=30,
-    )
-    assert created.status_code == 201, created.text[:300]
-    job = created.json()["importId"]
+    job = dry_run_import(api, {"Authorization": staff}, size=30)["importId"]
     answers = []
     for method, route, headers, body in BAD_IMPORT_REQUESTS:
         response = requests.request(
@@ -284,13 +283,9 @@ def test_delete_aborts_an_unfinished_upload_through_the_api_and_a_finished_one_i
     client: ApiClient, staff: str, sdk: Any, api: str, deployed: dict[str, Any], tmp_path: Path
 ) -> None:
     auth = {"Authorization": staff}
-    created = requests.post(
-        f"{api}/imports", json={"kind": "cinemas", "format": "csv", "sizeBytes": 40, "dryRun": True}, headers=auth,
-        timeout=30,
-    )  # fmt: skip
-    assert created.status_code == 201, created.text[:300]
-    import_id = created.json()["importId"]
-    put = requests.put(created.json()["parts"][0]["url"], data=b"name,city\nHalf Hall,Porto\n", timeout=30)
+    created = dry_run_import(api, auth, size=40)
+    import_id = created["importId"]
+    put = requests.put(created["parts"][0]["url"], data=b"name,city\nHalf Hall,Porto\n", timeout=30)
     assert put.status_code == 200 and len(_pending_uploads(sdk, import_id)) == 1
     customer = {"Authorization": token(deployed, TENANT, "cust1")}
     assert requests.delete(f"{api}/imports/{import_id}", headers=customer, timeout=30).status_code == 403

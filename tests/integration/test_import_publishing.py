@@ -204,22 +204,31 @@ def test_an_invocation_that_made_progress_resets_the_idle_count(
     assert job_of(platform, job_id)["status"] == jobs.SUCCEEDED
 
 
-def test_an_invocation_that_crashes_mid_batch_is_retried_and_resumes_after_the_cursor(
-    platform: Platform, validator: ModuleType, lambda_: AsyncLambda, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def before_row(monkeypatch: pytest.MonkeyPatch, n: int, action: Callable[[], None]) -> None:
+    """Run ``action`` just before the publisher writes its ``n``th row (then write it, unless ``action`` raised)."""
     from marquee.imports.pipeline import Publisher
 
-    job_id = uploaded(platform)
     write = Publisher.write
     calls = {"n": 0}
 
-    def crashing(self: Publisher, row: Any) -> None:
+    def patched(self: Publisher, row: Any) -> None:
         calls["n"] += 1
-        if calls["n"] == BATCH + 3:  # the third row of the second batch
-            raise ConnectionError("the worker died")
+        if calls["n"] == n:
+            action()
         write(self, row)
 
-    monkeypatch.setattr(Publisher, "write", crashing)
+    monkeypatch.setattr(Publisher, "write", patched)
+
+
+def test_an_invocation_that_crashes_mid_batch_is_retried_and_resumes_after_the_cursor(
+    platform: Platform, validator: ModuleType, lambda_: AsyncLambda, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = uploaded(platform)
+
+    def crash() -> None:
+        raise ConnectionError("the worker died")
+
+    before_row(monkeypatch, BATCH + 3, crash)  # the third row of the second batch
     always = lambda: Context(then_ms=900_000)  # noqa: E731 - time enough: one invocation would do it all
     with pytest.raises(ConnectionError):
         validator.handler(object_created(job_id), always())
@@ -236,23 +245,16 @@ def test_an_invocation_that_crashes_mid_batch_is_retried_and_resumes_after_the_c
 def test_a_duplicate_notification_during_a_live_publish_finds_the_job_held_and_does_nothing(
     platform: Platform, validator: ModuleType, lambda_: AsyncLambda, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from marquee.imports.pipeline import Publisher
-
     job_id = uploaded(platform)
-    write = Publisher.write
-    calls = {"n": 0}
 
-    def with_a_duplicate(self: Publisher, row: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:  # S3 delivers the notification again (at least once) while this invocation publishes
-            validator.handler(object_created(job_id), Context(then_ms=900_000))
-            validator.handler(
-                {"task": "publish", "tenantId": TENANT.tenant_id, "importId": job_id, "reason": "resume"},
-                Context(then_ms=900_000),
-            )  # and an operator resumes it, though it is only slow
-        write(self, row)
+    def duplicate() -> None:  # S3 delivers the notification again (at least once) while this invocation publishes
+        validator.handler(object_created(job_id), Context(then_ms=900_000))
+        validator.handler(
+            {"task": "publish", "tenantId": TENANT.tenant_id, "importId": job_id, "reason": "resume"},
+            Context(then_ms=900_000),
+        )  # and an operator resumes it, though it is only slow
 
-    monkeypatch.setattr(Publisher, "write", with_a_duplicate)
+    before_row(monkeypatch, 3, duplicate)
     validator.handler(object_created(job_id), Context(then_ms=900_000))
     job = job_of(platform, job_id)
     assert (job["status"], job["publishInvocations"]) == (jobs.SUCCEEDED, 1)
@@ -265,23 +267,16 @@ def test_an_older_invocation_stops_once_a_newer_one_claims_the_job(
     """Defence in depth: an invocation still running past its lease (a clock that jumped) is fenced by the claim."""
     import time
 
-    from marquee.imports.pipeline import Publisher
-
     job_id = uploaded(platform)
-    write = Publisher.write
-    calls = {"n": 0}
 
-    def with_a_late_claim(self: Publisher, row: Any) -> None:
-        calls["n"] += 1
-        if calls["n"] == 3:  # a fresh invocation claims the job as if this one's lease had ended
-            later = int(time.time() * 1000) + 3_600_000
-            claimed = jobs.claim_publishing(
-                _ddb(), platform.table_name, TENANT, job_id, lease_until_ms=later + 900_000, now_ms=later
-            )
-            assert claimed is not None
-        write(self, row)
+    def late_claim() -> None:  # a fresh invocation claims the job as if this one's lease had ended
+        later = int(time.time() * 1000) + 3_600_000
+        claimed = jobs.claim_publishing(
+            _ddb(), platform.table_name, TENANT, job_id, lease_until_ms=later + 900_000, now_ms=later
+        )
+        assert claimed is not None
 
-    monkeypatch.setattr(Publisher, "write", with_a_late_claim)
+    before_row(monkeypatch, 3, late_claim)
     validator.handler(object_created(job_id), Context(then_ms=900_000))
     job = job_of(platform, job_id)
     assert (job["status"], job["publishedLines"], job["publishInvocations"]) == (jobs.PUBLISHING, 1, 2)

@@ -566,6 +566,11 @@ def set_movie_deleted(
     )  # fmt: skip
 
 
+def _bookkeeping(item: Mapping[str, Any]) -> dict[str, Any]:
+    """An entity item's ``revision``, ``deleted`` and ``changed_at``, as the reads answer them beside the entity."""
+    return {"revision": _revision(item), "deleted": is_deleted(item), "changed_at": _changed_at(item)}
+
+
 def get_movie(
     tenant: TenantContext, movie_id: str, *, table_name: str, client: DynamoDBClient | None = None
 ) -> tuple[Movie, dict[str, Any]]:
@@ -573,11 +578,7 @@ def get_movie(
     item = _get_meta(_client(client), table_name, tenant, "MOVIE", movie_id, consistent=True)
     if item is None:
         raise NotFound(f"No movie {movie_id}.")
-    return movie_from_state(movie_id, movie_state(item)), {
-        "revision": _revision(item),
-        "deleted": is_deleted(item),
-        "changed_at": _changed_at(item),
-    }
+    return movie_from_state(movie_id, movie_state(item)), _bookkeeping(item)
 
 
 def get_cinema(
@@ -587,11 +588,7 @@ def get_cinema(
     item = _get_meta(_client(client), table_name, tenant, "CINEMA", cinema_id, consistent=True)
     if item is None:
         raise NotFound(f"No cinema {cinema_id}.")
-    return cinema_from_state(cinema_id, cinema_state(item)), {
-        "revision": _revision(item),
-        "deleted": is_deleted(item),
-        "changed_at": _changed_at(item),
-    }
+    return cinema_from_state(cinema_id, cinema_state(item)), _bookkeeping(item)
 
 
 def cinema_from_state(cinema_id: str, state: Mapping[str, Any]) -> Cinema:

@@ -110,7 +110,7 @@ def placed(tx: Transaction, tenant: str, *, default: Callable[[], str] = lambda:
     shard = _locked(tx, tenant)
     if shard is None:
         first = default()
-        if first != HOME and _has_rows(tx, tenant, HOME_SCHEMA):
+        if first != HOME and has_rows(tx, tenant, HOME_SCHEMA):
             # rows projected before read models were sharded (or before the tenant moved under a mover that did not
             # move them) are in s0's schema: the tenant stays there until a move takes them (``marquee shards move``)
             first = HOME
@@ -126,10 +126,6 @@ def placed(tx: Transaction, tenant: str, *, default: Callable[[], str] = lambda:
 
 def has_rows(tx: Transaction | DataApi, tenant: str, schema: str) -> bool:
     """Whether ``schema`` holds any read-model or search row of the tenant."""
-    return _has_rows(tx, tenant, schema)
-
-
-def _has_rows(tx: Transaction | DataApi, tenant: str, schema: str) -> bool:
     for _logical, table in tenant_tables(tx, schema):
         if tx.query(f"SELECT 1 AS x FROM {table} WHERE tenant_id = :t LIMIT 1", {"t": tenant}):  # noqa: S608
             return True
@@ -141,7 +137,7 @@ def held(tx: Transaction, tenant: str) -> str:
     its placement held FOR SHARE. A tenant with rows but no placement row (projected before migration 0004) gets its
     s0 row first, so that a relocation starting meanwhile waits for this write instead of copying without it."""
     shard = _locked(tx, tenant)
-    if shard is None and _has_rows(tx, tenant, HOME_SCHEMA):
+    if shard is None and has_rows(tx, tenant, HOME_SCHEMA):
         tx.execute(
             "INSERT INTO read_model_placement (tenant_id, shard) VALUES (:t, :s) ON CONFLICT (tenant_id) DO NOTHING",
             {"t": tenant, "s": HOME},

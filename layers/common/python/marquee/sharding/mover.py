@@ -187,17 +187,13 @@ class Mover:
         if target not in shard_map.shards:
             raise MoveError(f"no shard {target}; the shards are {', '.join(shard_map.shards)}")
         source = shard_map.shard_of(tenant)
-        if (
-            source == target
-            and not silo
-            and self.read_models is not None
-            and self.read_models.placement(tenant) != target
-        ):
+        read_side = self.read_models.placement(tenant) if self.read_models and source == target and not silo else None
+        if read_side is not None and read_side != target:
             # its items are there but its read models are not (moved by a mover without a read side): move only those
             return {
                 "tenant": tenant,
                 "move_id": uuid.uuid4().hex[:12],
-                "source": self.read_models.placement(tenant),
+                "source": read_side,
                 "target": target,
                 "silo": silo,
                 "state": "FLIPPED",
