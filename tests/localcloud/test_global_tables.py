@@ -161,7 +161,8 @@ def test_replication_latency_is_published_in_the_source_region(regions: Any, end
         )["Datapoints"]
         return points
 
-    wait_for(lambda: bool(datapoints()), timeout=5)
+    # the three writes replicate one by one: wait for all three samples, not the first
+    wait_for(lambda: bool(datapoints()) and datapoints()[0]["SampleCount"] >= 3, timeout=5)
     point = datapoints()[0]
     assert point["SampleCount"] == 3
     assert LAG_MS * 0.9 <= point["Average"] < LAG_MS + 1000

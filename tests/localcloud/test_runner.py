@@ -15,6 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from tests.localcloud.conftest import invoke, log_messages, zip_code
+from tests.waiting import wait_for
 
 ECHO = """
 import os, sys
@@ -61,8 +62,12 @@ def test_warm_pool_reuses_the_worker_after_a_cold_start(aws: Callable[[str], Any
     name = make_function(ECHO)
     pids = {invoke(aws, name, {})[1]["pid"] for _ in range(5)}
     assert len(pids) == 1
-    messages = log_messages(aws, name)
-    reports = [m for m in messages if m.startswith("REPORT")]
+
+    def reports_so_far() -> list[str] | None:  # logs are shipped after the invoke answers, as on AWS
+        found = [m for m in log_messages(aws, name) if m.startswith("REPORT")]
+        return found if len(found) >= 5 else None
+
+    reports = wait_for(reports_so_far, timeout=10, interval=0.1)
     assert len(reports) == 5
     assert sum("Init Duration" in r for r in reports) == 1
 
